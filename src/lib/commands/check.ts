@@ -1,0 +1,20 @@
+import type { CommandModule } from 'yargs';
+
+export const command: CommandModule<object, object> = {
+  command: 'check',
+  describe: 'check the configuration: complete? InfluxDB reachable, which version, credentials accepted, database/bucket present?',
+  builder: (y) => y as never,
+  handler: async () => {
+    const { loadInfluxConfig, describeTarget } = await import('../config.js');
+    const { createLogger } = await import('../log.js');
+    const { EXIT } = await import('../exit.js');
+    const { redact } = await import('../redact.js');
+    const config = loadInfluxConfig(process.env); // ConfigError → exit 2 naming the variables
+    const { InfluxWriter } = await import('../influx.js');
+    const writer = new InfluxWriter(config, { log: createLogger({}) });
+    process.stdout.write(`configuration: complete (${describeTarget(config)})\n`);
+    const result = await writer.check();
+    process.stdout.write(redact(result.lines.join('\n')) + '\n');
+    process.exitCode = result.ok ? EXIT.OK : EXIT.FAILED;
+  },
+};

@@ -1,0 +1,199 @@
+/**
+ * Configuration from the environment, so that a systemd `EnvironmentFile=` (or `LoadCredential=`)
+ * configures a collector run. Secrets (`INFLUXDB_PASSWORD`, `INFLUX_TOKEN`) may also come from a
+ * file named by `<NAME>_FILE`, or from systemd's `$CREDENTIALS_DIRECTORY/<NAME>`. Secret values are
+ * registered with the redactor and never appear in any output.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from './errors.js';
+import { registerSecret } from './redact.js';
+
+export type Env = Record<string, string | undefined>;
+
+export interface InfluxConfig {
+  /** `v1`: POST /write (database, retention policy, user/password); `v2`: POST /api/v2/write; `auto`: ask /ping */
+  api: 'v1' | 'v2' | 'auto';
+  /** base URL without credentials, e.g. http://influx.example:8086 */
+  url: string;
+  database?: string;
+  retentionPolicy?: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  org?: string;
+  bucket?: string;
+  /** per-request timeout, ms */
+  timeoutMs: number;
+  /** lines per write request */
+  batchSize: number;
+  /** retries after the first attempt, for network errors, timeouts, 429 and 5xx */
+  maxRetries: number;
+  /** first retry delay, ms (doubles each retry, with jitter) */
+  retryDelayMs: number;
+  /** cap of one retry delay, ms (a server's Retry-After is honoured up to this) */
+  maxRetryDelayMs: number;
+  /** request bodies larger than this are gzipped; 0 turns gzip off */
+  gzipThreshold: number;
+  caFile?: string;
+  /** TLS certificate verification turned off: only by explicit request, loudly logged */
+  tlsInsecure: boolean;
+}
+
+/** The variables, for `--help` and the README. */
+export const CONFIG_VARIABLES: ReadonlyArray<[string, string]> = [
+  ['INFLUXDB_HOSTNAME', 'InfluxDB 1.x host name (selects the 1.x /write API)'],
+  ['INFLUXDB_PORT', 'InfluxDB 1.x port (default 8086)'],
+  ['INFLUXDB_SSL', 'true: use https to INFLUXDB_HOSTNAME (default false)'],
+  ['INFLUXDB_DATABASE', 'InfluxDB 1.x database (required with INFLUXDB_HOSTNAME)'],
+  ['INFLUXDB_RETENTION_POLICY', 'InfluxDB 1.x retention policy (default: the database default)'],
+  ['INFLUXDB_USERNAME', 'InfluxDB 1.x user (optional)'],
+  ['INFLUXDB_PASSWORD', 'InfluxDB 1.x password (secret; or INFLUXDB_PASSWORD_FILE)'],
+  ['INFLUX_URL', 'InfluxDB 2.x/3.x URL, e.g. https://influx.example:8086 (selects the v2 API)'],
+  ['INFLUX_TOKEN', 'API token (secret; or INFLUX_TOKEN_FILE); for a 1.x server: user:password'],
+  ['INFLUX_ORG', 'organization (InfluxDB 2.x)'],
+  ['INFLUX_BUCKET', 'bucket (database/retention-policy for a 1.x server)'],
+  ['INFLUX_API_VERSION', 'with INFLUX_URL: 1, 2 or auto (default auto: asks /ping for the version)'],
+  ['INFLUX_TIMEOUT', 'seconds per write request (default 10)'],
+  ['INFLUX_BATCH_SIZE', 'points per write request (default 5000)'],
+  ['INFLUX_MAX_RETRIES', 'retries of a failed write request (default 3)'],
+  ['INFLUX_RETRY_DELAY', 'seconds before the first retry, doubled each time (default 1)'],
+  ['INFLUX_MAX_RETRY_DELAY', 'seconds, the longest wait between retries (default 30)'],
+  ['INFLUX_GZIP_THRESHOLD', 'bytes; larger request bodies are gzipped (default 1000; 0 = never)'],
+  ['INFLUX_CA_FILE', 'PEM file of the CA that signed the server certificate'],
+  ['INFLUX_TLS_INSECURE', 'true: do NOT verify the server certificate (logged loudly; avoid)'],
+];
+
+/** A value from the environment, `<NAME>_FILE`, or `$CREDENTIALS_DIRECTORY/<NAME>`. */
+export function readSecret(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && direct !== '' && file) {
+    throw new ConfigError(`both ${name} and ${name}_FILE are set: set only one`);
+  }
+  let value: string | undefined = direct === '' ? undefined : direct;
+  let path: string | undefined = file || undefined;
+  if (value === undefined && path === undefined && env.CREDENTIALS_DIRECTORY) {
+    const candidate = join(env.CREDENTIALS_DIRECTORY, name);
+    try {
+      value = readFileSync(candidate, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new ConfigError(`cannot read credential ${name} from ${candidate}: ${(error as NodeJS.ErrnoException).code}`);
+      }
+    }
+  }
+  if (path !== undefined) {
+    try {
+      value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`cannot read ${name}_FILE=${path}: ${(error as NodeJS.ErrnoException).code ?? error}; check the path and its permissions`);
+    }
+  }
+  registerSecret(value);
+  return value;
+}
+
+function bool(env: Env, name: string, problems: string[]): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  problems.push(`${name}=${JSON.stringify(v)} is not a boolean (use true or false)`);
+  return false;
+}
+
+function num(env: Env, name: string, def: number, problems: string[], opts: { min: number; max: number; integer?: boolean }): number {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < opts.min || n > opts.max || (opts.integer && !Number.isInteger(n))) {
+    problems.push(`${name}=${JSON.stringify(v)} must be ${opts.integer ? 'an integer' : 'a number'} from ${opts.min} to ${opts.max}`);
+    return def;
+  }
+  return n;
+}
+
+/** Reads the InfluxDB configuration; throws ConfigError naming every missing or invalid variable. */
+export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
+  const problems: string[] = [];
+  const common = {
+    timeoutMs: num(env, 'INFLUX_TIMEOUT', 10, problems, { min: 0.1, max: 3600 }) * 1000,
+    batchSize: num(env, 'INFLUX_BATCH_SIZE', 5000, problems, { min: 1, max: 1_000_000, integer: true }),
+    maxRetries: num(env, 'INFLUX_MAX_RETRIES', 3, problems, { min: 0, max: 100, integer: true }),
+    retryDelayMs: num(env, 'INFLUX_RETRY_DELAY', 1, problems, { min: 0, max: 3600 }) * 1000,
+    maxRetryDelayMs: num(env, 'INFLUX_MAX_RETRY_DELAY', 30, problems, { min: 0, max: 3600 }) * 1000,
+    gzipThreshold: num(env, 'INFLUX_GZIP_THRESHOLD', 1000, problems, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    caFile: env.INFLUX_CA_FILE || undefined,
+    tlsInsecure: bool(env, 'INFLUX_TLS_INSECURE', problems),
+  };
+  const hasV1 = Boolean(env.INFLUXDB_HOSTNAME);
+  const hasV2 = Boolean(env.INFLUX_URL);
+  if (hasV1 && hasV2) {
+    problems.push('both INFLUXDB_HOSTNAME (InfluxDB 1.x) and INFLUX_URL (InfluxDB 2.x/3.x) are set: set one of them');
+  }
+  if (!hasV1 && !hasV2) {
+    problems.push(
+      'no InfluxDB configured: set INFLUXDB_HOSTNAME and INFLUXDB_DATABASE (InfluxDB 1.x), or INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET (InfluxDB 2.x/3.x); or run with --dry-run',
+    );
+  }
+  let config: InfluxConfig | undefined;
+  if (hasV1 && !hasV2) {
+    const ssl = bool(env, 'INFLUXDB_SSL', problems);
+    const port = num(env, 'INFLUXDB_PORT', 8086, problems, { min: 1, max: 65535, integer: true });
+    const host = env.INFLUXDB_HOSTNAME!;
+    if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host)} must be a bare host name or address (no scheme, path or credentials)`);
+    if (!env.INFLUXDB_DATABASE) problems.push('INFLUXDB_DATABASE is not set (the database to write to)');
+    const password = readSecretSafely(env, 'INFLUXDB_PASSWORD', problems);
+    if (password !== undefined && !env.INFLUXDB_USERNAME) problems.push('INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not');
+    const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    config = {
+      ...common,
+      api: 'v1',
+      url: `${ssl ? 'https' : 'http'}://${hostPart}:${port}`,
+      database: env.INFLUXDB_DATABASE,
+      retentionPolicy: env.INFLUXDB_RETENTION_POLICY || undefined,
+      username: env.INFLUXDB_USERNAME || undefined,
+      password,
+    };
+  } else if (hasV2 && !hasV1) {
+    let url = env.INFLUX_URL!;
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${JSON.stringify(url)} must start with http:// or https://`);
+      if (parsed.username || parsed.password) problems.push('INFLUX_URL must not contain credentials: use INFLUX_TOKEN');
+      url = url.replace(/\/+$/, '');
+    } catch {
+      problems.push(`INFLUX_URL=${JSON.stringify(url)} is not a URL (e.g. http://localhost:8086)`);
+    }
+    const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
+    if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
+    const token = readSecretSafely(env, 'INFLUX_TOKEN', problems);
+    if (!env.INFLUX_BUCKET) problems.push('INFLUX_BUCKET is not set (the bucket to write to)');
+    const api = version.endsWith('1') ? 'v1' : version.endsWith('2') ? 'v2' : 'auto';
+    if (api === 'v2' && !token) problems.push('INFLUX_TOKEN is not set (or INFLUX_TOKEN_FILE, or a credential INFLUX_TOKEN)');
+    if (api === 'v2' && !env.INFLUX_ORG) problems.push('INFLUX_ORG is not set (the organization that owns the bucket)');
+    config = { ...common, api, url, token, org: env.INFLUX_ORG || undefined, bucket: env.INFLUX_BUCKET };
+  }
+  if (problems.length > 0 || !config) {
+    throw new ConfigError(`configuration is incomplete or invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  return config;
+}
+
+function readSecretSafely(env: Env, name: string, problems: string[]): string | undefined {
+  try {
+    return readSecret(env, name);
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
+}
+
+/** How the target is shown in logs: never with credentials. */
+export function describeTarget(c: InfluxConfig): string {
+  if (c.api === 'v1' || (c.api === 'auto' && c.database)) {
+    return `${c.url} database ${c.database}${c.retentionPolicy ? ` (retention policy ${c.retentionPolicy})` : ''}`;
+  }
+  return `${c.url} bucket ${c.bucket}${c.org ? ` (org ${c.org})` : ''}`;
+}

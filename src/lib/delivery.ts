@@ -1,0 +1,122 @@
+/**
+ * Delivery: hands batches of line protocol to InfluxDB and, when it cannot take them now, to the
+ * outbox, so that nothing collected is lost. Once a write has failed for a reason a later attempt
+ * may fix (unreachable, timeout, 5xx), the rest of the run goes straight to the outbox instead of
+ * waiting through the retries again for every batch.
+ */
+import { loadInfluxConfig, type Env, type InfluxConfig } from './config.js';
+import { WriteError, errorMessage } from './errors.js';
+import type { InfluxWriter } from './influx.js';
+import type { Logger } from './log.js';
+import { Serializer, nowNanos, type CollectedPoint } from './point.js';
+import type { BatchTarget } from './sink.js';
+
+export interface SendResult {
+  written: number;
+  deferred: number;
+  rejected: number;
+  error?: string;
+}
+
+/** The part of the outbox that delivery uses (see outbox.ts). */
+export interface OutboxStore {
+  store(lines: string[], meta: { collector: string; reason: string }): Promise<unknown>;
+  reject?(lines: string[], meta: { collector: string; reason: string }): Promise<unknown>;
+}
+
+export class Delivery implements BatchTarget {
+  /** set after a retriable failure: later batches of this run go straight to the outbox */
+  private down: string | undefined;
+  readonly totals = { written: 0, deferred: 0, rejected: 0 };
+
+  constructor(
+    readonly writer: InfluxWriter,
+    readonly config: InfluxConfig,
+    private readonly log: Logger,
+    readonly outbox?: OutboxStore,
+  ) {}
+
+  static async open(env: Env, log: Logger, outbox?: OutboxStore): Promise<Delivery> {
+    const config = loadInfluxConfig(env);
+    const { InfluxWriter } = await import('./influx.js');
+    return new Delivery(new InfluxWriter(config, { log }), config, log, outbox);
+  }
+
+  get batchSize(): number {
+    return this.config.batchSize;
+  }
+
+  get unreachable(): string | undefined {
+    return this.down;
+  }
+
+  async send(lines: string[], collector: string): Promise<SendResult> {
+    if (this.down === undefined) {
+      try {
+        await this.writer.write(lines);
+        this.totals.written += lines.length;
+        return { written: lines.length, deferred: 0, rejected: 0 };
+      } catch (error) {
+        if (error instanceof WriteError && !error.retriable) {
+          this.totals.rejected += lines.length;
+          let kept = '';
+          if (this.outbox?.reject) {
+            try {
+              await this.outbox.reject(lines, { collector, reason: error.message });
+              kept = ' (the batch is kept in the outbox\'s rejected folder)';
+            } catch (e) {
+              kept = ` (and it could not be kept: ${errorMessage(e)})`;
+            }
+          }
+          return { written: 0, deferred: 0, rejected: lines.length, error: error.message + kept };
+        }
+        this.down = errorMessage(error);
+        this.log.warn(`${this.down}; storing this run's points in the outbox`);
+      }
+    }
+    return this.defer(lines, collector, this.down!);
+  }
+
+  private async defer(lines: string[], collector: string, reason: string): Promise<SendResult> {
+    if (!this.outbox) {
+      return { written: 0, deferred: 0, rejected: 0, error: `${reason}; ${lines.length} points were NOT saved (no outbox)` };
+    }
+    try {
+      await this.outbox.store(lines, { collector, reason });
+      this.totals.deferred += lines.length;
+      return { written: 0, deferred: lines.length, rejected: 0, error: `InfluxDB unavailable (${reason}): points kept in the outbox` };
+    } catch (error) {
+      return { written: 0, deferred: 0, rejected: 0, error: `${reason}; and the outbox failed: ${errorMessage(error)}` };
+    }
+  }
+}
+
+/**
+ * Writes a few points outside a collector run (events issued from a script, self-metrics).
+ * Throws when any point was neither written nor kept in the outbox.
+ */
+export async function writePoints(
+  points: CollectedPoint[],
+  opts: { collector: string; log: Logger; env?: Env; delivery?: Delivery },
+): Promise<SendResult> {
+  const delivery = opts.delivery ?? (await Delivery.open(opts.env ?? process.env, opts.log, await openOutbox(opts.env ?? process.env, opts.log)));
+  const serializer = new Serializer(opts.collector, nowNanos());
+  const lines = points.map((p) => serializer.serialize(p));
+  const total: SendResult = { written: 0, deferred: 0, rejected: 0 };
+  for (let i = 0; i < lines.length; i += delivery.batchSize) {
+    const r = await delivery.send(lines.slice(i, i + delivery.batchSize), opts.collector);
+    total.written += r.written;
+    total.deferred += r.deferred;
+    total.rejected += r.rejected;
+    total.error ??= r.error;
+  }
+  if (total.written + total.deferred < lines.length) {
+    throw new WriteError(total.error ?? `${lines.length - total.written - total.deferred} points were not delivered`, false);
+  }
+  return total;
+}
+
+/** The outbox for this environment (see outbox.ts); undefined until it is wired in. */
+export async function openOutbox(_env: Env, _log: Logger): Promise<OutboxStore | undefined> {
+  return undefined;
+}

@@ -1,0 +1,100 @@
+/**
+ * Discovery: every folder under the collectors directory whose `index` exports `runMetric` is a
+ * collector; nothing is registered by hand. A broken folder (no index, no runMetric, throws at
+ * import) is reported with its name and the error and does not stop the others.
+ *
+ * The collectors directory is the compiled `dist/src/collectors` beside this module, or
+ * `$METRICS_COLLECTORS_DIR`. A folder that exists in `src/collectors` but has not been compiled
+ * yet is reported as such ("run npm run build").
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorMessage } from './errors.js';
+
+export const DEFAULT_INTERVAL = '5m';
+
+/** What a collector module exports. */
+export interface CollectorModule {
+  RUN_INTERVAL?: string;
+  runMetric: (options: Record<string, unknown>) => Promise<unknown>;
+}
+
+export interface DiscoveredCollector {
+  name: string;
+  dir: string;
+  /** the raw RUN_INTERVAL, DEFAULT_INTERVAL when not exported */
+  runInterval: string;
+  /** set when the folder is broken: the collector cannot run */
+  error?: string;
+  module?: CollectorModule;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/src/lib → the repository */
+export const repoRoot = resolve(here, '..', '..', '..');
+
+export function collectorsDir(env: Record<string, string | undefined> = process.env): string {
+  return env.METRICS_COLLECTORS_DIR ? resolve(env.METRICS_COLLECTORS_DIR) : resolve(here, '..', 'collectors');
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+function subdirs(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'))
+    .map((e) => e.name)
+    .sort();
+}
+
+export async function discoverCollectors(opts: { dir?: string; env?: Record<string, string | undefined> } = {}): Promise<DiscoveredCollector[]> {
+  const env = opts.env ?? process.env;
+  const dir = opts.dir ?? collectorsDir(env);
+  const names = new Set(subdirs(dir));
+  // folders written in src/ but not compiled yet
+  const sourceDir = join(repoRoot, 'src', 'collectors');
+  const checkSource = !opts.dir && !env.METRICS_COLLECTORS_DIR;
+  const unbuilt = new Set<string>();
+  if (checkSource) {
+    for (const n of subdirs(sourceDir)) {
+      if (!names.has(n) || !existsSync(join(dir, n, 'index.js'))) unbuilt.add(n);
+      names.add(n);
+    }
+  }
+  return Promise.all(
+    [...names].sort().map(async (name): Promise<DiscoveredCollector> => {
+      const folder = join(dir, name);
+      const base = { name, dir: folder, runInterval: DEFAULT_INTERVAL };
+      if (unbuilt.has(name)) {
+        return { ...base, dir: join(sourceDir, name), error: `collector "${name}" is not built yet (${join(sourceDir, name)}): run npm run build` };
+      }
+      if (!NAME.test(name)) {
+        return { ...base, error: `collector folder "${name}" has an invalid name: use letters, digits, "_" and "-" (it becomes a systemd unit name)` };
+      }
+      const index = join(folder, 'index.js');
+      if (!existsSync(index)) {
+        return { ...base, error: `collector "${name}" has no index.js in ${folder}: a collector folder needs an index.ts exporting runMetric()` };
+      }
+      if (checkSource) {
+        const src = join(sourceDir, name, 'index.ts');
+        if (existsSync(src) && statSync(src).mtimeMs > statSync(index).mtimeMs + 1000) {
+          process.stderr.write(`warn [${name}] ${src} is newer than its build: run npm run build\n`);
+        }
+      }
+      let mod: Partial<CollectorModule>;
+      try {
+        mod = (await import(pathToFileURL(index).href)) as Partial<CollectorModule>;
+      } catch (error) {
+        return { ...base, error: `collector "${name}" failed to load (${index}): ${errorMessage(error)}` };
+      }
+      if (typeof mod.runMetric !== 'function') {
+        return { ...base, error: `collector "${name}" does not export a runMetric() function from ${index}` };
+      }
+      if (mod.RUN_INTERVAL !== undefined && (typeof mod.RUN_INTERVAL !== 'string' || mod.RUN_INTERVAL.trim() === '')) {
+        return { ...base, error: `collector "${name}": RUN_INTERVAL must be a non-empty string such as '5m' or '*/10 * * * *', got ${JSON.stringify(mod.RUN_INTERVAL)}` };
+      }
+      return { ...base, runInterval: mod.RUN_INTERVAL ?? DEFAULT_INTERVAL, module: mod as CollectorModule };
+    }),
+  );
+}

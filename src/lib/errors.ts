@@ -1,0 +1,45 @@
+/**
+ * Error types of the framework. Every message names what failed, where, and what to do.
+ */
+
+/** Thrown by a collector (or its helpers) when its source fails: the run fails, exit 1. */
+export class CollectorError extends Error {
+  override name = 'CollectorError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A point that cannot be written (empty measurement, NaN, bad type…): the collector fails. */
+export class PointError extends CollectorError {
+  override name = 'PointError';
+}
+
+/** Bad command line: exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Missing or invalid configuration (environment, secret files): exit 2. */
+export class ConfigError extends UsageError {
+  override name = 'ConfigError';
+}
+
+/** InfluxDB did not take a batch. `retriable` says whether a later replay may succeed. */
+export class WriteError extends Error {
+  override name = 'WriteError';
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The message of any thrown value, without a stack. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

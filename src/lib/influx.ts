@@ -1,0 +1,288 @@
+/**
+ * The InfluxDB writers: POST /write (InfluxDB 1.x: database, retention policy, user/password) and
+ * POST /api/v2/write (InfluxDB 2.x/3.x, and 1.8+ through its compatibility API: org, bucket,
+ * token), sent through the transport of `@influxdata/influxdb-client` (TLS options, timeouts,
+ * gzip, its HttpError and retry classification).
+ *
+ * Why not the client's `WriteApi`: it only speaks /api/v2/write (InfluxDB 1.6/1.7 lack it), and
+ * it owns its own retry buffer that drops lines when full and keeps them only in memory. Here a
+ * batch is one request, retried with backoff for network errors, timeouts, 429 and 5xx (honouring
+ * Retry-After); after the retries it is handed back to the caller (who stores it in the outbox),
+ * and a 4xx is never retried: the server's message is shown.
+ *
+ * This module is imported lazily: a dry-run never loads the client.
+ */
+import { readFileSync } from 'node:fs';
+import { HttpError, InfluxDB, canRetryHttpCall } from '@influxdata/influxdb-client';
+import type { Transport } from '@influxdata/influxdb-client';
+import { describeTarget, type InfluxConfig } from './config.js';
+import { ConfigError, WriteError, errorMessage } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface ServerInfo {
+  reachable: boolean;
+  /** the X-Influxdb-Version header, when the server sends one */
+  version?: string;
+  error?: string;
+}
+
+export interface WriterOptions {
+  log: Logger;
+  /** for tests: replaces the real sleep between retries */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export class InfluxWriter {
+  private readonly transport: Transport;
+  private api: 'v1' | 'v2' | 'auto';
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly log: Logger;
+
+  constructor(readonly config: InfluxConfig, options: WriterOptions) {
+    this.log = options.log;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.api = config.api;
+    const transportOptions: Record<string, unknown> = {};
+    if (config.caFile) {
+      try {
+        transportOptions.ca = readFileSync(config.caFile);
+      } catch (error) {
+        throw new ConfigError(`cannot read INFLUX_CA_FILE=${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+      }
+    }
+    if (config.tlsInsecure) {
+      transportOptions.rejectUnauthorized = false;
+      if (config.url.startsWith('https:')) {
+        this.log.warn(
+          `TLS CERTIFICATE VERIFICATION IS OFF for ${config.url} (INFLUX_TLS_INSECURE=true): anyone on the path can read the credentials and the data. Set INFLUX_CA_FILE instead.`,
+        );
+      }
+    }
+    this.transport = new InfluxDB({ url: config.url, timeout: config.timeoutMs, transportOptions }).transport;
+  }
+
+  get target(): string {
+    return describeTarget(this.config);
+  }
+
+  /** The API chosen by configuration, or detected from /ping's version header on first use. */
+  async resolveApi(signal?: AbortSignal): Promise<'v1' | 'v2'> {
+    if (this.api !== 'auto') return this.api;
+    const info = await this.ping(signal);
+    if (!info.reachable) {
+      throw new WriteError(`InfluxDB at ${this.config.url} is unreachable: ${info.error}`, true);
+    }
+    this.api = info.version && /^v?1\./.test(info.version) ? 'v1' : 'v2';
+    this.log.debug(`InfluxDB at ${this.config.url} answered version ${info.version ?? '(none)'}: using the ${this.api} write API`);
+    return this.api;
+  }
+
+  async ping(signal?: AbortSignal): Promise<ServerInfo> {
+    let version: string | undefined;
+    try {
+      await this.transport.request('/ping', '', { method: 'GET', headers: this.authHeaders('v1'), signal }, (headers) => {
+        const v = headers['x-influxdb-version'];
+        version = Array.isArray(v) ? v[0] : v;
+      });
+      return { reachable: true, version };
+    } catch (error) {
+      if (error instanceof HttpError) return { reachable: true, version, error: this.describeError(error) };
+      return { reachable: false, version, error: this.describeError(error) };
+    }
+  }
+
+  private authHeaders(api: 'v1' | 'v2'): Record<string, string> {
+    const c = this.config;
+    if (api === 'v2' && c.token) return { authorization: `Token ${c.token}` };
+    let user = c.username;
+    let password = c.password;
+    if (user === undefined && c.token?.includes(':')) {
+      const i = c.token.indexOf(':');
+      user = c.token.slice(0, i);
+      password = c.token.slice(i + 1);
+    }
+    if (user !== undefined) {
+      return { authorization: `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}` };
+    }
+    if (c.token) return { authorization: `Token ${c.token}` };
+    return {};
+  }
+
+  private writePath(api: 'v1' | 'v2'): string {
+    const c = this.config;
+    if (api === 'v1') {
+      let db = c.database;
+      let rp = c.retentionPolicy;
+      if (db === undefined && c.bucket) {
+        const [d, r] = c.bucket.split('/');
+        db = d;
+        rp = r || undefined;
+      }
+      const q = new URLSearchParams({ db: db ?? '', precision: 'ns' });
+      if (rp) q.set('rp', rp);
+      return `/write?${q}`;
+    }
+    const q = new URLSearchParams({ bucket: c.bucket ?? '', precision: 'ns' });
+    if (c.org) q.set('org', c.org);
+    return `/api/v2/write?${q}`;
+  }
+
+  describeError(error: unknown): string {
+    if (error instanceof HttpError) {
+      let body = error.body ?? '';
+      try {
+        const j = JSON.parse(body) as { error?: string; message?: string };
+        body = j.error ?? j.message ?? body;
+      } catch {
+        /* not JSON */
+      }
+      body = body.trim().slice(0, 500);
+      return `HTTP ${error.statusCode} ${error.statusMessage ?? ''}`.trim() + (body ? `: ${body}` : '');
+    }
+    const e = error as NodeJS.ErrnoException;
+    if (e?.name === 'RequestTimedOutError') return `no answer within ${this.config.timeoutMs / 1000} s (INFLUX_TIMEOUT)`;
+    return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : errorMessage(error);
+  }
+
+  /**
+   * Sends one batch (one request), retrying what can be retried. Resolves when the server has
+   * accepted it; throws WriteError(retriable) when it could not be delivered now, and
+   * WriteError(!retriable) when the server rejected the data (a 4xx other than 429).
+   */
+  async write(lines: string[], signal?: AbortSignal): Promise<void> {
+    if (lines.length === 0) return;
+    const body = lines.join('\n');
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      let api: 'v1' | 'v2';
+      try {
+        api = await this.resolveApi(signal);
+        await this.transport.request(this.writePath(api), body, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8', ...this.authHeaders(api) },
+          gzipThreshold: this.config.gzipThreshold > 0 ? this.config.gzipThreshold : undefined,
+          signal,
+        });
+        return;
+      } catch (error) {
+        const reason = this.describeError(error);
+        if (error instanceof WriteError && !error.retriable) throw error;
+        const status = error instanceof HttpError ? error.statusCode : undefined;
+        const retriable = error instanceof WriteError || canRetryHttpCall(error) || (status === undefined && !signal?.aborted);
+        if (!retriable) {
+          throw new WriteError(
+            `InfluxDB at ${this.target} rejected ${lines.length} points: ${reason}${hintFor(status)}`,
+            false,
+            status,
+            { cause: error },
+          );
+        }
+        if (attempt > this.config.maxRetries || signal?.aborted) {
+          throw new WriteError(
+            `InfluxDB at ${this.target} did not take ${lines.length} points after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${reason}`,
+            true,
+            status,
+            { cause: error },
+          );
+        }
+        const delay = this.retryDelay(error, attempt);
+        this.log.warn(`write to ${this.config.url} failed (${reason}); retry ${attempt} of ${this.config.maxRetries} in ${(delay / 1000).toFixed(1)} s`);
+        await this.sleep(delay, signal);
+      }
+    }
+  }
+
+  private retryDelay(error: unknown, attempt: number): number {
+    const c = this.config;
+    if (error instanceof HttpError) {
+      const header = error.headers?.['retry-after'];
+      const value = Array.isArray(header) ? header[0] : header;
+      if (value !== undefined) {
+        const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+        if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, Math.max(c.maxRetryDelayMs, c.retryDelayMs));
+      }
+    }
+    const base = Math.min(c.retryDelayMs * 2 ** (attempt - 1), c.maxRetryDelayMs);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  /** For `metrics check`: can we reach it, which version, are the credentials accepted, does the database exist. */
+  async check(): Promise<{ ok: boolean; lines: string[] }> {
+    const lines: string[] = [];
+    const info = await this.ping();
+    if (!info.reachable) {
+      lines.push(`unreachable: ${this.config.url}: ${info.error}`);
+      return { ok: false, lines };
+    }
+    lines.push(`reachable: ${this.config.url} (version ${info.version ?? 'not reported'})`);
+    const api = this.api === 'auto' ? (info.version && /^v?1\./.test(info.version) ? 'v1' : 'v2') : this.api;
+    lines.push(`write API: ${api === 'v1' ? '/write (1.x)' : '/api/v2/write (2.x/3.x)'}`);
+    try {
+      if (api === 'v1') {
+        const res = (await this.transport.request(`/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`, '', {
+          method: 'GET',
+          headers: this.authHeaders('v1'),
+        })) as { results?: Array<{ series?: Array<{ values?: string[][] }>; error?: string }> };
+        const r = res.results?.[0];
+        if (r?.error) throw new Error(r.error);
+        lines.push('credentials: accepted');
+        const db = this.config.database ?? this.config.bucket?.split('/')[0];
+        const names = (r?.series?.[0]?.values ?? []).map((v) => v[0]);
+        if (names.includes(db!)) lines.push(`database: ${db} exists`);
+        else {
+          lines.push(`database: ${db} does NOT exist (create it with: CREATE DATABASE "${db}")`);
+          return { ok: false, lines };
+        }
+      } else {
+        const q = new URLSearchParams({ name: this.config.bucket ?? '' });
+        if (this.config.org) q.set('org', this.config.org);
+        const res = (await this.transport.request(`/api/v2/buckets?${q}`, '', { method: 'GET', headers: this.authHeaders('v2') })) as {
+          buckets?: Array<{ name: string }>;
+        };
+        lines.push('credentials: accepted');
+        if (res.buckets?.some((b) => b.name === this.config.bucket)) lines.push(`bucket: ${this.config.bucket} exists`);
+        else {
+          lines.push(`bucket: ${this.config.bucket} does NOT exist in org ${this.config.org ?? '(default)'}`);
+          return { ok: false, lines };
+        }
+      }
+    } catch (error) {
+      const status = error instanceof HttpError ? error.statusCode : undefined;
+      if (status === 401 || status === 403) lines.push(`credentials: REJECTED (${this.describeError(error)})`);
+      else lines.push(`check failed: ${this.describeError(error)}`);
+      return { ok: false, lines };
+    }
+    return { ok: true, lines };
+  }
+}
+
+function hintFor(status: number | undefined): string {
+  switch (status) {
+    case 400:
+      return ' (the data itself was refused, e.g. a field type conflict: fix the collector)';
+    case 401:
+    case 403:
+      return ' (check the credentials: INFLUXDB_USERNAME/INFLUXDB_PASSWORD or INFLUX_TOKEN)';
+    case 404:
+      return ' (the database or bucket does not exist: create it, or fix INFLUXDB_DATABASE / INFLUX_BUCKET / INFLUX_ORG)';
+    case 413:
+      return ' (the request is too large: lower INFLUX_BATCH_SIZE)';
+    default:
+      return '';
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * Lock files: "only one process at a time does X" across independent processes.
+ *
+ * Used so that two runs of the same collector never overlap (the second one is told who holds the
+ * lock) and so that only one process replays the outbox at a time.
+ *
+ * Protocol
+ * - A lock is a file holding one JSON line: {pid, host, since, command, startTime, bootId, token}.
+ * - It is created atomically and complete: the JSON is written to a unique temporary file in the same
+ *   directory, then hard-linked to the lock path (`link()` fails with EEXIST when the lock exists, the
+ *   same guarantee as `open(path, 'wx')`, but a reader never sees an empty or half-written lock).
+ *   Filesystems without hard links fall back to `open(path, 'wx')`.
+ * - An existing lock is stale when
+ *   - its holder is on this host and its pid is gone (`kill(pid, 0)` → ESRCH), or the pid now
+ *     belongs to another process (start time from /proc/<pid>/stat field 22 differs), or the lock
+ *     was taken before the last reboot (boot id differs);
+ *   - its holder is on another host (shared directory) and it is older than `staleMs`;
+ *   - it is unreadable/empty garbage older than `garbageMs`.
+ *   A live local holder is never considered stale, however old the lock: a slow run keeps its lock.
+ * - Taking over a stale lock is race-free for the common cases: the stale file is renamed to a unique
+ *   name, and its content is compared with what was judged stale. If it differs (someone else took
+ *   the lock over in between and created a fresh one), the fresh lock is put back with `link()`
+ *   (which never overwrites) and we report busy. Then the exclusive create is retried.
+ * - `release()` removes the file only if it still holds our token. Locks still held at a normal
+ *   process exit are released synchronously by an 'exit' handler (best effort; a SIGKILLed process
+ *   leaves its lock behind, which the next acquirer detects as stale).
+ *
+ * Caveat: the pid check assumes all contenders share a pid namespace (no systemd `PrivatePIDs=`,
+ * no containers with the same hostname sharing the lock directory).
+ */
+import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+
+/** Who holds a lock, as written in the lock file. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** ISO 8601 time the lock was taken. */
+  since: string;
+  command?: string;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22), against pid reuse. */
+  startTime?: number;
+  /** /proc/sys/kernel/random/boot_id when the lock was taken. */
+  bootId?: string;
+  /** Random token identifying this particular acquisition. */
+  token?: string;
+}
+
+export interface Lock {
+  readonly busy: false;
+  readonly path: string;
+  readonly holder: LockHolder;
+  /** Set when a stale lock was taken over: why it was judged stale. */
+  readonly tookOver?: string;
+  /** Remove the lock file if it is still ours. Idempotent. */
+  release(): Promise<void>;
+  releaseSync(): void;
+}
+
+export interface LockBusy {
+  readonly busy: true;
+  readonly path: string;
+  readonly holder: LockHolder;
+  /** Human-readable: "lock <path> is held by pid 123 on host since ... (command)". */
+  readonly message: string;
+}
+
+export type LockResult = Lock | LockBusy;
+
+export interface AcquireLockOptions {
+  /** Age after which a lock held by another host (which we cannot check) is stale. Default 2 h. */
+  staleMs?: number;
+  /** Age after which an unreadable/empty lock file is stale. Default 5 s. */
+  garbageMs?: number;
+  /** Recorded in the lock as `command`; default: the process's script and arguments (truncated). */
+  command?: string;
+  /** Told when a stale lock is taken over. */
+  log?: { warn(msg: string): void };
+}
+
+const DEFAULT_STALE_MS = 2 * 60 * 60 * 1000;
+const DEFAULT_GARBAGE_MS = 5000;
+
+/** Path of the lock called `name` under a state directory: `<stateDir>/locks/<name>.lock`. */
+export function lockPath(stateDir: string, name: string): string {
+  if (!/^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/.test(name) || name.length > 200) {
+    throw new Error(`lock name ${JSON.stringify(name)} is not valid: use letters, digits, '.', '_', '-', '@', '+'`);
+  }
+  return join(stateDir, 'locks', `${name}.lock`);
+}
+
+/** "pid 123 on host since 2025-01-01T00:00:00.000Z (node bin/metrics run x)". */
+export function describeHolder(h: LockHolder): string {
+  const who = h.pid > 0 ? `pid ${h.pid} on ${h.host}` : `an unknown process (${h.host})`;
+  return `${who} since ${h.since}${h.command ? ` (${h.command})` : ''}`;
+}
+
+/**
+ * Try once to take the lock at `path` (its directory is created, mode 0700). Never waits: returns
+ * a `Lock`, or `{busy: true, holder, message}` when a live process holds it.
+ * Throws only on I/O errors (for example the directory is not writable).
+ */
+export async function acquireLock(path: string, opts: AcquireLockOptions = {}): Promise<LockResult> {
+  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  let tookOver: string | undefined;
+  let lastHolder: LockHolder | undefined;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const holder = makeHolder(opts.command);
+    const raw = JSON.stringify(holder) + '\n';
+    if (await tryCreate(path, raw)) {
+      return makeLock(path, holder, raw, tookOver);
+    }
+    const j = await judge(path, opts);
+    if (j.kind === 'missing') continue;
+    lastHolder = j.holder;
+    if (j.kind === 'live') return busy(path, j.holder);
+    if (await removeStale(path, j.raw)) {
+      tookOver = j.reason;
+      opts.log?.warn(`lock ${path}: took over a stale lock (${j.reason})`);
+    }
+  }
+  // Pathological churn; report whoever holds it now.
+  const j = await judge(path, opts);
+  return busy(path, j.kind === 'missing' ? lastHolder ?? unknownHolder(new Date()) : j.holder);
+}
+
+/**
+ * Like `acquireLock`, but polls until the lock is free or `timeoutMs` (default 10 s) has passed;
+ * then returns the busy result. For short critical sections, not for "is a run already going?".
+ */
+export async function acquireLockWait(
+  path: string,
+  opts: AcquireLockOptions & { timeoutMs?: number; pollMs?: number } = {},
+): Promise<LockResult> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const poll = opts.pollMs ?? 20;
+  for (;;) {
+    const r = await acquireLock(path, opts);
+    if (!r.busy || Date.now() >= deadline) return r;
+    await new Promise((res) => setTimeout(res, poll + Math.floor(Math.random() * poll)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function busy(path: string, holder: LockHolder): LockBusy {
+  return { busy: true, path, holder, message: `lock ${path} is held by ${describeHolder(holder)}` };
+}
+
+function unknownHolder(since: Date): LockHolder {
+  return { pid: 0, host: 'unknown', since: since.toISOString(), command: 'unreadable lock file' };
+}
+
+function defaultCommand(): string {
+  const [script, ...args] = process.argv.slice(1);
+  const parts = [script ? basename(script) : basename(process.execPath), ...args];
+  const s = parts.join(' ');
+  return s.length > 200 ? s.slice(0, 197) + '...' : s;
+}
+
+function makeHolder(command?: string): LockHolder {
+  const h: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    command: command ?? defaultCommand(),
+    token: randomBytes(12).toString('hex'),
+  };
+  const st = procStartTime(process.pid);
+  if (st !== undefined) h.startTime = st;
+  const b = bootId();
+  if (b !== undefined) h.bootId = b;
+  return h;
+}
+
+/** Field 22 (starttime) of /proc/<pid>/stat, or undefined when not available (non-Linux, gone). */
+export function procStartTime(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const v = Number(rest[22 - 3]);
+    return Number.isSafeInteger(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let cachedBootId: string | null | undefined;
+function bootId(): string | undefined {
+  if (cachedBootId === undefined) {
+    try {
+      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    } catch {
+      cachedBootId = null;
+    }
+  }
+  return cachedBootId ?? undefined;
+}
+
+/** True when a process with this pid exists (EPERM: exists, owned by another user). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function tryCreate(path: string, raw: string): Promise<boolean> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await fsp.writeFile(tmp, raw, { mode: 0o600, flag: 'wx' });
+  try {
+    await fsp.link(tmp, path);
+    return true;
+  } catch (e) {
+    const code = errCode(e);
+    if (code === 'EEXIST') return false;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EMLINK') {
+      return createExclusive(path, raw);
+    }
+    throw e;
+  } finally {
+    await fsp.unlink(tmp).catch(() => {});
+  }
+}
+
+/** Fallback for filesystems without hard links: plain exclusive create (briefly empty). */
+async function createExclusive(path: string, raw: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await fsp.open(path, 'wx', 0o600);
+  } catch (e) {
+    if (errCode(e) === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    await fh.writeFile(raw);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.unlink(path).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  return true;
+}
+
+function parseHolder(raw: string): LockHolder | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<LockHolder> | null;
+    if (
+      v && typeof v === 'object' &&
+      Number.isSafeInteger(v.pid) && (v.pid as number) > 0 &&
+      typeof v.host === 'string' && typeof v.since === 'string'
+    ) {
+      return v as LockHolder;
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+type Judgement =
+  | { kind: 'missing' }
+  | { kind: 'live'; holder: LockHolder }
+  | { kind: 'stale'; holder: LockHolder; raw: string; reason: string };
+
+async function judge(path: string, opts: AcquireLockOptions): Promise<Judgement> {
+  let raw: string;
+  try {
+    raw = await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return { kind: 'missing' };
+    throw e;
+  }
+  const holder = parseHolder(raw);
+  if (!holder) {
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await fsp.stat(path)).mtimeMs;
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return { kind: 'missing' };
+      throw e;
+    }
+    const h = unknownHolder(new Date(mtimeMs));
+    const garbageMs = opts.garbageMs ?? DEFAULT_GARBAGE_MS;
+    if (Date.now() - mtimeMs > garbageMs) {
+      return { kind: 'stale', holder: h, raw, reason: `the lock file is unreadable and older than ${garbageMs} ms` };
+    }
+    return { kind: 'live', holder: h };
+  }
+  if (holder.host === hostname()) {
+    const myBoot = bootId();
+    if (holder.bootId && myBoot && holder.bootId !== myBoot) {
+      return { kind: 'stale', holder, raw, reason: `pid ${holder.pid} took it before the last reboot` };
+    }
+    if (!pidAlive(holder.pid)) {
+      return { kind: 'stale', holder, raw, reason: `pid ${holder.pid} that took it is no longer running` };
+    }
+    if (holder.startTime !== undefined) {
+      const now = procStartTime(holder.pid);
+      if (now !== undefined && now !== holder.startTime) {
+        return { kind: 'stale', holder, raw, reason: `pid ${holder.pid} now belongs to another process` };
+      }
+    }
+    return { kind: 'live', holder };
+  }
+  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const sinceMs = Date.parse(holder.since);
+  if (!Number.isFinite(sinceMs) || Date.now() - sinceMs > staleMs) {
+    return { kind: 'stale', holder, raw, reason: `held by ${holder.host} for more than ${staleMs} ms` };
+  }
+  return { kind: 'live', holder };
+}
+
+/**
+ * Remove the stale lock whose content was `raw`, without ever removing someone else's fresh lock
+ * for good. Returns true when we removed it (then the caller retries the exclusive create).
+ */
+async function removeStale(path: string, raw: string): Promise<boolean> {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
+  try {
+    await fsp.rename(path, aside);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return false; // someone else removed it first
+    throw e;
+  }
+  let got: string | undefined;
+  try {
+    got = await fsp.readFile(aside, 'utf8');
+  } catch {
+    got = undefined;
+  }
+  if (got === raw) {
+    await fsp.unlink(aside).catch(() => {});
+    return true;
+  }
+  // We moved a lock that another process created after taking over the same stale lock: put it
+  // back. link() never overwrites; if a third process got in meanwhile, its lock stays.
+  await fsp.link(aside, path).catch(() => {});
+  await fsp.unlink(aside).catch(() => {});
+  return false;
+}
+
+// --- held locks and release ----------------------------------------------------------------
+
+const held = new Set<{ releaseSync(): void }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const l of [...held]) l.releaseSync();
+  });
+}
+
+function makeLock(path: string, holder: LockHolder, raw: string, tookOver?: string): Lock {
+  let released = false;
+  const lock: Lock = {
+    busy: false,
+    path,
+    holder,
+    tookOver,
+    async release() {
+      if (released) return;
+      released = true;
+      held.delete(lock);
+      try {
+        if ((await fsp.readFile(path, 'utf8')) === raw) await fsp.unlink(path);
+      } catch {
+        // already gone, or not ours any more
+      }
+    },
+    releaseSync() {
+      if (released) return;
+      released = true;
+      held.delete(lock);
+      try {
+        if (readFileSync(path, 'utf8') === raw) unlinkSync(path);
+      } catch {
+        // already gone, or not ours any more
+      }
+    },
+  };
+  held.add(lock);
+  installExitHook();
+  return lock;
+}

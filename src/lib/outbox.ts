@@ -1,0 +1,873 @@
+/**
+ * The outbox: a durable on-disk queue of line-protocol batches that InfluxDB did not accept yet.
+ *
+ * Directory layout (`dir`, created with mode 0700):
+ *   <dir>/20250102T030405678Z-0000012345-00000001.lp   pending batches; names sort oldest-first
+ *                                                        (UTC time in ms, pid, per-process counter)
+ *   <dir>/.tmp-<pid>-<rand>-<name>                      a batch being written (never listed)
+ *   <dir>/rejected/<name> + <name>.reason.txt           batches the server refused for their data
+ *   <dir>/corrupt/<name>  + <name>.reason.txt           truncated/garbled files set aside
+ *   <dir>/dropped.json                                  counter of points dropped because the outbox was full
+ *   <dir>/.replay.lock, <dir>/.store.lock               lock files (see lock.ts)
+ *
+ * Batch file format (version 1): one header line, then the body.
+ *   #metrics-outbox v1 {"collector":"x","created":"<ISO>","reason":"...","lines":N,"bytes":B,"sha256":"<hex>","host":"h","pid":1}\n
+ *   <line 1>\n<line 2>\n ... <line N>\n
+ * `bytes` is the body's byte length and `sha256` its digest; the body is the lines joined by '\n'
+ * plus a final '\n'. Lines are stored byte for byte and never altered, so a replay writes exactly
+ * the points (with their explicit timestamps) that were collected: it overwrites, never adds.
+ * Because line protocol treats '#' lines as comments, a batch file is itself a valid line-protocol
+ * file (`influx write -f <file>` works for manual recovery).
+ *
+ * Writes are atomic: temp file in the same directory, fsync, rename, fsync of the directory. A
+ * failed write (ENOSPC, EFBIG, EDQUOT, ...) removes the temp file and throws `OutboxStoreError`
+ * saying the points were NOT saved; a file that is listed is always complete.
+ *
+ * Bound: pending batches (header included) are kept within `maxBytes`. Before a batch is stored,
+ * the oldest pending files are deleted to make room, logged at error level and counted in
+ * dropped.json. A single batch larger than `maxBytes` is still stored whole (after everything older
+ * was dropped), with a warning: splitting it would drop part of the newest data to keep the bound
+ * exact, and the bound exists to protect the disk from an unbounded backlog, not from one batch.
+ * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
+ * shown by `status()`.
+ */
+import { promises as fsp, accessSync, constants as fsConstants } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock, acquireLockWait, pidAlive, type LockHolder } from './lock.js';
+
+export const OUTBOX_MAGIC = '#metrics-outbox';
+export const OUTBOX_VERSION = 1;
+const HEADER_PREFIX = `${OUTBOX_MAGIC} v${OUTBOX_VERSION} `;
+const BATCH_NAME = /^(\d{8}T\d{9}Z)-\d{10}-\d{8}\.lp$/;
+const HEADER_READ_BYTES = 16 * 1024;
+const MAX_REASON_CHARS = 2000;
+/** Default bound when the configuration says nothing: 256 MiB. */
+export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
+
+export interface OutboxLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface OutboxOptions {
+  dir: string;
+  /** Bound on the bytes of pending batch files (headers included). */
+  maxBytes: number;
+  log: OutboxLog;
+  /** How long `store` waits for another process's store to finish before storing anyway. Default 10 s. */
+  storeLockTimeoutMs?: number;
+}
+
+export interface OutboxHeader {
+  collector: string;
+  /** ISO 8601 time the batch was stored. */
+  created: string;
+  /** Why the batch went to the outbox (the delivery error). */
+  reason: string;
+  /** Number of lines (points) in the body. */
+  lines: number;
+  /** Byte length of the body. */
+  bytes: number;
+  /** Hex sha256 of the body. */
+  sha256: string;
+  host?: string;
+  pid?: number;
+}
+
+export interface OutboxEntry {
+  /** File name, e.g. 20250102T030405678Z-0000012345-00000001.lp */
+  name: string;
+  /** Absolute (or dir-relative, as given) path of the file. */
+  path: string;
+  /** File size in bytes (header included). */
+  size: number;
+  /** Points according to the header (0 when the header is unreadable). */
+  points: number;
+  /** Time the batch was stored (header, else the time in the file name). */
+  created: Date;
+  header?: OutboxHeader;
+  /** Set when the header could not be read; replay will move the file to corrupt/. */
+  problem?: string;
+}
+
+export interface Count {
+  files: number;
+  points: number;
+}
+
+export interface DroppedCounter {
+  points: number;
+  files: number;
+  bytes: number;
+  /** The most recent drop. */
+  last?: { at: string; points: number; files: number; collectors: string[] };
+}
+
+export interface OutboxStatus {
+  dir: string;
+  maxBytes: number;
+  /** Pending batches. */
+  files: number;
+  points: number;
+  bytes: number;
+  /** Age of the oldest pending batch; absent when the outbox is empty. */
+  oldestAgeSeconds?: number;
+  /** Points dropped so far because the outbox was full (persistent, from dropped.json). */
+  dropped: number;
+  droppedFiles: number;
+  rejected: Count & { bytes: number };
+  /** Files in corrupt/. */
+  corrupt: number;
+  /** Pending files whose header is unreadable (they go to corrupt/ at the next replay). */
+  damaged: number;
+}
+
+export type SendOutcome =
+  | 'ok'
+  | 'rejected'
+  | 'retry-later'
+  | { status: 'ok' }
+  | { status: 'rejected'; message: string }
+  | { status: 'retry-later'; message?: string };
+
+/**
+ * Delivers one batch. Return 'ok' (delivered: the file is deleted), `{status: 'rejected', message}`
+ * (the server refused the data, e.g. 400: the file moves to rejected/ with the message), or
+ * 'retry-later' (unreachable, timeout, 429, 5xx: replay stops, the file stays). A thrown error is
+ * treated like 'retry-later' and reported in `stopped`.
+ */
+export type ReplaySend = (lines: string[], entry: OutboxEntry) => Promise<SendOutcome>;
+
+export interface ReplayOptions {
+  onProgress?(done: Count, total: Count): void;
+  /** Message recorded when `send` returns the bare string 'rejected'. */
+  rejectedMessage?: string;
+}
+
+export interface ReplayResult {
+  /** True when another process was replaying: nothing was done. */
+  busy: boolean;
+  /** With busy: who holds the replay lock. */
+  holder?: LockHolder;
+  sent: Count;
+  rejected: Count;
+  /** Files moved to corrupt/. */
+  corrupt: number;
+  /** Pending files (of those present when the replay started) still in the outbox. */
+  remaining: Count;
+  /** Why the replay stopped early (retry-later message or send error); absent when it finished. */
+  stopped?: string;
+}
+
+export interface StoreResult {
+  /** Path of the stored batch file ('' when there was nothing to store). */
+  file: string;
+  points: number;
+  bytes: number;
+}
+
+/** Thrown by `store` when the batch could not be saved. `message` says the points are NOT saved. */
+export class OutboxStoreError extends Error {
+  override readonly name = 'OutboxStoreError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly points: number,
+    readonly dir: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Thrown by `parseBatch` for a truncated or garbled batch file. */
+export class OutboxCorruptError extends Error {
+  override readonly name = 'OutboxCorruptError';
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EFBIG: 'file too large: the file-size limit (ulimit -f, LimitFSIZE=) was reached',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a path component is not a directory',
+  EIO: 'I/O error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+};
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function describeError(e: unknown): string {
+  const code = errCode(e);
+  if (code) return `${code} (${ERRNO_TEXT[code] ?? (e as Error).message})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
+async function writeAtomic(dir: string, path: string, data: string | Buffer): Promise<void> {
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-meta`);
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(tmp, 'wx', 0o600);
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fsyncDir(dir).catch(() => {});
+}
+
+function isHeader(v: unknown): v is OutboxHeader {
+  const h = v as OutboxHeader;
+  return (
+    !!h && typeof h === 'object' &&
+    typeof h.collector === 'string' && typeof h.created === 'string' && typeof h.reason === 'string' &&
+    Number.isSafeInteger(h.lines) && h.lines >= 0 &&
+    Number.isSafeInteger(h.bytes) && h.bytes >= 0 &&
+    typeof h.sha256 === 'string' && /^[0-9a-f]{64}$/.test(h.sha256)
+  );
+}
+
+function parseHeaderLine(text: string): OutboxHeader {
+  if (!text.startsWith(HEADER_PREFIX)) {
+    if (text.startsWith(OUTBOX_MAGIC + ' v')) {
+      throw new OutboxCorruptError(`unsupported outbox format version (${text.slice(OUTBOX_MAGIC.length + 1).split(' ')[0]}; this program reads v${OUTBOX_VERSION})`);
+    }
+    throw new OutboxCorruptError(`not an outbox batch: the first line does not start with "${HEADER_PREFIX.trim()}"`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text.slice(HEADER_PREFIX.length));
+  } catch {
+    throw new OutboxCorruptError('the header is not valid JSON (garbled)');
+  }
+  if (!isHeader(v)) throw new OutboxCorruptError('the header lacks required fields (garbled)');
+  return v;
+}
+
+/**
+ * Parse and fully validate a batch file's content: header, body length, sha256, line count.
+ * Throws `OutboxCorruptError` naming what is wrong.
+ */
+export function parseBatch(buf: Buffer): { header: OutboxHeader; lines: string[] } {
+  const nl = buf.indexOf(0x0a);
+  if (nl < 0) {
+    throw new OutboxCorruptError(buf.length === 0 ? 'the file is empty' : 'no complete header line (truncated or not an outbox batch)');
+  }
+  const header = parseHeaderLine(buf.toString('utf8', 0, nl));
+  const body = buf.subarray(nl + 1);
+  if (body.length !== header.bytes) {
+    throw new OutboxCorruptError(
+      body.length < header.bytes
+        ? `truncated: the body has ${body.length} bytes, the header says ${header.bytes}`
+        : `the body has ${body.length} bytes, more than the ${header.bytes} the header says`,
+    );
+  }
+  if (sha256(body) !== header.sha256) throw new OutboxCorruptError('checksum mismatch: the content is garbled');
+  if (header.lines === 0) {
+    if (body.length !== 0) throw new OutboxCorruptError('the header says 0 lines but the body is not empty');
+    return { header, lines: [] };
+  }
+  const text = body.toString('utf8');
+  if (!text.endsWith('\n')) throw new OutboxCorruptError('the body does not end with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length !== header.lines) {
+    throw new OutboxCorruptError(`the body has ${lines.length} lines, the header says ${header.lines}`);
+  }
+  return { header, lines };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+let lastNameMs = 0;
+let nameCounter = 0;
+
+function timeFromName(name: string): Date | undefined {
+  const m = BATCH_NAME.exec(name);
+  if (!m) return undefined;
+  const s = m[1]!;
+  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export class Outbox {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly log: OutboxLog;
+  readonly replayLockPath: string;
+  readonly storeLockPath: string;
+  readonly rejectedDir: string;
+  readonly corruptDir: string;
+  readonly droppedPath: string;
+  private readonly storeLockTimeoutMs: number;
+
+  constructor(opts: OutboxOptions) {
+    if (!opts.dir) throw new Error('outbox: no directory given');
+    if (!(Number.isFinite(opts.maxBytes) && opts.maxBytes > 0)) {
+      throw new Error(`outbox: the size bound must be a positive number of bytes, got ${String(opts.maxBytes)}`);
+    }
+    this.dir = opts.dir;
+    this.maxBytes = opts.maxBytes;
+    this.log = opts.log;
+    this.storeLockTimeoutMs = opts.storeLockTimeoutMs ?? 10_000;
+    this.replayLockPath = join(this.dir, '.replay.lock');
+    this.storeLockPath = join(this.dir, '.store.lock');
+    this.rejectedDir = join(this.dir, 'rejected');
+    this.corruptDir = join(this.dir, 'corrupt');
+    this.droppedPath = join(this.dir, 'dropped.json');
+  }
+
+  /**
+   * The state directory shared by the outbox and the locks:
+   * 1. `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`; its first entry if colon-separated);
+   * 2. `/var/lib/metrics` when running as root or when it is writable;
+   * 3. `$XDG_STATE_HOME/metrics`, else `~/.local/state/metrics`.
+   */
+  static resolveStateDir(env: NodeJS.ProcessEnv = process.env): string {
+    const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
+    if (sd) return sd;
+    const system = '/var/lib/metrics';
+    if (process.getuid?.() === 0) return system;
+    try {
+      accessSync(system, fsConstants.W_OK);
+      return system;
+    } catch {
+      // not writable for us
+    }
+    const xdg = env.XDG_STATE_HOME;
+    const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
+    return join(base, 'metrics');
+  }
+
+  /**
+   * The outbox directory:
+   * 1. `$STATE_DIRECTORY/outbox` (systemd `StateDirectory=`; first entry if colon-separated);
+   * 2. `$METRICS_OUTBOX_DIR`;
+   * 3. `<state dir>/outbox` with the state dir from `resolveStateDir` (without $STATE_DIRECTORY):
+   *    `/var/lib/metrics/outbox` for root or when writable, else `~/.local/state/metrics/outbox`.
+   */
+  static resolveDir(env: NodeJS.ProcessEnv = process.env): string {
+    const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
+    if (sd) return join(sd, 'outbox');
+    if (env.METRICS_OUTBOX_DIR) return env.METRICS_OUTBOX_DIR;
+    return join(Outbox.resolveStateDir(env), 'outbox');
+  }
+
+  /** Parse a size such as `268435456`, `500M`, `500MB`, `1G`, `64KiB` (powers of 1024). */
+  static parseSize(text: string): number {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+    if (!m) throw new Error(`not a size: ${JSON.stringify(text)} (use bytes or a suffix K, M, G, T, e.g. 256M)`);
+    const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+    const n = Math.floor(Number(m[1]) * mult);
+    if (!(n > 0)) throw new Error(`size must be positive: ${JSON.stringify(text)}`);
+    return n;
+  }
+
+  // --- store ---------------------------------------------------------------------------------
+
+  /**
+   * Save one batch durably. Resolves once the file is fsynced and renamed into place.
+   * Throws `OutboxStoreError` (points NOT saved) on any write error; throws `TypeError` (also not
+   * saved) for a line that cannot be stored unaltered (contains '\n' or a lone UTF-16 surrogate).
+   * An empty batch stores nothing and returns `{file: '', points: 0, bytes: 0}`.
+   */
+  async store(lines: string[], meta: { collector: string; reason: string }): Promise<StoreResult> {
+    const points = lines.length;
+    if (points === 0) return { file: '', points: 0, bytes: 0 };
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (typeof l !== 'string' || l.includes('\n') || LONE_SURROGATE.test(l)) {
+        throw new TypeError(
+          `outbox: line ${i + 1} of ${points} from ${meta.collector} cannot be stored unaltered ` +
+            `(${typeof l !== 'string' ? 'not a string' : l.includes('\n') ? 'it contains a newline' : 'it contains invalid UTF-16'}); ` +
+            `the batch was NOT saved`,
+        );
+      }
+    }
+    const body = Buffer.from(lines.join('\n') + '\n', 'utf8');
+    const header: OutboxHeader = {
+      collector: meta.collector,
+      created: new Date().toISOString(),
+      reason: meta.reason.length > MAX_REASON_CHARS ? meta.reason.slice(0, MAX_REASON_CHARS - 3) + '...' : meta.reason,
+      lines: points,
+      bytes: body.length,
+      sha256: sha256(body),
+      host: hostname(),
+      pid: process.pid,
+    };
+    const data = Buffer.concat([Buffer.from(HEADER_PREFIX + JSON.stringify(header) + '\n', 'utf8'), body]);
+    const fail = (e: unknown, what = ''): OutboxStoreError =>
+      new OutboxStoreError(
+        `outbox: could not save ${points} points from ${meta.collector} to ${this.dir}${what}: ${describeError(e)}; ` +
+          `the points were NOT saved and are lost unless the source can be collected again`,
+        errCode(e),
+        points,
+        this.dir,
+        { cause: e },
+      );
+
+    try {
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw fail(e, ' (creating the directory)');
+    }
+
+    let lock;
+    try {
+      lock = await acquireLockWait(this.storeLockPath, { timeoutMs: this.storeLockTimeoutMs, command: 'outbox store' });
+    } catch (e) {
+      throw fail(e, ' (taking the store lock)');
+    }
+    try {
+      if (lock.busy) {
+        this.log.warn(`outbox: ${lock.message}; storing without it (the size bound may be exceeded briefly)`);
+      }
+      try {
+        await this.makeRoom(data.length, points, meta.collector);
+      } catch (e) {
+        this.log.error(`outbox: could not enforce the size bound of ${this.dir}: ${describeError(e)}; storing the batch anyway`);
+      }
+
+      const name = this.nextName();
+      const final = join(this.dir, name);
+      const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}-${name}`);
+      let fh: fsp.FileHandle | undefined;
+      try {
+        fh = await fsp.open(tmp, 'wx', 0o600);
+        await fh.writeFile(data);
+        await fh.sync();
+        await fh.close();
+        fh = undefined;
+        await fsp.rename(tmp, final);
+      } catch (e) {
+        await fh?.close().catch(() => {});
+        await fsp.unlink(tmp).catch(() => {});
+        throw fail(e);
+      }
+      try {
+        await fsyncDir(this.dir);
+      } catch (e) {
+        this.log.warn(`outbox: stored ${final} but could not fsync ${this.dir}: ${describeError(e)}; a power loss could still lose it`);
+      }
+      return { file: final, points, bytes: data.length };
+    } finally {
+      if (!lock.busy) await lock.release();
+    }
+  }
+
+  private nextName(): string {
+    let ms = Date.now();
+    if (ms < lastNameMs) ms = lastNameMs; // clock stepped back: keep this process's files in order
+    lastNameMs = ms;
+    nameCounter = (nameCounter + 1) % 1e8;
+    const stamp = new Date(ms).toISOString().replace(/[-:.]/g, '');
+    return `${stamp}-${String(process.pid).padStart(10, '0')}-${String(nameCounter).padStart(8, '0')}.lp`;
+  }
+
+  /** Delete the oldest pending files until `incoming` more bytes fit; log and count the loss. */
+  private async makeRoom(incoming: number, incomingPoints: number, collector: string): Promise<void> {
+    const files = await this.scan(this.dir);
+    let total = files.reduce((s, f) => s + f.size, 0);
+    if (total + incoming <= this.maxBytes) return;
+    if (incoming > this.maxBytes) {
+      this.log.warn(
+        `outbox: a batch of ${incomingPoints} points (${incoming} bytes) from ${collector} is larger than the outbox bound ` +
+          `of ${this.maxBytes} bytes; it is stored whole, after dropping everything older`,
+      );
+    }
+    const dropped = { files: 0, points: 0, bytes: 0, unknown: 0, collectors: new Set<string>(), oldest: undefined as string | undefined };
+    for (const f of files) {
+      if (total + incoming <= this.maxBytes) break;
+      const { header } = await this.readHeader(f.path);
+      try {
+        await fsp.unlink(f.path);
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') {
+          total -= f.size; // replayed or dropped by someone else meanwhile
+          continue;
+        }
+        throw e;
+      }
+      total -= f.size;
+      dropped.files++;
+      dropped.bytes += f.size;
+      if (header) {
+        dropped.points += header.lines;
+        dropped.collectors.add(header.collector);
+        dropped.oldest ??= header.created;
+      } else {
+        dropped.unknown++;
+      }
+    }
+    if (dropped.files === 0) return;
+    await fsyncDir(this.dir).catch(() => {});
+    const counter = await this.readDropped();
+    counter.points += dropped.points;
+    counter.files += dropped.files;
+    counter.bytes += dropped.bytes;
+    counter.last = { at: new Date().toISOString(), points: dropped.points, files: dropped.files, collectors: [...dropped.collectors] };
+    let counted = true;
+    try {
+      await writeAtomic(this.dir, this.droppedPath, JSON.stringify(counter, null, 2) + '\n');
+    } catch {
+      counted = false;
+    }
+    this.log.error(
+      `outbox: ${this.dir} is full (bound ${this.maxBytes} bytes): DROPPED the ${dropped.points} oldest points ` +
+        `in ${dropped.files} files (${dropped.bytes} bytes` +
+        (dropped.unknown ? `, ${dropped.unknown} files with unreadable headers` : '') +
+        `; collectors: ${[...dropped.collectors].join(', ') || 'unknown'}` +
+        (dropped.oldest ? `; oldest stored ${dropped.oldest}` : '') +
+        `) to make room for ${incomingPoints} new points from ${collector}; ` +
+        (counted
+          ? `${counter.points} points dropped in total (${this.droppedPath})`
+          : `the drop counter ${this.droppedPath} could not be updated`) +
+        `. Raise the bound or fix delivery to InfluxDB.`,
+    );
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  /** Batch files in `dir` (names and sizes), oldest-first. Missing dir → []. */
+  private async scan(dir: string): Promise<{ name: string; path: string; size: number }[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return [];
+      throw e;
+    }
+    names = names.filter((n) => BATCH_NAME.test(n)).sort();
+    const out: { name: string; path: string; size: number }[] = [];
+    for (const name of names) {
+      const path = join(dir, name);
+      try {
+        const st = await fsp.stat(path);
+        if (st.isFile()) out.push({ name, path, size: st.size });
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Read and parse only the header line of a batch file. */
+  private async readHeader(path: string): Promise<{ header?: OutboxHeader; problem?: string }> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (e) {
+      return { problem: describeError(e) };
+    }
+    try {
+      const buf = Buffer.alloc(HEADER_READ_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
+      if (nl < 0) return { problem: bytesRead === 0 ? 'the file is empty' : 'no complete header line (truncated or not an outbox batch)' };
+      return { header: parseHeaderLine(buf.toString('utf8', 0, nl)) };
+    } catch (e) {
+      return { problem: e instanceof OutboxCorruptError ? e.message : describeError(e) };
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  private async entries(dir: string): Promise<OutboxEntry[]> {
+    const files = await this.scan(dir);
+    const out: OutboxEntry[] = [];
+    for (const f of files) {
+      const { header, problem } = await this.readHeader(f.path);
+      let created = header ? new Date(header.created) : undefined;
+      if (!created || Number.isNaN(created.getTime())) created = timeFromName(f.name) ?? new Date(0);
+      const e: OutboxEntry = { ...f, points: header?.lines ?? 0, created };
+      if (header) e.header = header;
+      if (problem) e.problem = problem;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Pending batches, oldest-first (headers only are read). */
+  async list(): Promise<OutboxEntry[]> {
+    return this.entries(this.dir);
+  }
+
+  /** Batches in rejected/, oldest-first. */
+  async listRejected(): Promise<OutboxEntry[]> {
+    return this.entries(this.rejectedDir);
+  }
+
+  /** Read and validate one batch file completely (for `outbox show` and replay). */
+  async read(path: string): Promise<{ header: OutboxHeader; lines: string[] }> {
+    return parseBatch(await fsp.readFile(path));
+  }
+
+  private async readDropped(): Promise<DroppedCounter> {
+    try {
+      const v = JSON.parse(await fsp.readFile(this.droppedPath, 'utf8')) as Partial<DroppedCounter>;
+      const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
+      const c: DroppedCounter = { points: num(v.points), files: num(v.files), bytes: num(v.bytes) };
+      if (v.last) c.last = v.last;
+      return c;
+    } catch {
+      return { points: 0, files: 0, bytes: 0 };
+    }
+  }
+
+  /** The persistent counter of points dropped because the outbox was full. */
+  async dropped(): Promise<DroppedCounter> {
+    return this.readDropped();
+  }
+
+  async status(): Promise<OutboxStatus> {
+    const pending = await this.list();
+    const rejected = await this.listRejected();
+    let corrupt = 0;
+    try {
+      corrupt = (await fsp.readdir(this.corruptDir)).filter((n) => !n.endsWith('.reason.txt') && !n.startsWith('.')).length;
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw e;
+    }
+    const dropped = await this.readDropped();
+    const s: OutboxStatus = {
+      dir: this.dir,
+      maxBytes: this.maxBytes,
+      files: pending.length,
+      points: pending.reduce((a, e) => a + e.points, 0),
+      bytes: pending.reduce((a, e) => a + e.size, 0),
+      dropped: dropped.points,
+      droppedFiles: dropped.files,
+      rejected: {
+        files: rejected.length,
+        points: rejected.reduce((a, e) => a + e.points, 0),
+        bytes: rejected.reduce((a, e) => a + e.size, 0),
+      },
+      corrupt,
+      damaged: pending.filter((e) => e.problem).length,
+    };
+    if (pending.length > 0) {
+      const oldest = Math.min(...pending.map((e) => e.created.getTime()));
+      s.oldestAgeSeconds = Math.max(0, Math.round((Date.now() - oldest) / 1000));
+    }
+    return s;
+  }
+
+  // --- replay --------------------------------------------------------------------------------
+
+  /**
+   * Send the pending batches oldest-first, one file at a time (only one file's lines are in memory).
+   * Holds the replay lock throughout; if another process holds it, returns at once with `busy: true`.
+   * Corrupt files go to corrupt/ (logged with the file and the reason) and the replay goes on;
+   * rejected batches go to rejected/ with the server's message; 'retry-later' stops the replay.
+   */
+  async replay(send: ReplaySend, opts: ReplayOptions = {}): Promise<ReplayResult> {
+    const zero = (): Count => ({ files: 0, points: 0 });
+    const lock = await acquireLock(this.replayLockPath, { command: 'outbox replay', log: this.log });
+    if (lock.busy) {
+      const pending = await this.list();
+      this.log.info(`outbox: not replaying ${this.dir}: another process is replaying it (${lock.message})`);
+      return {
+        busy: true,
+        holder: lock.holder,
+        sent: zero(),
+        rejected: zero(),
+        corrupt: 0,
+        remaining: { files: pending.length, points: pending.reduce((a, e) => a + e.points, 0) },
+      };
+    }
+    const sent = zero();
+    const rejected = zero();
+    const done = zero();
+    const stay = zero(); // skipped but still in the outbox
+    let corrupt = 0;
+    let stopped: string | undefined;
+    let entries: OutboxEntry[] = [];
+    let index = 0;
+    try {
+      await this.cleanTemp();
+      entries = await this.list();
+      const total: Count = { files: entries.length, points: entries.reduce((a, e) => a + e.points, 0) };
+      for (; index < entries.length; index++) {
+        const entry = entries[index]!;
+        let buf: Buffer;
+        try {
+          buf = await fsp.readFile(entry.path);
+        } catch (e) {
+          if (errCode(e) === 'ENOENT') {
+            done.files++;
+            done.points += entry.points;
+            continue; // dropped by a concurrent store to make room
+          }
+          this.log.error(`outbox: cannot read ${entry.path}: ${describeError(e)}; skipping it, it stays in the outbox`);
+          stay.files++;
+          stay.points += entry.points;
+          continue;
+        }
+        let parsed: { header: OutboxHeader; lines: string[] };
+        try {
+          parsed = parseBatch(buf);
+        } catch (e) {
+          const reason = e instanceof Error ? e.message : String(e);
+          const dest = await this.setAside(entry, this.corruptDir, `corrupt outbox batch: ${reason}`);
+          if (dest === undefined) {
+            stay.files++;
+            stay.points += entry.points;
+            continue;
+          }
+          corrupt++;
+          done.files++;
+          done.points += entry.points;
+          this.log.error(
+            `outbox: ${entry.path} is corrupt (${reason}); moved it to ${dest} ` +
+              `(${entry.header ? `${entry.header.lines} points from ${entry.header.collector}` : 'points unknown'} not replayed); replaying the rest`,
+          );
+          opts.onProgress?.({ ...done }, total);
+          continue;
+        }
+        const full: OutboxEntry = { ...entry, header: parsed.header, points: parsed.header.lines };
+        delete full.problem;
+        let outcome: { status: 'ok' } | { status: 'rejected'; message: string } | { status: 'retry-later'; message?: string };
+        try {
+          const r = await send(parsed.lines, full);
+          outcome =
+            typeof r === 'string'
+              ? r === 'rejected'
+                ? { status: 'rejected', message: opts.rejectedMessage ?? 'rejected by the server (no message)' }
+                : { status: r }
+              : r;
+        } catch (e) {
+          stopped = `sending ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`;
+          this.log.error(`outbox: ${stopped}; stopping the replay, the batch stays in the outbox`);
+          break;
+        }
+        if (outcome.status === 'ok') {
+          try {
+            await fsp.unlink(entry.path);
+          } catch (e) {
+            if (errCode(e) !== 'ENOENT') {
+              this.log.error(`outbox: sent ${entry.path} but could not delete it: ${describeError(e)}; it will be sent again (harmless: same timestamps)`);
+            }
+          }
+          await fsyncDir(this.dir).catch(() => {});
+          sent.files++;
+          sent.points += full.points;
+        } else if (outcome.status === 'rejected') {
+          const dest = await this.setAside(full, this.rejectedDir, `rejected by the server: ${outcome.message}`);
+          this.log.warn(
+            `outbox: the server rejected ${full.points} points from ${full.header?.collector} (${entry.name}): ${outcome.message}; ` +
+              (dest ? `moved to ${dest}, not retried` : 'it stays in the outbox'),
+          );
+          if (dest === undefined) {
+            stay.files++;
+            stay.points += full.points;
+            continue;
+          }
+          rejected.files++;
+          rejected.points += full.points;
+        } else if (outcome.status === 'retry-later') {
+          stopped = outcome.message ?? 'the database asked to retry later';
+          this.log.warn(`outbox: stopping the replay at ${entry.name}: ${stopped}; ${entries.length - index} files stay in the outbox`);
+          break;
+        } else {
+          throw new Error(`outbox: send returned an unknown outcome ${JSON.stringify(outcome)}`);
+        }
+        done.files++;
+        done.points += full.points;
+        opts.onProgress?.({ ...done }, total);
+      }
+    } finally {
+      await lock.release();
+    }
+    const rest = entries.slice(index);
+    const result: ReplayResult = {
+      busy: false,
+      sent,
+      rejected,
+      corrupt,
+      remaining: { files: rest.length + stay.files, points: rest.reduce((a, e) => a + e.points, 0) + stay.points },
+    };
+    if (stopped !== undefined) result.stopped = stopped;
+    return result;
+  }
+
+  /**
+   * Move a batch to `toDir` and write `<name>.reason.txt` beside it. Returns the new path, or
+   * undefined when it could not be moved (then it stays in the outbox, logged, and is retried).
+   */
+  private async setAside(entry: OutboxEntry, toDir: string, reason: string): Promise<string | undefined> {
+    const dest = join(toDir, entry.name);
+    try {
+      await fsp.mkdir(toDir, { recursive: true, mode: 0o700 });
+      await fsp.rename(entry.path, dest);
+    } catch (e) {
+      this.log.error(`outbox: could not move ${entry.path} to ${toDir}: ${describeError(e)}; it stays in the outbox`);
+      return undefined;
+    }
+    await fsyncDir(toDir).catch(() => {});
+    await fsyncDir(this.dir).catch(() => {});
+    const h = entry.header;
+    const text =
+      `${reason}\n` +
+      `file: ${entry.name}\n` +
+      `moved: ${new Date().toISOString()}\n` +
+      (h ? `collector: ${h.collector}\npoints: ${h.lines}\nstored: ${h.created}\nstored because: ${h.reason}\n` : '');
+    try {
+      await writeAtomic(toDir, `${dest}.reason.txt`, text);
+    } catch (e) {
+      this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeError(e)}; the reason was: ${reason}`);
+    }
+    return dest;
+  }
+
+  /** Remove temp files left by killed writers (pid gone, or older than an hour). */
+  private async cleanTemp(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = /^\.tmp-(\d+)-/.exec(n);
+      if (!m) continue;
+      const path = join(this.dir, n);
+      try {
+        const st = await fsp.stat(path);
+        if (!pidAlive(Number(m[1])) || Date.now() - st.mtimeMs > 3600_000) {
+          await fsp.unlink(path);
+          this.log.info(`outbox: removed ${path}, an incomplete write by a process that is gone (never counted as saved)`);
+        }
+      } catch {
+        // gone already
+      }
+    }
+  }
+}

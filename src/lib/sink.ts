@@ -1,0 +1,99 @@
+/**
+ * Where a collector's serialized points go: printed (dry-run) or batched for delivery.
+ * `add()` returns a promise only when it has work to wait for (a full batch), so the per-point
+ * path stays synchronous for collectors that emit millions of points.
+ */
+import { describePoint } from './point.js';
+
+export interface SinkReport {
+  /** points accepted by this sink */
+  points: number;
+  /** points per measurement */
+  measurements: Record<string, number>;
+  /** points InfluxDB accepted */
+  written: number;
+  /** points stored in the outbox for a later attempt */
+  deferred: number;
+  /** points InfluxDB refused (kept in the outbox's rejected folder) */
+  rejected: number;
+  /** delivery problems, one line each */
+  errors: string[];
+}
+
+export interface PointSink {
+  add(line: string, measurement: string, point: unknown): void | Promise<void>;
+  finish(): Promise<SinkReport>;
+}
+
+export function emptyReport(): SinkReport {
+  return { points: 0, measurements: {}, written: 0, deferred: 0, rejected: 0, errors: [] };
+}
+
+export type DryRunFormat = 'text' | 'lp';
+
+/** Prints points to stdout: a readable form, or the exact line protocol (`--format lp`). */
+export class DryRunSink implements PointSink {
+  private readonly report = emptyReport();
+  private buffer: string[] = [];
+  constructor(
+    private readonly format: DryRunFormat,
+    private readonly defaultTime: string,
+    private readonly out: (chunk: string) => void = (c) => process.stdout.write(c),
+  ) {}
+
+  add(line: string, measurement: string, point: unknown): void {
+    this.report.points++;
+    this.report.measurements[measurement] = (this.report.measurements[measurement] ?? 0) + 1;
+    this.buffer.push(this.format === 'lp' ? line : describePoint(point, this.defaultTime));
+    if (this.buffer.length >= 1000) this.drain();
+  }
+
+  private drain(): void {
+    if (this.buffer.length === 0) return;
+    this.out(this.buffer.join('\n') + '\n');
+    this.buffer = [];
+  }
+
+  async finish(): Promise<SinkReport> {
+    this.drain();
+    return this.report;
+  }
+}
+
+/** What a delivering sink hands its batches to (see delivery.ts). */
+export interface BatchTarget {
+  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; error?: string }>;
+}
+
+export class BatchingSink implements PointSink {
+  private readonly report = emptyReport();
+  private batch: string[] = [];
+  constructor(
+    private readonly target: BatchTarget,
+    private readonly collector: string,
+    private readonly batchSize: number,
+  ) {}
+
+  add(line: string, measurement: string): void | Promise<void> {
+    this.report.points++;
+    this.report.measurements[measurement] = (this.report.measurements[measurement] ?? 0) + 1;
+    this.batch.push(line);
+    if (this.batch.length >= this.batchSize) return this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const lines = this.batch;
+    this.batch = [];
+    const r = await this.target.send(lines, this.collector);
+    this.report.written += r.written;
+    this.report.deferred += r.deferred;
+    this.report.rejected += r.rejected;
+    if (r.error && !this.report.errors.includes(r.error)) this.report.errors.push(r.error);
+  }
+
+  async finish(): Promise<SinkReport> {
+    await this.flush();
+    return this.report;
+  }
+}
