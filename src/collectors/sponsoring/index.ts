@@ -1,0 +1,9 @@
+/** The `sponsoring` collector: size and age of the sponsoring queue. */
+import type { MetricOptions, RunReport } from '../../lib/metric.js';
+
+export const RUN_INTERVAL = '1h';
+
+export async function runMetric(options: MetricOptions): Promise<RunReport> {
+  const { SponsoringMetric } = await import('./sponsoring.js');
+  return new SponsoringMetric(options).run();
+}
