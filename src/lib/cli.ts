@@ -10,6 +10,7 @@ import { redact } from './redact.js';
 import { command as listCommand } from './commands/list.js';
 import { command as runCommand } from './commands/run.js';
 import { command as checkCommand } from './commands/check.js';
+import { command as outboxCommand } from './commands/outbox.js';
 
 export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
 
@@ -20,6 +21,7 @@ export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
     .command(listCommand)
     .command(runCommand)
     .command(checkCommand)
+    .command(outboxCommand)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .recommendCommands()

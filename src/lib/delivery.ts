@@ -5,16 +5,19 @@
  * waiting through the retries again for every batch.
  */
 import { loadInfluxConfig, type Env, type InfluxConfig } from './config.js';
-import { WriteError, errorMessage } from './errors.js';
+import { ConfigError, WriteError, errorMessage } from './errors.js';
 import type { InfluxWriter } from './influx.js';
 import type { Logger } from './log.js';
 import { Serializer, nowNanos, type CollectedPoint } from './point.js';
+import type { Outbox, ReplayResult } from './outbox.js';
 import type { BatchTarget } from './sink.js';
 
 export interface SendResult {
   written: number;
   deferred: number;
   rejected: number;
+  /** points neither written nor saved (the outbox could not store them) */
+  lost?: number;
   error?: string;
 }
 
@@ -48,6 +51,11 @@ export class Delivery implements BatchTarget {
 
   get unreachable(): string | undefined {
     return this.down;
+  }
+
+  /** InfluxDB is known to be unavailable for now: send the rest of this run to the outbox. */
+  markDown(reason: string): void {
+    this.down ??= reason;
   }
 
   async send(lines: string[], collector: string): Promise<SendResult> {
@@ -86,7 +94,9 @@ export class Delivery implements BatchTarget {
       this.totals.deferred += lines.length;
       return { written: 0, deferred: lines.length, rejected: 0, error: `InfluxDB unavailable (${reason}): points kept in the outbox` };
     } catch (error) {
-      return { written: 0, deferred: 0, rejected: 0, error: `${reason}; and the outbox failed: ${errorMessage(error)}` };
+      // the data is lost: say so, and never report it as deferred
+      this.log.error(errorMessage(error));
+      return { written: 0, deferred: 0, rejected: 0, lost: lines.length, error: `${reason}; and the outbox failed: ${errorMessage(error)}` };
     }
   }
 }
@@ -116,7 +126,46 @@ export async function writePoints(
   return total;
 }
 
-/** The outbox for this environment (see outbox.ts); undefined until it is wired in. */
-export async function openOutbox(_env: Env, _log: Logger): Promise<OutboxStore | undefined> {
-  return undefined;
+/** The outbox for this environment (see outbox.ts): `$STATE_DIRECTORY/outbox`, `$METRICS_OUTBOX_DIR`, … */
+export async function openOutbox(env: Env, log: Logger): Promise<Outbox> {
+  const { Outbox, DEFAULT_OUTBOX_MAX_BYTES } = await import('./outbox.js');
+  let maxBytes = DEFAULT_OUTBOX_MAX_BYTES;
+  if (env.METRICS_OUTBOX_MAX_SIZE) {
+    try {
+      maxBytes = Outbox.parseSize(env.METRICS_OUTBOX_MAX_SIZE);
+    } catch (error) {
+      throw new ConfigError(`METRICS_OUTBOX_MAX_SIZE=${JSON.stringify(env.METRICS_OUTBOX_MAX_SIZE)} is not a size (e.g. 256M, 1G): ${errorMessage(error)}`);
+    }
+  }
+  return new Outbox({ dir: Outbox.resolveDir(env), maxBytes, log });
+}
+
+/**
+ * Sends what waits in the outbox, oldest first, before new points. When InfluxDB is still
+ * unavailable the replay stops and `delivery` is marked down, so this run's points join the queue
+ * without waiting through the retries again.
+ */
+export async function replayOutbox(
+  delivery: Delivery,
+  outbox: Outbox,
+  log: Logger,
+  onProgress?: (done: { files: number; points: number }, total: { files: number; points: number }) => void,
+): Promise<ReplayResult> {
+  const result = await outbox.replay(
+    async (lines) => {
+      try {
+        await delivery.writer.write(lines);
+        return 'ok';
+      } catch (error) {
+        if (error instanceof WriteError && !error.retriable) return { status: 'rejected', message: error.message };
+        return { status: 'retry-later', message: errorMessage(error) };
+      }
+    },
+    { onProgress },
+  );
+  if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
+  if (result.sent.points > 0) log.info(`outbox: sent ${result.sent.points} points from ${result.sent.files} stored batches`);
+  if (result.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${result.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
+  if (result.stopped) delivery.markDown(result.stopped);
+  return result;
 }

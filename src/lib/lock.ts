@@ -17,10 +17,10 @@
  *   - its holder is on another host (shared directory) and it is older than `staleMs`;
  *   - it is unreadable/empty garbage older than `garbageMs`.
  *   A live local holder is never considered stale, however old the lock: a slow run keeps its lock.
- * - Taking over a stale lock is race-free for the common cases: the stale file is renamed to a unique
- *   name, and its content is compared with what was judged stale. If it differs (someone else took
- *   the lock over in between and created a fresh one), the fresh lock is put back with `link()`
- *   (which never overwrites) and we report busy. Then the exclusive create is retried.
+ * - Taking over a stale lock is race-free: only the process holding the guard file `<path>.guard`
+ *   (same exclusive create) may delete a stale lock, and it first re-reads the lock to check it
+ *   still holds exactly the content judged stale. Then the exclusive create is retried, so exactly
+ *   one of several racing processes gets the lock.
  * - `release()` removes the file only if it still holds our token. Locks still held at a normal
  *   process exit are released synchronously by an 'exit' handler (best effort; a SIGKILLed process
  *   leaves its lock behind, which the next acquirer detects as stale).
@@ -106,7 +106,7 @@ export async function acquireLock(path: string, opts: AcquireLockOptions = {}): 
   await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   let tookOver: string | undefined;
   let lastHolder: LockHolder | undefined;
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < 200; attempt++) {
     const holder = makeHolder(opts.command);
     const raw = JSON.stringify(holder) + '\n';
     if (await tryCreate(path, raw)) {
@@ -116,9 +116,12 @@ export async function acquireLock(path: string, opts: AcquireLockOptions = {}): 
     if (j.kind === 'missing') continue;
     lastHolder = j.holder;
     if (j.kind === 'live') return busy(path, j.holder);
-    if (await removeStale(path, j.raw)) {
+    const r = await removeStale(path, j.raw, opts);
+    if (r === 'removed') {
       tookOver = j.reason;
       opts.log?.warn(`lock ${path}: took over a stale lock (${j.reason})`);
+    } else if (r === 'guard-busy') {
+      await sleep(2 + Math.random() * 8);
     }
   }
   // Pathological churn; report whoever holds it now.
@@ -322,17 +325,63 @@ async function judge(path: string, opts: AcquireLockOptions): Promise<Judgement>
   return { kind: 'live', holder };
 }
 
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
 /**
- * Remove the stale lock whose content was `raw`, without ever removing someone else's fresh lock
- * for good. Returns true when we removed it (then the caller retries the exclusive create).
+ * Remove the stale lock whose content was `raw`, never someone else's fresh lock.
+ *
+ * Only the holder of the guard file `<path>.guard` (taken with the same exclusive create) may
+ * remove a stale lock. Under the guard the lock is re-read: if it still holds the content judged
+ * stale, nobody can have replaced it (a lock is only created where none exists, and only guard
+ * holders remove stale ones), so unlinking it is safe.
  */
-async function removeStale(path: string, raw: string): Promise<boolean> {
+async function removeStale(path: string, raw: string, opts: AcquireLockOptions): Promise<'removed' | 'changed' | 'guard-busy'> {
+  const guard = `${path}.guard`;
+  const graw = JSON.stringify(makeHolder('lock takeover')) + '\n';
+  if (!(await tryCreate(guard, graw))) {
+    // Guard sections last microseconds; a guard outliving its process (killed inside the section)
+    // is removed like any stale lock.
+    const gj = await judge(guard, { garbageMs: opts.garbageMs, staleMs: 30_000 });
+    if (gj.kind === 'live') return 'guard-busy';
+    if (gj.kind === 'stale') await removeByRename(guard, gj.raw);
+    return 'changed';
+  }
+  try {
+    let cur: string;
+    try {
+      cur = await fsp.readFile(path, 'utf8');
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return 'changed';
+      throw e;
+    }
+    if (cur !== raw) return 'changed';
+    try {
+      await fsp.unlink(path);
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return 'changed';
+      throw e;
+    }
+    return 'removed';
+  } finally {
+    try {
+      if ((await fsp.readFile(guard, 'utf8')) === graw) await fsp.unlink(guard);
+    } catch {
+      // gone
+    }
+  }
+}
+
+/**
+ * Remove a stale guard file: rename it aside, and if what was moved is not what was judged stale
+ * (another process replaced it meanwhile), put it back with link(), which never overwrites.
+ * (Only reached when a process died inside a guard section, so the residual race is negligible.)
+ */
+async function removeByRename(path: string, raw: string): Promise<void> {
   const aside = `${path}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
   try {
     await fsp.rename(path, aside);
-  } catch (e) {
-    if (errCode(e) === 'ENOENT') return false; // someone else removed it first
-    throw e;
+  } catch {
+    return;
   }
   let got: string | undefined;
   try {
@@ -340,15 +389,8 @@ async function removeStale(path: string, raw: string): Promise<boolean> {
   } catch {
     got = undefined;
   }
-  if (got === raw) {
-    await fsp.unlink(aside).catch(() => {});
-    return true;
-  }
-  // We moved a lock that another process created after taking over the same stale lock: put it
-  // back. link() never overwrites; if a third process got in meanwhile, its lock stays.
-  await fsp.link(aside, path).catch(() => {});
+  if (got !== raw) await fsp.link(aside, path).catch(() => {});
   await fsp.unlink(aside).catch(() => {});
-  return false;
 }
 
 // --- held locks and release ----------------------------------------------------------------

@@ -151,7 +151,7 @@ export abstract class Metric {
     if (failure) this.log.error(failure);
     const durationMs = performance.now() - started;
     this.log.debug(`collected ${report.points} points in ${(durationMs / 1000).toFixed(2)} s`);
-    return { ...report, collector: this.name, ok: failure === undefined && report.rejected === 0, error: failure ?? report.errors[0], durationMs };
+    return { ...report, collector: this.name, ok: failure === undefined && report.rejected === 0 && report.lost === 0, error: failure ?? report.errors[0], durationMs };
   }
 
   private async drainPending(add: (p: CollectedPoint) => void | Promise<void>): Promise<void> {

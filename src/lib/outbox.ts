@@ -31,9 +31,10 @@
  * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
  * shown by `status()`.
  */
-import { promises as fsp, accessSync, constants as fsConstants } from 'node:fs';
+import { stateDir } from './state.js';
+import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, acquireLockWait, pidAlive, type LockHolder } from './lock.js';
 
@@ -352,19 +353,7 @@ export class Outbox {
    * 3. `$XDG_STATE_HOME/metrics`, else `~/.local/state/metrics`.
    */
   static resolveStateDir(env: NodeJS.ProcessEnv = process.env): string {
-    const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
-    if (sd) return sd;
-    const system = '/var/lib/metrics';
-    if (process.getuid?.() === 0) return system;
-    try {
-      accessSync(system, fsConstants.W_OK);
-      return system;
-    } catch {
-      // not writable for us
-    }
-    const xdg = env.XDG_STATE_HOME;
-    const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
-    return join(base, 'metrics');
+    return stateDir(env);
   }
 
   /**
@@ -816,6 +805,18 @@ export class Outbox {
     };
     if (stopped !== undefined) result.stopped = stopped;
     return result;
+  }
+
+  /**
+   * Keep a fresh batch that the server refused for its data (a 4xx other than 429) for a human:
+   * it is stored like any batch and moved straight to rejected/ with the server's message.
+   */
+  async reject(lines: string[], meta: { collector: string; reason: string }): Promise<string | undefined> {
+    const stored = await this.store(lines, meta);
+    if (!stored.file) return undefined;
+    const entry = (await this.list()).find((e) => e.path === stored.file);
+    if (!entry) return undefined; // a concurrent replay took it: it was sent again and rejected again
+    return this.setAside(entry, this.rejectedDir, meta.reason);
   }
 
   /**

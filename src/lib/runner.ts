@@ -1,26 +1,35 @@
 /**
- * One `metrics run`: discover, pick, run each collector, deliver, report, exit code.
+ * One `metrics run`: discover, pick, replay the outbox, run each collector (under its lock and
+ * time limit), deliver, write a self-metric per collector, report, exit code.
  */
 import { hostname } from 'node:os';
 import { discoverCollectors, type DiscoveredCollector } from './discovery.js';
-import { Delivery, openOutbox } from './delivery.js';
+import { Delivery, openOutbox, replayOutbox } from './delivery.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
 import { createLogger, type Logger } from './log.js';
 import type { RunReport } from './metric.js';
-import { nowNanos } from './point.js';
+import { int, nowNanos, Serializer, type PointObject } from './point.js';
 import { redact } from './redact.js';
-import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink } from './sink.js';
-import { writeLastRun } from './state.js';
+import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
+import { stateDir, writeLastRun } from './state.js';
 
 export interface RunOptions {
   names: string[];
   dryRun: boolean;
   verbose: boolean;
   format: DryRunFormat;
+  /** seconds one collector may take (default: METRICS_TIMEOUT, else 600) */
+  timeoutSec?: number;
   env?: Record<string, string | undefined>;
   /** for tests */
   log?: Logger;
+}
+
+export const DEFAULT_TIMEOUT_SEC = 600;
+
+interface Outcome extends RunReport {
+  busy?: string;
 }
 
 /** Resolves the names the user asked for; unknown names are a usage error listing the known ones. */
@@ -38,9 +47,19 @@ function isRunReport(x: unknown): x is RunReport {
   return typeof x === 'object' && x !== null && typeof (x as RunReport).ok === 'boolean' && typeof (x as RunReport).points === 'number';
 }
 
+export function timeoutFrom(env: Record<string, string | undefined>, explicit?: number): number {
+  if (explicit !== undefined) return explicit;
+  const raw = env.METRICS_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_SEC;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`METRICS_TIMEOUT=${JSON.stringify(raw)} must be a number of seconds greater than 0`);
+  return n;
+}
+
 export async function runCollectors(opts: RunOptions): Promise<number> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? createLogger({ verbose: opts.verbose });
+  const timeoutSec = timeoutFrom(env, opts.timeoutSec);
   const all = await discoverCollectors({ env });
   const selected = pickCollectors(all, opts.names);
   if (selected.length === 0) throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
@@ -48,33 +67,108 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   let delivery: Delivery | undefined;
   if (!opts.dryRun) {
     // configuration errors stop the run before anything is collected (exit 2)
-    delivery = await Delivery.open(env, log, await openOutbox(env, log));
+    const outbox = await openOutbox(env, log);
+    delivery = await Delivery.open(env, log, outbox);
+    try {
+      await replayOutbox(delivery, outbox, log);
+    } catch (error) {
+      log.error(`outbox: replay failed: ${errorMessage(error)}; this run's points are still collected`);
+    }
   }
 
-  const reports: RunReport[] = [];
+  const reports: Outcome[] = [];
+  let hung = false;
   for (const c of selected) {
-    reports.push(await runOne(c, opts, env, log, delivery));
+    const r = await runOne(c, opts, env, log, timeoutSec, delivery);
+    if (r.timedOut) hung = true;
+    reports.push(r);
   }
-  printSummary(reports, opts.dryRun, log);
-  if (reports.some((r) => !r.ok)) return EXIT.FAILED;
-  if (reports.some((r) => r.deferred > 0)) return EXIT.DEFERRED;
-  return EXIT.OK;
+  printSummary(reports, opts.dryRun);
+  const code = reports.some((r) => !r.ok && !r.busy)
+    ? EXIT.FAILED
+    : reports.some((r) => r.deferred > 0)
+      ? EXIT.DEFERRED
+      : reports.some((r) => r.busy)
+        ? EXIT.BUSY
+        : EXIT.OK;
+  if (hung) {
+    // a collector that ignored its abort signal may keep the event loop alive: do not wait for it
+    setTimeout(() => process.exit(code), 2000).unref();
+  }
+  return code;
 }
 
-async function runOne(c: DiscoveredCollector, opts: RunOptions, env: Record<string, string | undefined>, log: Logger, delivery?: Delivery): Promise<RunReport> {
+/** Wraps the sink so that nothing is added after the runner gave up on a collector (time limit). */
+class GuardedSink implements PointSink {
+  closed = false;
+  private finished?: Promise<SinkReport>;
+  constructor(private readonly inner: PointSink, private readonly collector: string) {}
+  add(line: string, measurement: string, point: unknown): void | Promise<void> {
+    if (this.closed) throw new CollectorError(`collector "${this.collector}": its time limit expired; no more points are taken`);
+    return this.inner.add(line, measurement, point);
+  }
+  finish(): Promise<SinkReport> {
+    this.finished ??= this.inner.finish();
+    return this.finished;
+  }
+}
+
+async function runOne(
+  c: DiscoveredCollector,
+  opts: RunOptions,
+  env: Record<string, string | undefined>,
+  log: Logger,
+  timeoutSec: number,
+  delivery?: Delivery,
+): Promise<Outcome & { timedOut?: boolean }> {
   const clog = log.child(c.name);
   const startedAt = new Date();
   const started = performance.now();
-  const failed = (error: string): RunReport => ({ ...emptyReport(), collector: c.name, ok: false, error, durationMs: performance.now() - started });
+  const failed = (error: string, report: SinkReport = emptyReport()): Outcome => ({
+    ...report,
+    collector: c.name,
+    ok: false,
+    error,
+    durationMs: performance.now() - started,
+  });
   if (c.error || !c.module) {
     clog.error(c.error ?? 'not loadable');
     return failed(c.error ?? 'not loadable');
   }
+
+  // two runs of one collector never overlap (dry-runs change nothing and take no lock)
+  let lock: { release(): Promise<void> } | undefined;
+  if (!opts.dryRun) {
+    const { acquireLock, lockPath } = await import('./lock.js');
+    try {
+      const got = await acquireLock(lockPath(stateDir(env), `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
+      if (got.busy) {
+        clog.warn(`skipped: another run is still going (${got.message})`);
+        return { ...emptyReport(), collector: c.name, ok: true, busy: got.message, durationMs: performance.now() - started };
+      }
+      lock = got;
+    } catch (error) {
+      return failed(`collector "${c.name}": cannot take its lock in ${stateDir(env)}: ${errorMessage(error)}; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)`);
+    }
+  }
+
   const collectionTime = nowNanos();
-  const sink: PointSink = delivery ? new BatchingSink(delivery, c.name, delivery.batchSize) : new DryRunSink(opts.format, collectionTime);
-  let report: RunReport;
+  const inner: PointSink = delivery ? new BatchingSink(delivery, c.name, delivery.batchSize) : new DryRunSink(opts.format, collectionTime);
+  const sink = new GuardedSink(inner, c.name);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  let report: Outcome;
   try {
-    const result = await c.module.runMetric({
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error(`time limit of ${timeoutSec} s exceeded (METRICS_TIMEOUT / --timeout): collection aborted`));
+        // give collect() a moment to notice the abort and return what it has
+        setTimeout(() => resolve('timeout'), 1000).unref();
+      }, timeoutSec * 1000);
+    });
+    const work = c.module.runMetric({
       collector: c.name,
       dryRun: opts.dryRun,
       verbose: opts.verbose,
@@ -83,44 +177,98 @@ async function runOne(c: DiscoveredCollector, opts: RunOptions, env: Record<stri
       sink,
       collectionTime,
       env,
+      signal: controller.signal,
+      issueEvent: delivery ? await eventIssuer(env, clog) : undefined,
     });
-    report = isRunReport(result)
-      ? result
-      : failed(`collector "${c.name}": runMetric() must return the result of run() (return new MyMetric(options).run())`);
+    const result = await Promise.race([work, timeout]);
+    if (result === 'timeout') {
+      sink.closed = true;
+      const partial = await sink.finish();
+      const msg = `collector "${c.name}": time limit of ${timeoutSec} s exceeded and it did not stop; ${partial.points} points collected before were delivered`;
+      clog.error(msg);
+      report = failed(msg, partial);
+    } else if (isRunReport(result)) {
+      report = timedOut && result.ok ? failed(`collector "${c.name}": time limit of ${timeoutSec} s exceeded`, result) : result;
+    } else {
+      report = failed(`collector "${c.name}": runMetric() must return the result of run() (return new MyMetric(options).run())`, await sink.finish());
+    }
   } catch (error) {
     const msg = error instanceof CollectorError ? errorMessage(error) : `collector "${c.name}" crashed: ${errorMessage(error)}`;
     clog.error(msg);
-    report = failed(msg);
+    report = failed(msg, await sink.finish().catch(() => emptyReport()));
+  } finally {
+    clearTimeout(timer);
   }
-  if (!opts.dryRun) {
+
+  if (delivery) {
+    await writeSelfMetric(delivery, report, clog);
     try {
       writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env);
     } catch (error) {
       clog.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
     }
   }
-  return report;
+  await lock?.release();
+  return { ...report, timedOut };
 }
 
-function printSummary(reports: RunReport[], dryRun: boolean, log: Logger): void {
+/** The hook behind Metric.issue(): events go to the configured sinks other than InfluxDB. */
+async function eventIssuer(env: Record<string, string | undefined>, log: Logger): Promise<((event: unknown) => Promise<void>) | undefined> {
+  void env;
+  void log;
+  return undefined;
+}
+
+/**
+ * One point per collector run, so that a Grafana alert can fire on a failing collector or a
+ * growing outbox: measurement `collector_run`, tags `collector` and `host`.
+ */
+export function selfMetricPoint(report: RunReport): PointObject {
+  return {
+    measurement: 'collector_run',
+    tags: { collector: report.collector, host: hostname() },
+    fields: {
+      success: report.ok,
+      duration: Math.round(report.durationMs) / 1000,
+      points: int(report.points),
+      written: int(report.written),
+      deferred: int(report.deferred),
+      rejected: int(report.rejected),
+      lost: int(report.lost),
+      error: report.error ? redact(report.error.split('\n')[0]!).slice(0, 1000) : undefined,
+    },
+  };
+}
+
+async function writeSelfMetric(delivery: Delivery, report: RunReport, log: Logger): Promise<void> {
+  try {
+    const line = new Serializer(report.collector, nowNanos()).serialize(selfMetricPoint(report));
+    const r = await delivery.send([line], report.collector);
+    if (r.lost) log.error('the collector_run point was lost');
+  } catch (error) {
+    log.warn(`could not write the collector_run point: ${errorMessage(error)}`);
+  }
+}
+
+function printSummary(reports: Outcome[], dryRun: boolean): void {
   const width = Math.max(...reports.map((r) => r.collector.length), 9);
   const lines = [dryRun ? 'summary (dry-run: nothing was written):' : 'summary:'];
   for (const r of reports) {
-    const status = !r.ok ? 'FAILED' : r.deferred > 0 ? 'DEFERRED' : 'ok';
+    const status = r.busy ? 'SKIPPED' : !r.ok ? 'FAILED' : r.deferred > 0 ? 'DEFERRED' : 'ok';
     const per = Object.entries(r.measurements)
       .map(([m, n]) => `${m} ${n}`)
       .join(', ');
     let what: string;
-    if (dryRun) what = `${r.points} points${per ? ` (${per})` : ''}`;
+    if (r.busy) what = r.busy;
+    else if (dryRun) what = `${r.points} points${per ? ` (${per})` : ''}`;
     else {
       what = `${r.points} points${per ? ` (${per})` : ''}: ${r.written} written`;
       if (r.deferred) what += `, ${r.deferred} to the outbox`;
       if (r.rejected) what += `, ${r.rejected} rejected`;
+      if (r.lost) what += `, ${r.lost} LOST`;
     }
     lines.push(`  ${r.collector.padEnd(width)}  ${status.padEnd(8)}  ${what}  ${(r.durationMs / 1000).toFixed(2)} s`);
     if (r.error && (!r.ok || r.deferred)) lines.push(`  ${''.padEnd(width)}  ${''.padEnd(8)}  ${r.error.split('\n')[0]}`);
   }
   process.stderr.write(redact(lines.join('\n')) + '\n');
-  void log;
-  void hostname;
 }

@@ -16,6 +16,8 @@ export interface SinkReport {
   deferred: number;
   /** points InfluxDB refused (kept in the outbox's rejected folder) */
   rejected: number;
+  /** points neither written nor saved in the outbox (it could not store them): data loss, said loudly */
+  lost: number;
   /** delivery problems, one line each */
   errors: string[];
 }
@@ -26,7 +28,7 @@ export interface PointSink {
 }
 
 export function emptyReport(): SinkReport {
-  return { points: 0, measurements: {}, written: 0, deferred: 0, rejected: 0, errors: [] };
+  return { points: 0, measurements: {}, written: 0, deferred: 0, rejected: 0, lost: 0, errors: [] };
 }
 
 export type DryRunFormat = 'text' | 'lp';
@@ -62,7 +64,7 @@ export class DryRunSink implements PointSink {
 
 /** What a delivering sink hands its batches to (see delivery.ts). */
 export interface BatchTarget {
-  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; error?: string }>;
+  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; lost?: number; error?: string }>;
 }
 
 export class BatchingSink implements PointSink {
@@ -89,6 +91,7 @@ export class BatchingSink implements PointSink {
     this.report.written += r.written;
     this.report.deferred += r.deferred;
     this.report.rejected += r.rejected;
+    this.report.lost += r.lost ?? 0;
     if (r.error && !this.report.errors.includes(r.error)) this.report.errors.push(r.error);
   }
 

@@ -3,15 +3,25 @@
  * else `$METRICS_STATE_DIR`, else `/var/lib/metrics` for root and `~/.local/state/metrics` for
  * anyone else. It holds the outbox, the locks and the time of each collector's last run.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export function stateDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
+  const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
+  if (sd) return sd;
   if (env.METRICS_STATE_DIR) return env.METRICS_STATE_DIR;
-  if (process.getuid?.() === 0) return '/var/lib/metrics';
-  return join(env.HOME || homedir(), '.local', 'state', 'metrics');
+  const system = '/var/lib/metrics';
+  if (process.getuid?.() === 0) return system;
+  try {
+    accessSync(system, fsConstants.W_OK);
+    return system;
+  } catch {
+    // not writable for us
+  }
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'metrics');
 }
 
 export interface LastRun {

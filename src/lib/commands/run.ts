@@ -6,6 +6,7 @@ interface Args {
   'dry-run': boolean;
   verbose: boolean;
   format: DryRunFormat;
+  timeout?: number;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -21,6 +22,10 @@ export const command: CommandModule<object, Args> = {
         default: 'text' as const,
         describe: 'dry-run output: readable text, or lp for the exact line protocol',
       })
+      .option('timeout', {
+        type: 'number',
+        describe: 'seconds one collector may take before it is aborted and reported failed (default: METRICS_TIMEOUT, else 600)',
+      })
       .example('$0 run system --dry-run --verbose', 'show what the system collector would write')
       .example('$0 run', 'run every collector once and write to InfluxDB') as never,
   handler: async (args) => {
@@ -30,6 +35,7 @@ export const command: CommandModule<object, Args> = {
       dryRun: args['dry-run'],
       verbose: args.verbose,
       format: args.format,
+      timeoutSec: args.timeout,
     });
   },
 };

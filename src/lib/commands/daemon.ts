@@ -1,0 +1,95 @@
+/**
+ * `metrics daemon [names..]`: run the collectors on their schedules in the foreground, for hosts
+ * without systemd. Light at import: daemon.js loads in the handler.
+ */
+import type { CommandModule } from 'yargs';
+
+interface Args {
+  names: string[];
+  'max-concurrent': number;
+  jitter: string;
+  grace: string;
+  'run-command'?: string;
+  verbose: boolean;
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'daemon [names..]',
+  describe: 'run the collectors on their schedules in the foreground (for hosts without systemd); stops on SIGTERM/SIGINT',
+  builder: (y) =>
+    y
+      .positional('names', { type: 'string', array: true, default: [], describe: 'collectors to schedule (default: all)' })
+      .option('max-concurrent', { type: 'number', default: 4, describe: 'at most this many collector runs at once' })
+      .option('jitter', { type: 'string', default: '0', describe: 'random delay before each run, up to this time span (e.g. 10s)' })
+      .option('grace', { type: 'string', default: '30s', describe: 'on SIGTERM/SIGINT, how long running collectors may take to finish before they are killed' })
+      .option('run-command', {
+        type: 'string',
+        describe: 'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node bin/metrics run. Also $METRICS_RUN_COMMAND',
+      })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
+      .example('$0 daemon', 'run every collector on its RUN_INTERVAL until stopped')
+      .example('$0 daemon system disk --max-concurrent 1 --jitter 5s', 'two collectors, one at a time')
+      .epilog(
+        'Each run is a fresh `metrics run <name>` process. Time spans count from the end of the previous run of the collector, ' +
+          'cron expressions are evaluated in UTC, a collector never overlaps itself, and a line is logged per run. Exit code 0 after SIGTERM/SIGINT.',
+      ) as never,
+  handler: async (args) => {
+    const { runDaemon } = await import('../daemon.js');
+    const { discoverCollectors } = await import('../discovery.js');
+    const { readLastRun } = await import('../state.js');
+    const { parseTimespan, USEC_INFINITY } = await import('../schedule.js');
+    const { UsageError } = await import('../errors.js');
+    const { createLogger } = await import('../log.js');
+
+    const duration = (option: string, value: string): number => {
+      const r = parseTimespan(value);
+      if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);
+      return Number(r.usec) / 1000;
+    };
+    const maxConcurrent = args['max-concurrent'];
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new UsageError(`--max-concurrent must be a whole number ≥ 1, got ${maxConcurrent}`);
+    const jitterMs = duration('jitter', args.jitter);
+    const graceMs = duration('grace', args.grace);
+
+    let command: string[] | undefined;
+    const raw = args['run-command'] ?? process.env.METRICS_RUN_COMMAND;
+    if (raw) {
+      if (raw.trim().startsWith('[')) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.length || !parsed.every((s) => typeof s === 'string')) {
+          throw new UsageError(`--run-command ${raw} is not a JSON array of strings`);
+        }
+        command = parsed as string[];
+      } else {
+        command = [raw];
+      }
+    }
+
+    let collectors = await discoverCollectors();
+    const names: string[] = args.names ?? [];
+    if (names.length) {
+      const known = new Set(collectors.map((c) => c.name));
+      const unknown = names.filter((n) => !known.has(n));
+      if (unknown.length) throw new UsageError(`no collector named ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...known].join(', ') || 'none'})`);
+      collectors = collectors.filter((c) => names.includes(c.name));
+    }
+    const log = createLogger({ verbose: args.verbose, scope: 'daemon' });
+    process.exitCode = await runDaemon({
+      collectors,
+      maxConcurrent,
+      jitterMs,
+      graceMs,
+      ...(command ? { command } : {}),
+      log,
+      lastRunEnd: async (name) => {
+        const last = await readLastRun(name);
+        return last && !Number.isNaN(Date.parse(last.end)) ? new Date(last.end) : undefined;
+      },
+    });
+  },
+};
