@@ -11,6 +11,8 @@ import { command as listCommand } from './commands/list.js';
 import { command as runCommand } from './commands/run.js';
 import { command as checkCommand } from './commands/check.js';
 import { command as outboxCommand } from './commands/outbox.js';
+import { command as eventCommand } from './commands/event.js';
+import { command as logrotateCommand } from './commands/logrotate.js';
 
 export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
 
@@ -22,6 +24,8 @@ export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
     .command(runCommand)
     .command(checkCommand)
     .command(outboxCommand)
+    .command(eventCommand)
+    .command(logrotateCommand)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .recommendCommands()

@@ -26,8 +26,8 @@
  *   errors, 429 and 5xx with exponential backoff (0.5 s doubling, jittered), honouring
  *   Retry-After, at most 5 attempts and 30 s per wait; other answers fail at once with the URL,
  *   status and the start of the body.
- * - `influx`: the event as a point (`eventToPoint`) through delivery's `writePoints` (retries,
- *   outbox). Skipped when the caller writes the event as a point itself (`pointsHandled`, as a
+ * - `influx`: the event as a point (`eventToPoint`) through delivery's `writePoints` (retries;
+ *   when InfluxDB is unavailable the point waits in the outbox: `IssueResult.deferred`). Skipped when the caller writes the event as a point itself (`pointsHandled`, as a
  *   collector does: its events travel with its other points).
  *
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
@@ -258,7 +258,8 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
 // ---------------------------------------------------------------------------------------------
 // influx
 
-async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; env: Env }): Promise<void> {
+/** Writes the events as points; returns how many wait in the outbox (InfluxDB unavailable). */
+async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; env: Env }): Promise<number> {
   const { writePoints } = await import('./delivery.js');
   let result;
   try {
@@ -267,7 +268,8 @@ async function writeToInflux(events: readonly Event[], opts: { collector: string
     if (error instanceof ConfigError) throw error;
     throw new IssueMetricEventError(`cannot write ${eventLabel(events)} to InfluxDB: ${errorMessage(error)}`, 'influx', undefined, { cause: error });
   }
-  if (result?.deferred) opts.log.warn(`InfluxDB unavailable: ${eventLabel(events)} kept in the outbox (${result.error ?? ''})`);
+  if (result.deferred) opts.log.warn(`${result.error ?? 'InfluxDB unavailable'}: ${eventLabel(events)} kept in the outbox, to be sent by the next run`);
+  return result.deferred;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,6 +297,8 @@ export interface IssueOptions {
 export interface IssueResult {
   /** the sinks the events were sent to */
   sinks: SinkName[];
+  /** points the influx sink left in the outbox because InfluxDB was unavailable (absent: none) */
+  deferred?: number;
 }
 
 export interface EventSinks {
@@ -314,7 +318,7 @@ export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
     return io.pointsHandled ? all.filter((s) => s !== 'influx') : all;
   };
 
-  const send = async (sink: SinkName, events: readonly Event[]): Promise<void> => {
+  const send = async (sink: SinkName, events: readonly Event[]): Promise<number | void> => {
     switch (sink) {
       case 'log': {
         const path = env.METRICS_LOG_PATH!;
@@ -356,7 +360,10 @@ export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
       }
       const results = await Promise.allSettled(sinks.map((s) => send(s, events)));
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: sinks[i]!, error: r.reason as unknown }] : []));
-      if (failed.length === 0) return { sinks };
+      if (failed.length === 0) {
+        const deferred = results.reduce((n, r) => n + (r.status === 'fulfilled' && typeof r.value === 'number' ? r.value : 0), 0);
+        return deferred ? { sinks, deferred } : { sinks };
+      }
       if (failed.length === 1 && sinks.length === 1) throw failed[0]!.error;
       const ok = sinks.filter((s) => !failed.some((f) => f.sink === s));
       const detail = failed.map((f) => `${f.sink}: ${errorMessage(f.error)}`).join('; ');

@@ -3,6 +3,8 @@
  * time limit), deliver, write a self-metric per collector, report, exit code.
  */
 import { hostname } from 'node:os';
+import type { EventSinks } from './event-sinks.js';
+import type { Event } from './events.js';
 import { discoverCollectors, type DiscoveredCollector } from './discovery.js';
 import { Delivery, openOutbox, replayOutbox } from './delivery.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
@@ -178,7 +180,7 @@ async function runOne(
       collectionTime,
       env,
       signal: controller.signal,
-      issueEvent: delivery ? await eventIssuer(env, clog) : undefined,
+      issueEvent: delivery ? eventIssuer(env, clog, c.name) : undefined,
     });
     const result = await Promise.race([work, timeout]);
     if (result === 'timeout') {
@@ -212,11 +214,16 @@ async function runOne(
   return { ...report, timedOut };
 }
 
-/** The hook behind Metric.issue(): events go to the configured sinks other than InfluxDB. */
-async function eventIssuer(env: Record<string, string | undefined>, log: Logger): Promise<((event: unknown) => Promise<void>) | undefined> {
-  void env;
-  void log;
-  return undefined;
+/**
+ * The hook behind Metric.issue(): an event goes to the configured event sinks (metrics log,
+ * Promtail); its point travels with the collector's own points, so the InfluxDB sink is skipped.
+ */
+function eventIssuer(env: Record<string, string | undefined>, log: Logger, collector: string): (event: unknown) => Promise<void> {
+  let sinks: Promise<EventSinks> | undefined;
+  return async (event) => {
+    sinks ??= import('./event-sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
+    await (await sinks).issue(event as Event, { pointsHandled: true });
+  };
 }
 
 /**

@@ -29,7 +29,7 @@ strings; nested fields with dots (status_info.code=3). timestamp=<UNIX seconds> 
 the time (default: now).
 
 Exit codes: 0 issued; 1 a sink failed; 2 unknown event, invalid value or configuration
-error (then nothing is issued).`;
+error (then nothing is issued); 3 InfluxDB unavailable, the event waits in the outbox.`;
 
 export const command: CommandModule<object, Args> = {
   command: 'event [name] [values..]',
@@ -80,9 +80,10 @@ export const command: CommandModule<object, Args> = {
     const { createEventSinks } = await import('../event-sinks.js');
     const sinks = createEventSinks({ log, dryRun: args['dry-run'] });
     try {
-      const { sinks: sent } = await sinks.issue(event);
+      const { sinks: sent, deferred } = await sinks.issue(event);
       log.debug(`${event.event} issued to ${sent.join(', ') || 'no sink (METRICS_EVENT_SINKS=none)'}: ${event.toLine()}`);
       if (sent.length === 0) log.warn(`METRICS_EVENT_SINKS=none: event ${event.event} validated but not issued`);
+      if (deferred) process.exitCode = EXIT.DEFERRED;
     } catch (error) {
       if (error instanceof events.IssueMetricEventError) {
         log.error(error.message);
