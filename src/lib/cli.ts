@@ -4,11 +4,10 @@
  */
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
-import { ConfigError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
-import { redact } from './redact.js';
+import { reportError } from './main.js';
 import { command as listCommand } from './commands/list.js';
-import { command as runCommand } from './commands/run.js';
+import { command as runCommand, runHandler, runOptions } from './commands/run.js';
 import { command as checkCommand } from './commands/check.js';
 import { command as outboxCommand } from './commands/outbox.js';
 import { command as eventCommand } from './commands/event.js';
@@ -35,7 +34,7 @@ export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err, y) => {
-      if (err) throw err;
+      if (err && err.name !== 'YError') throw err;
       void y;
       process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
       process.exitCode = EXIT.USAGE;
@@ -49,15 +48,39 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
   try {
     await buildCli(argv, scriptName).parseAsync();
   } catch (error) {
-    if (error instanceof HandledError) return;
-    if (error instanceof UsageError) {
-      process.stderr.write(redact(`error: ${error.message}`) + '\n');
-      if (!(error instanceof ConfigError)) process.stderr.write('Run with --help for usage.\n');
+    if (error instanceof HandledError) {
       process.exitCode = EXIT.USAGE;
       return;
     }
-    process.stderr.write(redact(`error: ${errorMessage(error)}`) + '\n');
-    if (process.env.METRICS_DEBUG && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
-    process.exitCode = EXIT.FAILED;
+    reportError(error);
+  }
+}
+
+/** `bin/<collector>`: the same as `metrics run <collector>`, with the same options and no names. */
+export async function collectorMain(name: string, argv: string[]): Promise<void> {
+  try {
+    await runOptions(yargs(argv))
+      .scriptName(name)
+      .usage(`$0 [options]\n\nRun the ${name} collector once: the same as "metrics run ${name}".`)
+      .example('$0 --dry-run --verbose', `show what ${name} would write, without writing it`)
+      .strict()
+      .help()
+      .alias('h', 'help')
+      .version(false)
+      .epilog(EPILOG)
+      .fail((msg, err) => {
+        if (err && err.name !== 'YError') throw err;
+        process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
+        process.exitCode = EXIT.USAGE;
+        throw new HandledError();
+      })
+      .command('$0', false, () => {}, (args) => runHandler([name], args))
+      .parseAsync();
+  } catch (error) {
+    if (error instanceof HandledError) {
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
+    reportError(error);
   }
 }

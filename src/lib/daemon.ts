@@ -336,16 +336,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (running.size) {
     const names = [...running.keys()];
     log.info(`waiting up to ${seconds(graceMs)} for ${names.length} running run(s) to finish: ${names.join(', ')}`);
-    const allDone = Promise.all([...running.values()].map((h) => h.done));
-    const finished = await Promise.race([allDone.then(() => true), clock.sleep(graceMs, stopWaits.signal).then(() => false)]);
-    if (!finished && running.size) {
+    const allDone = Promise.all([...running.values()].map((h) => h.done)).then(() => true);
+    /** true when every run ended within `ms`; the timer is cancelled either way (it must not keep the process alive) */
+    const within = async (ms: number, also?: AbortSignal): Promise<boolean> => {
+      const timer = new AbortController();
+      const cancel = () => timer.abort();
+      also?.addEventListener('abort', cancel, { once: true });
+      try {
+        return await Promise.race([allDone, clock.sleep(ms, timer.signal).then(() => false)]);
+      } finally {
+        timer.abort();
+        also?.removeEventListener('abort', cancel);
+      }
+    };
+    if (!(await within(graceMs, stopWaits.signal)) && running.size) {
       log.warn(`grace period over: terminating ${[...running.keys()].join(', ')}`);
       for (const h of running.values()) h.kill('SIGTERM');
-      const ended = await Promise.race([allDone.then(() => true), clock.sleep(killAfterMs).then(() => false)]);
-      if (!ended && running.size) {
+      if (!(await within(killAfterMs)) && running.size) {
         log.warn(`killing ${[...running.keys()].join(', ')}`);
         for (const h of running.values()) h.kill('SIGKILL');
-        await Promise.race([allDone, clock.sleep(killAfterMs)]);
+        await within(killAfterMs);
       }
     }
   }

@@ -183,7 +183,9 @@ export class InfluxWriter {
         const reason = this.describeError(error);
         if (error instanceof WriteError && !error.retriable) throw error;
         const status = error instanceof HttpError ? error.statusCode : undefined;
-        const retriable = error instanceof WriteError || canRetryHttpCall(error) || (status === undefined && !signal?.aborted);
+        // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
+        const retriable =
+          status !== undefined ? status === 429 || status >= 500 : error instanceof WriteError || canRetryHttpCall(error) || !signal?.aborted;
         if (!retriable) {
           throw new WriteError(
             `InfluxDB at ${this.target} rejected ${lines.length} points: ${reason}${hintFor(status)}`,

@@ -160,6 +160,28 @@ export class Serializer {
     }
   }
 
+  // Names and tag values repeat from point to point: each distinct one is checked and escaped once.
+  private readonly measurementCache = new Map<string, string>();
+  private readonly keyCache = new Map<string, string>();
+  private readonly tagValueCache = new Map<string, string>();
+
+  private cached(cache: Map<string, string>, value: string, make: () => string): string {
+    let out = cache.get(value);
+    if (out === undefined) {
+      out = make();
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(value, out);
+    }
+    return out;
+  }
+
+  private escapedKey(kind: string, k: string, measurement: string): string {
+    return this.cached(this.keyCache, k, () => {
+      this.checkName(kind, k, measurement);
+      return escapeTag(k);
+    });
+  }
+
   serialize(p: unknown): string {
     this.index++;
     if (isClientPoint(p)) return this.serializeClientPoint(p);
@@ -171,23 +193,34 @@ export class Serializer {
     if (typeof measurement !== 'string' || measurement.length === 0) {
       this.fail(undefined, `measurement must be a non-empty string, got ${JSON.stringify(measurement)}`);
     }
-    this.checkName('measurement', measurement, measurement);
-    if (measurement.startsWith('#')) this.fail(measurement, 'measurement must not start with "#" (a comment in line protocol)');
-    let line = escapeMeasurement(measurement);
+    let line = this.cached(this.measurementCache, measurement, () => {
+      this.checkName('measurement', measurement, measurement);
+      if (measurement.startsWith('#')) this.fail(measurement, 'measurement must not start with "#" (a comment in line protocol)');
+      return escapeMeasurement(measurement);
+    });
 
     const tags = point.tags;
     if (tags !== undefined && tags !== null) {
       if (typeof tags !== 'object') this.fail(measurement, 'tags must be an object of strings');
       const keys = Object.keys(tags);
-      if (keys.length > 1) keys.sort();
+      // InfluxDB wants tags sorted by key; most collectors already write them in order
+      for (let i = 1; i < keys.length; i++) {
+        if (keys[i - 1]! > keys[i]!) {
+          keys.sort();
+          break;
+        }
+      }
       for (const k of keys) {
         const v = tags[k];
         if (v === undefined) continue;
         if (typeof v !== 'string') this.fail(measurement, `tag "${k}" must be a string, got ${typeof v}: convert it with String() or make it a field`);
-        this.checkName('tag key', k, measurement);
+        const ek = this.escapedKey('tag key', k, measurement);
         if (v.length === 0) this.fail(measurement, `tag "${k}" has an empty value: leave the tag out instead`);
-        this.checkName(`tag "${k}" value`, v, measurement);
-        line += ',' + escapeTag(k) + '=' + escapeTag(v);
+        const ev = this.cached(this.tagValueCache, v, () => {
+          this.checkName(`tag "${k}" value`, v, measurement);
+          return escapeTag(v);
+        });
+        line += ',' + ek + '=' + ev;
       }
     }
 
@@ -197,13 +230,13 @@ export class Serializer {
     for (const k in fields) {
       const v = fields[k];
       if (v === undefined || v === null) continue;
-      this.checkName('field key', k, measurement);
-      line += sep + escapeTag(k) + '=' + this.fieldValue(measurement, k, v);
+      line += sep + this.escapedKey('field key', k, measurement) + '=' + this.fieldValue(measurement, k, v);
       sep = ',';
     }
     if (sep === ' ') this.fail(measurement, 'no fields: a point needs at least one field with a value');
 
-    line += ' ' + (point.time === undefined || point.time === null ? this.defaultTime : this.time(measurement, point.time));
+    const t = point.time;
+    line += ' ' + (t === undefined || t === null ? this.defaultTime : typeof t === 'number' && Number.isInteger(t) && t >= MIN_MS && t < MAX_MS ? t + '000000' : this.time(measurement, t));
     this.measurement = measurement;
     return line;
   }
@@ -256,7 +289,11 @@ export class Serializer {
     let sep = ' ';
     for (const k of Object.keys(p.fields).sort()) {
       this.checkName('field key', k, measurement);
-      line += sep + escapeTag(k) + '=' + p.fields[k];
+      const v = p.fields[k]!;
+      if (/^\d+u$/.test(v)) {
+        this.fail(measurement, `field "${k}" is an unsigned integer (uintField): InfluxDB 1.x does not accept it; use intField()`);
+      }
+      line += sep + escapeTag(k) + '=' + v;
       sep = ',';
     }
     if (sep === ' ') this.fail(measurement, 'no fields: a point needs at least one field with a value');

@@ -339,8 +339,8 @@ function parseCron(raw: string, collector?: string): CronSchedule {
     parsed.next(); // throws when it never fires (e.g. 30 February)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const reason = /loop limit/i.test(message)
-      ? 'it never fires (no such day, e.g. 30 February)'
+    const reason = /loop limit|invalid explicit day of month/i.test(message)
+      ? 'it never fires (no such day in that month, e.g. 30 February)'
       : /duplicate values/i.test(message)
         ? `a field lists the same value twice (${message}); list each value once (Sunday is both 0 and 7)`
         : message.replace(/\.$/, '');
@@ -406,11 +406,10 @@ function calendarComponent(values: number[], min: number, max: number): string {
   if (v.length >= 2) {
     const step = v[1]! - v[0]!;
     const progression = v.every((x, i) => x === v[0]! + i * step);
-    if (progression && step > 1) {
-      // "a/step" repeats up to the end of the range: only when the progression runs to the end
-      if (v[v.length - 1]! + step > max) return `${pad2(v[0]!)}/${step}`;
-      if (v.length >= 3) return `${pad2(v[0]!)}..${pad2(v[v.length - 1]!)}/${step}`;
-    }
+    // Always with an explicit end: systemd 252 gets the open form "a/step" wrong when the
+    // repetition runs past the end of the field (for "00/5" hours it skips midnight: from
+    // 2023-02-28 23:50 the next elapse of "*-*-* 00/5:00:00" is 05:00, not 00:00).
+    if (progression && step > 1 && v.length >= 3) return `${pad2(v[0]!)}..${pad2(v[v.length - 1]!)}/${step}`;
   }
   const parts: string[] = [];
   for (let i = 0; i < v.length; ) {

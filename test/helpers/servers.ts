@@ -42,7 +42,7 @@
  *   exportSeries() polls.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -830,7 +830,17 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  // never touch the machine's real state (/var/lib/metrics when root), and never share an outbox
+  // between unrelated runs: a fresh temp state dir unless the caller names one
+  if (!('STATE_DIRECTORY' in extra) && !('METRICS_STATE_DIR' in extra)) env.METRICS_STATE_DIR = freshStateDir();
   return env;
+}
+
+const stateDirs: string[] = [];
+function freshStateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-test-state-'));
+  if (stateDirs.push(dir) === 1) process.on('exit', () => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return dir;
 }
 
 /** Spawn `node bin/metrics ...args` (stdio piped) for kill/signal tests. Tracked: never leaks. */

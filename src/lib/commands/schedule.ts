@@ -62,8 +62,8 @@ export const command: CommandModule<object, Args> = {
             schedule.kind === 'cron'
               ? 'cron, UTC'
               : lastEnd
-                ? `after the last run, which ended ${lastEnd.toISOString()}`
-                : 'no run recorded: due now (under systemd: 1min after boot or right after install), then assuming runs take no time',
+                ? `counted from the end of the last run, ${lastEnd.toISOString()}; later times assume the runs take no time`
+                : 'no run recorded: due now (under systemd: 1min after boot, or when the timer is installed); later times assume the runs take no time',
           next: nextRuns(schedule, count, now, lastEnd).map((d) => d.toISOString()),
         });
       } catch (error) {
@@ -79,7 +79,7 @@ export const command: CommandModule<object, Args> = {
           lines.push(`${r.name}: INVALID: ${r.error}`);
           continue;
         }
-        lines.push(`${r.name}: ${r.schedule} (${r.basis})`);
+        lines.push(`${r.name}: ${r.schedule}`, `  ${r.basis}`);
         for (const t of r.next) lines.push(`  ${t}`);
       }
       if (!rows.length) lines.push('no collectors found');

@@ -1,0 +1,80 @@
+/**
+ * The entry point of `bin/metrics` and `bin/<collector>`. Under systemd every run is a fresh
+ * process, so the common case — `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes
+ * straight to the runner without loading yargs (measured by `npm run bench`: yargs costs more
+ * than the rest of a dry-run together). Everything else, including `--help` and any argument this
+ * fast path does not know, is parsed by the yargs CLI in cli.ts.
+ */
+import { ConfigError, UsageError, errorMessage } from './errors.js';
+import { EXIT } from './exit.js';
+import { redact } from './redact.js';
+import type { RunOptions } from './runner.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** The options of a plain `run` command line, or undefined when yargs must parse it. */
+export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'env' | 'log'> | undefined {
+  if (argv[0] !== 'run') return undefined;
+  const opts: Omit<RunOptions, 'env' | 'log'> = { names: [], dryRun: false, verbose: false, format: 'text' };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-n' || a === '--dry-run') opts.dryRun = true;
+    else if (a === '-v' || a === '--verbose') opts.verbose = true;
+    else if (a === '-nv' || a === '-vn') opts.dryRun = opts.verbose = true;
+    else if (a === '--format' || a.startsWith('--format=')) {
+      const v = a === '--format' ? argv[++i] : a.slice('--format='.length);
+      if (v !== 'text' && v !== 'lp') return undefined;
+      opts.format = v;
+    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
+      const v = Number(a === '--timeout' ? argv[++i] : a.slice('--timeout='.length));
+      if (!Number.isFinite(v) || v <= 0) return undefined;
+      opts.timeoutSec = v;
+    } else if (NAME.test(a)) opts.names.push(a);
+    else return undefined;
+  }
+  return opts;
+}
+
+/** Prints an error the way every command does, and sets the exit code. */
+export function reportError(error: unknown): void {
+  if (error instanceof UsageError) {
+    process.stderr.write(redact(`error: ${error.message}`) + '\n');
+    if (!(error instanceof ConfigError)) process.stderr.write('Run with --help for usage.\n');
+    process.exitCode = EXIT.USAGE;
+    return;
+  }
+  process.stderr.write(redact(`error: ${errorMessage(error)}`) + '\n');
+  if (process.env.METRICS_DEBUG && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
+  process.exitCode = EXIT.FAILED;
+}
+
+export async function main(argv: string[], scriptName?: string): Promise<void> {
+  const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(argv);
+  if (simple) {
+    try {
+      const { runCollectors } = await import('./runner.js');
+      process.exitCode = await runCollectors(simple);
+    } catch (error) {
+      reportError(error);
+    }
+    return;
+  }
+  const cli = await import('./cli.js');
+  await cli.main(argv, scriptName);
+}
+
+/** `bin/<collector> [options]`: `metrics run <collector>` for one collector, named by the script. */
+export async function collectorMain(name: string, argv: string[]): Promise<void> {
+  const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(['run', ...argv]);
+  if (simple && simple.names.length === 0) {
+    try {
+      const { runCollectors } = await import('./runner.js');
+      process.exitCode = await runCollectors({ ...simple, names: [name] });
+    } catch (error) {
+      reportError(error);
+    }
+    return;
+  }
+  const cli = await import('./cli.js');
+  await cli.collectorMain(name, argv);
+}
