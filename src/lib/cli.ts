@@ -12,6 +12,9 @@ import { command as checkCommand } from './commands/check.js';
 import { command as outboxCommand } from './commands/outbox.js';
 import { command as eventCommand } from './commands/event.js';
 import { command as logrotateCommand } from './commands/logrotate.js';
+import { command as scheduleCommand } from './commands/schedule.js';
+import { command as systemdCommand } from './commands/systemd.js';
+import { command as daemonCommand } from './commands/daemon.js';
 
 export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
 
@@ -22,6 +25,9 @@ export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
     .command(listCommand)
     .command(runCommand)
     .command(checkCommand)
+    .command(scheduleCommand)
+    .command(systemdCommand)
+    .command(daemonCommand)
     .command(outboxCommand)
     .command(eventCommand)
     .command(logrotateCommand)

@@ -18,7 +18,7 @@
  *   install step. It never fails: a broken collector is skipped and logged.
  */
 import { execFileSync } from 'node:child_process';
-import { constants as fsConstants, promises as fsp, readdirSync, realpathSync, statSync } from 'node:fs';
+import { openSync, promises as fsp, readdirSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveredCollector } from './discovery.js';
@@ -677,21 +677,22 @@ export interface GeneratorOptions extends UnitOptions {
 
 async function defaultGeneratorLog(): Promise<(level: 'info' | 'warning' | 'error', message: string) => void> {
   const stderr = (level: string, message: string) => process.stderr.write(`metrics-generator: ${level}: ${message}\n`);
-  if (!process.env.SYSTEMD_SCOPE) return stderr;
+  if (!process.env.SYSTEMD_SCOPE) return stderr; // run by hand (or by a test): stderr
+  let fd: number;
   try {
-    const fd = await fsp.open('/dev/kmsg', fsConstants.O_WRONLY | fsConstants.O_NOCTTY);
-    const prio = { error: 3, warning: 4, info: 6 } as const;
-    return (level, message) => {
-      try {
-        // one write per record; kmsg records are limited to ~1 KiB
-        void fd.write(`<${prio[level]}>metrics-generator[${process.pid}]: ${message.slice(0, 900)}\n`).catch(() => stderr(level, message));
-      } catch {
-        stderr(level, message);
-      }
-    };
+    fd = openSync('/dev/kmsg', 'w');
   } catch {
     return stderr;
   }
+  const prio = { error: 3, warning: 4, info: 6 } as const;
+  return (level, message) => {
+    try {
+      // one record per write; the kernel limits a record to about 1 KiB
+      writeSync(fd, `<${prio[level]}>metrics-generator[${process.pid}]: ${message.slice(0, 900)}\n`);
+    } catch {
+      stderr(level, message);
+    }
+  };
 }
 
 /**

@@ -2,20 +2,41 @@ import type { CommandModule } from 'yargs';
 
 export const command: CommandModule<object, { json: boolean }> = {
   command: 'list',
-  describe: 'list the collectors with their schedule and next run',
+  describe: 'list the collectors with their schedule and next run (broken folders with their error)',
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
     const { discoverCollectors } = await import('../discovery.js');
+    const { describeNextRun } = await import('../schedule.js');
+    const { readLastRun } = await import('../state.js');
     const { EXIT } = await import('../exit.js');
+    const now = new Date();
     const collectors = await discoverCollectors();
-    const rows = collectors.map((c) => ({ name: c.name, schedule: c.runInterval, error: c.error }));
+    const rows = await Promise.all(
+      collectors.map(async (c) => {
+        const last = await readLastRun(c.name);
+        const next = c.error ? undefined : await describeNextRun(c, now, last ? new Date(last.end) : undefined);
+        return {
+          name: c.name,
+          interval: c.runInterval,
+          schedule: next?.schedule ?? c.runInterval,
+          next: next?.next?.toISOString(),
+          basis: next?.basis,
+          lastRun: last,
+          error: c.error ?? next?.error,
+        };
+      }),
+    );
     if (args.json) {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     } else {
       const w = Math.max(4, ...rows.map((r) => r.name.length));
       const s = Math.max(8, ...rows.map((r) => r.schedule.length));
-      const out = [`${'NAME'.padEnd(w)}  ${'SCHEDULE'.padEnd(s)}  STATUS`];
-      for (const r of rows) out.push(`${r.name.padEnd(w)}  ${r.schedule.padEnd(s)}  ${r.error ? `BROKEN: ${r.error}` : 'ok'}`);
+      const out = [`${'NAME'.padEnd(w)}  ${'SCHEDULE'.padEnd(s)}  ${'NEXT RUN (UTC)'.padEnd(20)}  STATUS`];
+      for (const r of rows) {
+        const next = r.next ? r.next.replace('T', ' ').replace(/\.\d+Z$/, '') : '-';
+        const status = r.error ? `BROKEN: ${r.error}` : r.lastRun ? `last run ${r.lastRun.success ? 'ok' : 'FAILED'} at ${r.lastRun.end}` : 'ok';
+        out.push(`${r.name.padEnd(w)}  ${r.schedule.padEnd(s)}  ${next.padEnd(20)}  ${status}`);
+      }
       process.stdout.write(out.join('\n') + '\n');
     }
     if (rows.some((r) => r.error)) process.exitCode = EXIT.FAILED;
