@@ -276,21 +276,6 @@ test('exit codes are logged with their meaning; a run that cannot start is a fai
 // ---------------------------------------------------------------------------------------------
 // The real command
 
-/** argv of `metrics`: bin/metrics when it registers the command, else a stand-in CLI for the module. */
-function metricsArgv(dir: string, commandModule: string, commandName: string): string[] {
-  const bin = join(repoRoot, 'bin', 'metrics');
-  const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
-  if (new RegExp(`^\\s+\\S+ ${commandName}\\b`, 'm').test(help.stdout)) return [bin];
-  process.stderr.write(`\n*** NOTE: bin/metrics does not register "${commandName}" yet; testing the command module through a stand-in CLI ***\n\n`);
-  const wrapper = join(dir, `cli-${commandName}.mjs`);
-  writeFileSync(
-    wrapper,
-    `import yargs from ${JSON.stringify(join(repoRoot, 'node_modules', 'yargs', 'index.mjs'))};\n` +
-      `import { command } from ${JSON.stringify(join(repoRoot, 'dist', 'src', 'lib', 'commands', commandModule))};\n` +
-      `await yargs(process.argv.slice(2)).command(command).strict().help().parseAsync();\n`,
-  );
-  return [wrapper];
-}
 
 test('metrics daemon: collectors at 1 s and 2 s for a few seconds, no self-overlap, SIGTERM → exit 0 promptly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metrics-daemon-'));
@@ -306,7 +291,7 @@ test('metrics daemon: collectors at 1 s and 2 s for a few seconds, no self-overl
   writeFileSync(stub, `#!/bin/sh\necho "start $1 $(date +%s%N)" >> '${runsLog}'\nsleep 0.3\necho "end $1 $(date +%s%N)" >> '${runsLog}'\n`);
   chmodSync(stub, 0o755);
 
-  const argv = metricsArgv(dir, 'daemon.js', 'daemon');
+  const argv = [join(repoRoot, 'bin', 'metrics')];
   const child = spawn(process.execPath, [...argv, 'daemon', '--run-command', stub, '--grace', '10s'], {
     env: { ...process.env, METRICS_COLLECTORS_DIR: collectors, METRICS_STATE_DIR: join(dir, 'state') },
     stdio: ['ignore', 'pipe', 'pipe'],

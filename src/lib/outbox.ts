@@ -35,7 +35,7 @@ import { stateDir } from './state.js';
 import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { acquireLock, acquireLockWait, pidAlive, type LockHolder } from './lock.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
@@ -226,9 +226,12 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Write `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
-async function writeAtomic(dir: string, path: string, data: string | Buffer): Promise<void> {
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-meta`);
+/**
+ * Write `data` to `path` atomically: temp file, fsync, rename, and (unless the caller does it
+ * itself) fsync of the directory. On failure the temp file is removed and the error thrown.
+ */
+async function writeAtomic(dir: string, path: string, data: string | Buffer, syncDir = true): Promise<void> {
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-${basename(path)}`);
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o600);
@@ -242,7 +245,7 @@ async function writeAtomic(dir: string, path: string, data: string | Buffer): Pr
     await fsp.unlink(tmp).catch(() => {});
     throw e;
   }
-  await fsyncDir(dir).catch(() => {});
+  if (syncDir) await fsyncDir(dir).catch(() => {});
 }
 
 function isHeader(v: unknown): v is OutboxHeader {
@@ -447,18 +450,9 @@ export class Outbox {
 
       const name = this.nextName();
       const final = join(this.dir, name);
-      const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}-${name}`);
-      let fh: fsp.FileHandle | undefined;
       try {
-        fh = await fsp.open(tmp, 'wx', 0o600);
-        await fh.writeFile(data);
-        await fh.sync();
-        await fh.close();
-        fh = undefined;
-        await fsp.rename(tmp, final);
+        await writeAtomic(this.dir, final, data, false);
       } catch (e) {
-        await fh?.close().catch(() => {});
-        await fsp.unlink(tmp).catch(() => {});
         throw fail(e);
       }
       try {

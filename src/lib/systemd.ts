@@ -591,17 +591,7 @@ export async function installUnits(opts: InstallOptions = {}): Promise<InstallRe
     else toWrite.push([name, content]);
   }
 
-  const run = (args: string[], fatal = true) => {
-    result.commands.push(args);
-    out(`${verb('run', 'would run')}: ${opts.systemctl ?? 'systemctl'} ${args.join(' ')}`);
-    if (dry) return;
-    try {
-      runSystemctl(args);
-    } catch (error) {
-      if (fatal) throw error;
-      out(`warning: ${errorMessage(error)}`);
-    }
-  };
+  const run = systemctlStep(result, out, runSystemctl, opts.systemctl, dry);
 
   const removedTimers = toRemove.filter((n) => n.endsWith('.timer'));
   if (removedTimers.length) run(['disable', '--now', ...removedTimers], false);
@@ -623,6 +613,30 @@ export async function installUnits(opts: InstallOptions = {}): Promise<InstallRe
   return result;
 }
 
+/**
+ * One systemctl call of an install plan: recorded, printed ("would run" in a dry-run), run; a
+ * failure of a non-fatal step (disabling timers that may be gone) is printed as a warning.
+ */
+function systemctlStep(
+  result: InstallResult,
+  out: (line: string) => void,
+  runSystemctl: SystemctlRunner,
+  systemctl: string | undefined,
+  dry: boolean,
+): (args: string[], fatal?: boolean) => void {
+  return (args, fatal = true) => {
+    result.commands.push(args);
+    out(`${dry ? 'would run' : 'run'}: ${systemctl ?? 'systemctl'} ${args.join(' ')}`);
+    if (dry) return;
+    try {
+      runSystemctl(args);
+    } catch (error) {
+      if (fatal) throw error;
+      out(`warning: ${errorMessage(error)}`);
+    }
+  };
+}
+
 export interface UninstallOptions {
   prefix?: string;
   unitDir?: string;
@@ -642,17 +656,7 @@ export async function uninstallUnits(opts: UninstallOptions = {}): Promise<Insta
   const dry = opts.dryRun ?? false;
   const result: InstallResult = { unitDir, written: [], unchanged: [], removed: [], skipped: [], warnings: [], commands: [] };
   const ours = await findGeneratedUnits(unitDir, prefix);
-  const run = (args: string[], fatal: boolean) => {
-    result.commands.push(args);
-    out(`${dry ? 'would run' : 'run'}: ${opts.systemctl ?? 'systemctl'} ${args.join(' ')}`);
-    if (dry) return;
-    try {
-      runSystemctl(args);
-    } catch (error) {
-      if (fatal) throw error;
-      out(`warning: ${errorMessage(error)}`);
-    }
-  };
+  const run = systemctlStep(result, out, runSystemctl, opts.systemctl, dry);
   const timers = ours.filter((n) => n.endsWith('.timer'));
   if (timers.length) run(['disable', '--now', ...timers], false);
   for (const name of ours) {
