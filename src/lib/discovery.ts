@@ -5,7 +5,8 @@
  *
  * The collectors directory is the compiled `dist/src/collectors` beside this module, or
  * `$METRICS_COLLECTORS_DIR`. A folder that exists in `src/collectors` but has not been compiled
- * yet is reported as such ("run npm run build").
+ * yet is reported as such ("run npm run build"), and a compiled folder whose source folder was
+ * removed is ignored (a stale build).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -56,8 +57,11 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
   const sourceDir = join(repoRoot, 'src', 'collectors');
   const checkSource = !opts.dir && !env.METRICS_COLLECTORS_DIR;
   const unbuilt = new Set<string>();
-  if (checkSource) {
-    for (const n of subdirs(sourceDir)) {
+  if (checkSource && existsSync(sourceDir)) {
+    const sources = new Set(subdirs(sourceDir));
+    // a compiled folder whose source is gone is a stale build of a removed collector
+    for (const n of names) if (!sources.has(n)) names.delete(n);
+    for (const n of sources) {
       if (!names.has(n) || !existsSync(join(dir, n, 'index.js'))) unbuilt.add(n);
       names.add(n);
     }
