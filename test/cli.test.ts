@@ -33,17 +33,17 @@ describe('metrics list', () => {
     const r = await cli(['list']);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /NAME\s+SCHEDULE/, show(r));
-    assert.ok(lines.some((l) => /^system\s+1m\s+ok$/.test(l)), show(r));
-    assert.ok(lines.some((l) => /^sponsoring\s+1h\s+ok$/.test(l)), show(r));
+    assert.ok(lines.some((l) => /^system\s+every 1min \(after the previous run ends\)\s+(-|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+ok$/.test(l)), show(r));
+    assert.ok(lines.some((l) => /^sponsoring\s+every 1h \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)), show(r));
     // exit 0 unless some folder is broken, and then 1
     assert.equal(r.code, lines.some((l) => /BROKEN/.test(l)) ? 1 : 0, show(r));
   });
 
   test('--json lists the same collectors', async () => {
     const r = await cli(['list', '--json']);
-    const rows = JSON.parse(r.stdout) as Array<{ name: string; schedule: string; error?: string }>;
+    const rows = JSON.parse(r.stdout) as Array<{ name: string; interval: string; error?: string }>;
     assert.deepEqual(
-      rows.filter((x) => x.name === 'system' || x.name === 'sponsoring').map((x) => [x.name, x.schedule, x.error]),
+      rows.filter((x) => x.name === 'system' || x.name === 'sponsoring').map((x) => [x.name, x.interval, x.error]),
       [
         ['sponsoring', '1h', undefined],
         ['system', '1m', undefined],
@@ -243,7 +243,7 @@ describe('discovery (METRICS_COLLECTORS_DIR)', () => {
     const r = await cli(['list'], { env });
     assert.equal(r.code, 1, show(r));
     const lines = r.stdout.trim().split('\n');
-    assert.ok(lines.some((l) => /^mysystem\s+1m\s+ok$/.test(l)), show(r));
+    assert.ok(lines.some((l) => /^mysystem\s+every 1min \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)), show(r));
     const broken = lines.find((l) => l.startsWith('broken_import'));
     assert.ok(broken, show(r));
     assert.match(broken, /BROKEN: collector "broken_import" failed to load/);

@@ -362,12 +362,13 @@ export async function readRunnerFolder(storage: string, runner: string, opts: Re
       for await (const entry of dir) {
         if (KNOWN_FILES.has(entry.name)) continue;
         out.unknownCount++;
-        if (out.unknown.length < 10) out.unknown.push(entry.name);
+        if (out.unknown.length < 100) out.unknown.push(entry.name);
         if (out.unknownCount >= 100_000) break; // enough to say "many"; leaving the loop closes the listing
       }
     } catch (error) {
       throw new ExtractionError(`cannot list ${where}: ${message(error)}`);
     }
+    out.unknown = out.unknown.sort().slice(0, 10);
     return out;
   } finally {
     await folder.close();
