@@ -46,6 +46,16 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/**
+ * A signal for one request: aborted by the caller's signal or after the request timeout. The
+ * client's own socket timeout reports the error but leaves the request open (a frozen server would
+ * then keep the process alive), so every request is also aborted, which closes its socket.
+ */
+function requestSignal(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; timedOut: () => boolean } {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, timedOut: () => timeout.aborted };
+}
+
 export class InfluxWriter {
   private readonly transport: Transport;
   private api: 'v1' | 'v2' | 'auto';
@@ -93,14 +103,16 @@ export class InfluxWriter {
 
   async ping(signal?: AbortSignal): Promise<ServerInfo> {
     let version: string | undefined;
+    const req = requestSignal(this.config.timeoutMs, signal);
     try {
-      await this.transport.request('/ping', '', { method: 'GET', headers: this.authHeaders('v1'), signal }, (headers) => {
+      await this.transport.request('/ping', '', { method: 'GET', headers: this.authHeaders('v1'), signal: req.signal }, (headers) => {
         const v = headers['x-influxdb-version'];
         version = Array.isArray(v) ? v[0] : v;
       });
       return { reachable: true, version };
     } catch (error) {
       if (error instanceof HttpError) return { reachable: true, version, error: this.describeError(error) };
+      if (req.timedOut()) return { reachable: false, version, error: this.describeError(new RequestTimedOut()) };
       return { reachable: false, version, error: this.describeError(error) };
     }
   }
@@ -170,16 +182,19 @@ export class InfluxWriter {
     for (;;) {
       attempt++;
       let api: 'v1' | 'v2';
+      let req: ReturnType<typeof requestSignal> | undefined;
       try {
         api = await this.resolveApi(signal);
+        req = requestSignal(this.config.timeoutMs, signal);
         await this.transport.request(this.writePath(api), body, {
           method: 'POST',
           headers: { 'content-type': 'text/plain; charset=utf-8', ...this.authHeaders(api) },
           gzipThreshold: this.config.gzipThreshold > 0 ? this.config.gzipThreshold : undefined,
-          signal,
+          signal: req.signal,
         });
         return;
-      } catch (error) {
+      } catch (caught) {
+        const error = req?.timedOut() && !(caught instanceof HttpError) ? new RequestTimedOut() : caught;
         const reason = this.describeError(error);
         if (error instanceof WriteError && !error.retriable) throw error;
         const status = error instanceof HttpError ? error.statusCode : undefined;
@@ -270,6 +285,14 @@ export class InfluxWriter {
       return { ok: false, lines };
     }
     return { ok: true, lines };
+  }
+}
+
+/** A request that got no answer within INFLUX_TIMEOUT (retriable). */
+class RequestTimedOut extends Error {
+  override name = 'RequestTimedOutError';
+  canRetry(): boolean {
+    return true;
   }
 }
 

@@ -167,7 +167,8 @@ async function runOne(
         timedOut = true;
         controller.abort(new Error(`time limit of ${timeoutSec} s exceeded (METRICS_TIMEOUT / --timeout): collection aborted`));
         // give collect() a moment to notice the abort and return what it has
-        setTimeout(() => resolve('timeout'), 1000).unref();
+        // (not unref'd: a collector awaiting a promise that never settles holds nothing else open)
+        setTimeout(() => resolve('timeout'), 1000);
       }, timeoutSec * 1000);
     });
     const work = c.module.runMetric({

@@ -83,10 +83,20 @@ export class BatchingSink implements PointSink {
     if (this.batch.length >= this.batchSize) return this.flush();
   }
 
-  private async flush(): Promise<void> {
-    if (this.batch.length === 0) return;
+  /** the batch being sent now: finish() waits for it (the runner may call it while add() waits) */
+  private inflight: Promise<void> | undefined;
+
+  private flush(): Promise<void> {
+    if (this.batch.length === 0) return this.inflight ?? Promise.resolve();
     const lines = this.batch;
     this.batch = [];
+    const previous = this.inflight ?? Promise.resolve();
+    const sending = previous.then(() => this.send(lines));
+    this.inflight = sending;
+    return sending;
+  }
+
+  private async send(lines: string[]): Promise<void> {
     const r = await this.target.send(lines, this.collector);
     this.report.written += r.written;
     this.report.deferred += r.deferred;
@@ -97,6 +107,7 @@ export class BatchingSink implements PointSink {
 
   async finish(): Promise<SinkReport> {
     await this.flush();
+    await this.inflight;
     return this.report;
   }
 }
