@@ -40,6 +40,7 @@ import {
   startInfluxd,
   type CliResult,
   type Influxd,
+  collectCli,
 } from './helpers/servers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -104,27 +105,7 @@ function start(ctx: Ctx, args: string[], env: Record<string, string> = {}, timeo
 
 function collect(child: ChildProcess, what: string, timeoutMs: number): Promise<CliResult> {
   children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin?.on('error', () => {});
-  child.stdin?.end();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${what}: timed out after ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return collectCli(child, what, timeoutMs).finally(() => children.delete(child));
 }
 
 /** Exact count of the `v` field of a measurement (0 when it does not exist). */

@@ -856,24 +856,26 @@ export function spawnCli(args: string[], opts: Omit<CliOptions, 'timeoutMs' | 'i
 
 /** Run `node bin/metrics ...args` with a clean environment and collect its output. */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const child = spawnCli(args, opts);
+  return collectCli(spawnCli(args, opts), `metrics ${args.join(' ')}`, opts.timeoutMs ?? 30_000, opts.input ?? '');
+}
+
+/**
+ * Collects a spawned CLI's output until it exits; SIGKILLs it and rejects (with the output so
+ * far) after `timeoutMs`. Standard input gets `input` and is closed.
+ */
+export function collectCli(child: ChildProcess, what: string, timeoutMs: number, input = ''): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin!.on('error', () => {
+  child.stdin?.on('error', () => {
     /* EPIPE if the CLI exits without reading stdin */
   });
-  child.stdin!.end(opts.input ?? '');
+  child.stdin?.end(input);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(
-        new Error(
-          `metrics ${args.join(' ')}: timed out after ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
-        ),
-      );
+      reject(new Error(`${what}: timed out after ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
