@@ -130,9 +130,26 @@ test('store writes one complete file per batch; list and replay go oldest-first 
 test('store refuses lines it could not store unaltered, and saves nothing', async (t) => {
   const dir = await tempDir(t);
   const ob = new Outbox({ dir, maxBytes: 1e6, log: memLog().log });
-  await assert.rejects(ob.store(['a v=1 1', 'b v=1\nc v=2 2'], { collector: 'x', reason: 'r' }), /line 2 of 2 from x .*newline.*NOT saved/);
   await assert.rejects(ob.store(['a v="\uD800" 1'], { collector: 'x', reason: 'r' }), /invalid UTF-16.*NOT saved/);
   assert.deepEqual(await batchFiles(dir), []);
+});
+
+test('a string field holding a newline is stored and replayed as exactly the same request body', async (t) => {
+  const dir = await tempDir(t);
+  const ob = new Outbox({ dir, maxBytes: 1e6, log: memLog().log });
+  const lines = ['a v=1 1', 'b s="one\ntwo\n" 2', 'c v=3 3'];
+  const stored = await ob.store(lines, { collector: 'x', reason: 'r' });
+  assert.equal(stored.points, 3);
+  const st = await ob.status();
+  assert.equal(st.points, 3);
+  let body = '';
+  const r = await ob.replay(async (l) => {
+    body = l.join('\n');
+    return 'ok';
+  });
+  assert.equal(body, lines.join('\n'));
+  assert.deepEqual(r.sent, { files: 1, points: 3 });
+  assert.equal(r.corrupt, 0);
 });
 
 test('truncated, garbled and foreign files go to corrupt/ with a message naming them; the rest replays', async (t) => {

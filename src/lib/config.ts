@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './errors.js';
+import { safeUrl } from './http.js';
 import { registerSecret } from './redact.js';
 
 export type Env = Record<string, string | undefined>;
@@ -142,7 +143,7 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     const ssl = bool(env, 'INFLUXDB_SSL', problems);
     const port = num(env, 'INFLUXDB_PORT', 8086, problems, { min: 1, max: 65535, integer: true });
     const host = env.INFLUXDB_HOSTNAME!;
-    if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host)} must be a bare host name or address (no scheme, path or credentials)`);
+    if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`);
     if (!env.INFLUXDB_DATABASE) problems.push('INFLUXDB_DATABASE is not set (the database to write to)');
     const password = readSecretSafely(env, 'INFLUXDB_PASSWORD', problems);
     if (password !== undefined && !env.INFLUXDB_USERNAME) problems.push('INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not');
@@ -160,11 +161,11 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     let url = env.INFLUX_URL!;
     try {
       const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${JSON.stringify(url)} must start with http:// or https://`);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${JSON.stringify(safeUrl(url))} must start with http:// or https://`);
       if (parsed.username || parsed.password) problems.push('INFLUX_URL must not contain credentials: use INFLUX_TOKEN');
       url = url.replace(/\/+$/, '');
     } catch {
-      problems.push(`INFLUX_URL=${JSON.stringify(url)} is not a URL (e.g. http://localhost:8086)`);
+      problems.push(`INFLUX_URL=${JSON.stringify(safeUrl(url))} is not a URL (e.g. http://localhost:8086)`);
     }
     const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
     if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);

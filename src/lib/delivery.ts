@@ -18,6 +18,8 @@ export interface SendResult {
   rejected: number;
   /** points neither written nor saved (the outbox could not store them) */
   lost?: number;
+  /** of the deferred points: InfluxDB refused the request (credentials, database, TLS): the run fails */
+  refused?: number;
   error?: string;
 }
 
@@ -28,8 +30,10 @@ export interface OutboxStore {
 }
 
 export class Delivery implements BatchTarget {
-  /** set after a retriable failure: later batches of this run go straight to the outbox */
+  /** set after a failed write: later batches of this run go straight to the outbox */
   private down: string | undefined;
+  /** the failure needs the user (credentials, database, TLS), not just time */
+  private refused = false;
   readonly totals = { written: 0, deferred: 0, rejected: 0 };
 
   constructor(
@@ -65,7 +69,7 @@ export class Delivery implements BatchTarget {
         this.totals.written += lines.length;
         return { written: lines.length, deferred: 0, rejected: 0 };
       } catch (error) {
-        if (error instanceof WriteError && !error.retriable) {
+        if (error instanceof WriteError && error.dataRejected) {
           this.totals.rejected += lines.length;
           let kept = '';
           if (this.outbox?.reject) {
@@ -79,10 +83,14 @@ export class Delivery implements BatchTarget {
           return { written: 0, deferred: 0, rejected: lines.length, error: error.message + kept };
         }
         this.down = errorMessage(error);
-        this.log.warn(`${this.down}; storing this run's points in the outbox`);
+        this.refused = error instanceof WriteError && !error.retriable;
+        if (this.refused) this.log.error(`${this.down}; this run's points are kept in the outbox until that is fixed`);
+        else this.log.warn(`${this.down}; storing this run's points in the outbox`);
       }
     }
-    return this.defer(lines, collector, this.down!);
+    const r = await this.defer(lines, collector, this.down!);
+    // refused for a reason the user must fix (credentials, database, certificate): a failure, not a delay
+    return this.refused ? { ...r, refused: r.deferred } : r;
   }
 
   private async defer(lines: string[], collector: string, reason: string): Promise<SendResult> {
@@ -157,7 +165,7 @@ export async function replayOutbox(
         await delivery.writer.write(lines);
         return 'ok';
       } catch (error) {
-        if (error instanceof WriteError && !error.retriable) return { status: 'rejected', message: error.message };
+        if (error instanceof WriteError && error.dataRejected) return { status: 'rejected', message: error.message };
         return { status: 'retry-later', message: errorMessage(error) };
       }
     },
@@ -166,6 +174,11 @@ export async function replayOutbox(
   if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
   if (result.sent.points > 0) log.info(`outbox: sent ${result.sent.points} points from ${result.sent.files} stored batches`);
   if (result.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${result.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
-  if (result.stopped) delivery.markDown(result.stopped);
+  if (result.stopped) {
+    delivery.markDown(result.stopped);
+    if (/\bHTTP 4\d\d\b|certificate/i.test(result.stopped) && !/HTTP 429/.test(result.stopped)) {
+      log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${result.stopped}`);
+    }
+  }
   return result;
 }

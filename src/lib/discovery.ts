@@ -1,6 +1,7 @@
 /**
  * Discovery: every folder under the collectors directory whose `index` exports `runMetric` is a
- * collector; nothing is registered by hand. A broken folder (no index, no runMetric, throws at
+ * collector; nothing is registered by hand. A folder without an `index` (shared helpers), or whose
+ * name starts with `.` or `_`, is not a collector and is not listed. A broken folder (no index, no runMetric, throws at
  * import) is reported with its name and the error and does not stop the others.
  *
  * The collectors directory is the compiled `dist/src/collectors` beside this module, or
@@ -28,6 +29,8 @@ export interface DiscoveredCollector {
   runInterval: string;
   /** set when the folder is broken: the collector cannot run */
   error?: string;
+  /** named in METRICS_DISABLE: not run by "all", no timer, not in the daemon; runs when named */
+  disabled?: boolean;
   module?: CollectorModule;
 }
 
@@ -49,6 +52,16 @@ function subdirs(dir: string): string[] {
     .sort();
 }
 
+/** The collectors switched off on this host: `METRICS_DISABLE=github_runner,other`. */
+export function disabledNames(env: Record<string, string | undefined> = process.env): Set<string> {
+  return new Set((env.METRICS_DISABLE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+/** Leaves out the collectors named in METRICS_DISABLE. */
+export function enabledOnly(collectors: DiscoveredCollector[]): DiscoveredCollector[] {
+  return collectors.filter((c) => !c.disabled);
+}
+
 export async function discoverCollectors(opts: { dir?: string; env?: Record<string, string | undefined> } = {}): Promise<DiscoveredCollector[]> {
   const env = opts.env ?? process.env;
   const dir = opts.dir ?? collectorsDir(env);
@@ -62,11 +75,17 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
     // a compiled folder whose source is gone is a stale build of a removed collector
     for (const n of names) if (!sources.has(n)) names.delete(n);
     for (const n of sources) {
+      // a folder without an index.ts is not a collector (shared helpers, fixtures): not listed
+      if (!existsSync(join(sourceDir, n, 'index.ts'))) {
+        names.delete(n);
+        continue;
+      }
       if (!names.has(n) || !existsSync(join(dir, n, 'index.js'))) unbuilt.add(n);
       names.add(n);
     }
   }
-  return Promise.all(
+  const disabled = disabledNames(env);
+  const found = await Promise.all(
     [...names].sort().map(async (name): Promise<DiscoveredCollector> => {
       const folder = join(dir, name);
       const base = { name, dir: folder, runInterval: DEFAULT_INTERVAL };
@@ -101,4 +120,6 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
       return { ...base, runInterval: mod.RUN_INTERVAL ?? DEFAULT_INTERVAL, module: mod as CollectorModule };
     }),
   );
+  for (const c of found) if (disabled.has(c.name)) c.disabled = true;
+  return found;
 }

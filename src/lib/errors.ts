@@ -25,7 +25,12 @@ export class ConfigError extends UsageError {
   override name = 'ConfigError';
 }
 
-/** InfluxDB did not take a batch. `retriable` says whether a later replay may succeed. */
+/**
+ * InfluxDB did not take a batch. `retriable`: a retry in a moment may succeed (unreachable,
+ * timeout, 429, 5xx). Otherwise `dataRejected` tells whether the data itself was refused (400,
+ * 422: it will never be accepted) or the request (credentials, a missing database, a TLS
+ * certificate, a too large request: the data is fine and waits in the outbox until that is fixed).
+ */
 export class WriteError extends Error {
   override name = 'WriteError';
   constructor(
@@ -35,6 +40,10 @@ export class WriteError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+
+  get dataRejected(): boolean {
+    return !this.retriable && (this.statusCode === 400 || this.statusCode === 422);
   }
 }
 

@@ -33,6 +33,7 @@
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
  * failure (and where the event did get to).
  */
+import { safeUrl } from './http.js';
 import { open } from 'node:fs/promises';
 import { ConfigError, errorMessage } from './errors.js';
 import { IssueMetricEventError, eventToPoint, timestampToNanoString, type Event } from './events.js';
@@ -88,7 +89,7 @@ function checkPromtailUrl(url: string): URL {
   } catch {
     /* below */
   }
-  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(url)} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
+  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ export function safeUrl(url: string): string {
     }
     return u.toString();
   } catch {
-    return url;
+    // not a URL: still never show what looks like user:password@
+    return url.replace(/^([^@/]*\/\/)?[^@]*@/, '$1***@');
   }
 }
 

@@ -167,6 +167,9 @@ export class InfluxWriter {
     }
     const e = error as NodeJS.ErrnoException;
     if (e?.name === 'RequestTimedOutError') return `no answer within ${this.config.timeoutMs / 1000} s (INFLUX_TIMEOUT)`;
+    if (isTlsError(error)) {
+      return `${e.code} ${e.message ?? ''}`.trim() + ' (set INFLUX_CA_FILE to the CA that signed the server certificate, or fix the host name in the URL)';
+    }
     return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : errorMessage(error);
   }
 
@@ -197,13 +200,17 @@ export class InfluxWriter {
         const error = req?.timedOut() && !(caught instanceof HttpError) ? new RequestTimedOut() : caught;
         const reason = this.describeError(error);
         if (error instanceof WriteError && !error.retriable) throw error;
+        if (isTlsError(error)) {
+          // retrying cannot fix a certificate: keep the data, say what to do
+          throw new WriteError(`InfluxDB at ${this.target}: TLS certificate check failed: ${reason}`, false, undefined, { cause: error });
+        }
         const status = error instanceof HttpError ? error.statusCode : undefined;
         // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
         const retriable =
           status !== undefined ? status === 429 || status >= 500 : error instanceof WriteError || canRetryHttpCall(error) || !signal?.aborted;
         if (!retriable) {
           throw new WriteError(
-            `InfluxDB at ${this.target} rejected ${lines.length} points: ${reason}${hintFor(status)}`,
+            `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ${reason}${hintFor(status)}`,
             false,
             status,
             { cause: error },
@@ -254,6 +261,7 @@ export class InfluxWriter {
         const res = (await this.transport.request(`/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`, '', {
           method: 'GET',
           headers: this.authHeaders('v1'),
+          signal: requestSignal(this.config.timeoutMs).signal,
         })) as { results?: Array<{ series?: Array<{ values?: string[][] }>; error?: string }> };
         const r = res.results?.[0];
         if (r?.error) throw new Error(r.error);
@@ -268,7 +276,11 @@ export class InfluxWriter {
       } else {
         const q = new URLSearchParams({ name: this.config.bucket ?? '' });
         if (this.config.org) q.set('org', this.config.org);
-        const res = (await this.transport.request(`/api/v2/buckets?${q}`, '', { method: 'GET', headers: this.authHeaders('v2') })) as {
+        const res = (await this.transport.request(`/api/v2/buckets?${q}`, '', {
+          method: 'GET',
+          headers: this.authHeaders('v2'),
+          signal: requestSignal(this.config.timeoutMs).signal,
+        })) as {
           buckets?: Array<{ name: string }>;
         };
         lines.push('credentials: accepted');
@@ -286,6 +298,24 @@ export class InfluxWriter {
     }
     return { ok: true, lines };
   }
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isTlsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && TLS_CODES.has(code);
 }
 
 /** A request that got no answer within INFLUX_TIMEOUT (retriable). */

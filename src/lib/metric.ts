@@ -51,7 +51,8 @@ export abstract class Metric {
   readonly signal: AbortSignal;
   readonly env: Record<string, string | undefined>;
   protected readonly options: MetricOptions;
-  private readonly pending: CollectedPoint[] = [];
+  /** set while run() collects: where emitted points go */
+  private active: { add: (p: CollectedPoint) => void | Promise<void>; sink: PointSink } | undefined;
 
   constructor(options: MetricOptions = {}) {
     this.options = options;
@@ -78,9 +79,23 @@ export abstract class Metric {
     return fetchText(url, { signal: this.signal, ...opts });
   }
 
-  /** Adds a point from outside collect()'s return value (e.g. an event); it is written with the others. */
-  protected emit(point: CollectedPoint): void {
-    this.pending.push(point);
+  /**
+   * Adds a point besides collect()'s return value (e.g. an event's): it is validated and handed to
+   * the sink at once, so it is delivered with the others even if collect() fails later.
+   */
+  protected async emit(point: CollectedPoint): Promise<void> {
+    if (!this.active) throw new CollectorError(`collector "${this.name}": points can be emitted only while run() is collecting`);
+    const r = this.active.add(point);
+    if (r) await r;
+  }
+
+  /**
+   * Sends the points handed over so far (to InfluxDB, or durably to the outbox) before going on.
+   * Call it before a step that destroys the source of those points (removing files that were
+   * turned into events), so that a crash after that step cannot lose them.
+   */
+  protected async flush(): Promise<void> {
+    await this.active?.sink.flush?.();
   }
 
   /**
@@ -90,7 +105,7 @@ export abstract class Metric {
   async issue(event: { toPoint(): CollectedPoint }): Promise<void> {
     if (this.options.issueEvent && !this.dryRun) await this.options.issueEvent(event);
     else if (this.dryRun) this.log.debug(`dry-run: event ${JSON.stringify(event)} not sent to the event sinks`);
-    this.emit(event.toPoint());
+    await this.emit(event.toPoint());
   }
 
   async run(): Promise<RunReport> {
@@ -102,6 +117,7 @@ export abstract class Metric {
     let failure: string | undefined;
     let report: SinkReport = emptyReport();
     const add = (p: CollectedPoint): void | Promise<void> => sink.add(serializer.serialize(p), serializer.measurement, p);
+    this.active = { add, sink };
     try {
       this.log.debug('collecting');
       const collected = await this.collect();
@@ -112,28 +128,25 @@ export abstract class Metric {
         for (let i = 0; i < collected.length; i++) {
           const r = add(collected[i]);
           if (r) await r;
-          if (this.pending.length) await this.drainPending(add);
         }
       } else if (Symbol.asyncIterator in (collected as object)) {
         for await (const p of collected as AsyncIterable<CollectedPoint>) {
           const r = add(p);
           if (r) await r;
-          if (this.pending.length) await this.drainPending(add);
           if (this.signal.aborted) throw this.signal.reason;
         }
       } else if (Symbol.iterator in (collected as object)) {
         for (const p of collected as Iterable<CollectedPoint>) {
           const r = add(p);
           if (r) await r;
-          if (this.pending.length) await this.drainPending(add);
         }
       } else {
         throw new CollectorError(`collector "${this.name}": collect() must return an array or an (async) iterable of points, got ${typeof collected}`);
       }
-      await this.drainPending(add);
     } catch (error) {
       failure = this.describeFailure(error);
     } finally {
+      this.active = undefined;
       try {
         await this.cleanup();
       } catch (error) {
@@ -148,17 +161,16 @@ export abstract class Metric {
     } catch (error) {
       failure ??= `delivery failed: ${errorMessage(error)}`;
     }
+    if (serializer.collisions > 0) {
+      this.log.warn(
+        `${serializer.collisions} points have no time and the same series as an earlier point (e.g. ${serializer.collidedSeries.join('; ')}): ` +
+          'all get the collection time, so InfluxDB keeps only one point per series. Give each point its own time (e.g. the source\'s timestamp) or a distinguishing tag.',
+      );
+    }
     if (failure) this.log.error(failure);
     const durationMs = performance.now() - started;
     this.log.debug(`collected ${report.points} points in ${(durationMs / 1000).toFixed(2)} s`);
-    return { ...report, collector: this.name, ok: failure === undefined && report.rejected === 0 && report.lost === 0, error: failure ?? report.errors[0], durationMs };
-  }
-
-  private async drainPending(add: (p: CollectedPoint) => void | Promise<void>): Promise<void> {
-    while (this.pending.length) {
-      const r = add(this.pending.shift()!);
-      if (r) await r;
-    }
+    return { ...report, collector: this.name, ok: failure === undefined && report.rejected === 0 && report.lost === 0 && report.refused === 0, error: failure ?? report.errors[0], durationMs };
   }
 
   private describeFailure(error: unknown): string {

@@ -68,8 +68,13 @@ export interface OutboxHeader {
   created: string;
   /** Why the batch went to the outbox (the delivery error). */
   reason: string;
-  /** Number of lines (points) in the body. */
+  /** Number of points in the body. */
   lines: number;
+  /**
+   * Number of '\n'-separated segments of the body, when it differs from `lines`: a string field
+   * may hold a newline, which line protocol carries as it is. Absent: one segment per point.
+   */
+  segments?: number;
   /** Byte length of the body. */
   bytes: number;
   /** Hex sha256 of the body. */
@@ -254,6 +259,7 @@ function isHeader(v: unknown): v is OutboxHeader {
     !!h && typeof h === 'object' &&
     typeof h.collector === 'string' && typeof h.created === 'string' && typeof h.reason === 'string' &&
     Number.isSafeInteger(h.lines) && h.lines >= 0 &&
+    (h.segments === undefined || (Number.isSafeInteger(h.segments) && h.segments >= h.lines)) &&
     Number.isSafeInteger(h.bytes) && h.bytes >= 0 &&
     typeof h.sha256 === 'string' && /^[0-9a-f]{64}$/.test(h.sha256)
   );
@@ -301,9 +307,12 @@ export function parseBatch(buf: Buffer): { header: OutboxHeader; lines: string[]
   }
   const text = body.toString('utf8');
   if (!text.endsWith('\n')) throw new OutboxCorruptError('the body does not end with a newline');
+  // segments, not always points (a string field may hold a newline): joined with '\n' they are
+  // exactly the body that was collected, which is what a replay sends
   const lines = text.slice(0, -1).split('\n');
-  if (lines.length !== header.lines) {
-    throw new OutboxCorruptError(`the body has ${lines.length} lines, the header says ${header.lines}`);
+  const expected = header.segments ?? header.lines;
+  if (lines.length !== expected) {
+    throw new OutboxCorruptError(`the body has ${lines.length} lines, the header says ${expected}`);
   }
   return { header, lines };
 }
@@ -396,20 +405,24 @@ export class Outbox {
     if (points === 0) return { file: '', points: 0, bytes: 0 };
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
-      if (typeof l !== 'string' || l.includes('\n') || LONE_SURROGATE.test(l)) {
+      if (typeof l !== 'string' || LONE_SURROGATE.test(l)) {
         throw new TypeError(
           `outbox: line ${i + 1} of ${points} from ${meta.collector} cannot be stored unaltered ` +
-            `(${typeof l !== 'string' ? 'not a string' : l.includes('\n') ? 'it contains a newline' : 'it contains invalid UTF-16'}); ` +
+            `(${typeof l !== 'string' ? 'not a string' : 'it contains invalid UTF-16'}); ` +
             `the batch was NOT saved`,
         );
       }
     }
-    const body = Buffer.from(lines.join('\n') + '\n', 'utf8');
+    const joined = lines.join('\n');
+    const body = Buffer.from(joined + '\n', 'utf8');
+    let segments = 1;
+    for (let i = joined.indexOf('\n'); i !== -1; i = joined.indexOf('\n', i + 1)) segments++;
     const header: OutboxHeader = {
       collector: meta.collector,
       created: new Date().toISOString(),
       reason: meta.reason.length > MAX_REASON_CHARS ? meta.reason.slice(0, MAX_REASON_CHARS - 3) + '...' : meta.reason,
       lines: points,
+      ...(segments !== points ? { segments } : {}),
       bytes: body.length,
       sha256: sha256(body),
       host: hostname(),

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
-import { discoverCollectors, type DiscoveredCollector } from './discovery.js';
+import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
 import { Delivery, openOutbox, replayOutbox } from './delivery.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
@@ -36,7 +36,7 @@ interface Outcome extends RunReport {
 
 /** Resolves the names the user asked for; unknown names are a usage error listing the known ones. */
 export function pickCollectors(all: DiscoveredCollector[], names: string[]): DiscoveredCollector[] {
-  if (names.length === 0) return all;
+  if (names.length === 0) return enabledOnly(all);
   const unknown = names.filter((n) => !all.some((c) => c.name === n));
   if (unknown.length > 0) {
     const known = all.map((c) => c.name).join(', ') || '(none)';
@@ -108,6 +108,10 @@ class GuardedSink implements PointSink {
   add(line: string, measurement: string, point: unknown): void | Promise<void> {
     if (this.closed) throw new CollectorError(`collector "${this.collector}": its time limit expired; no more points are taken`);
     return this.inner.add(line, measurement, point);
+  }
+  async flush(): Promise<void> {
+    if (this.closed) throw new CollectorError(`collector "${this.collector}": its time limit expired; no more points are taken`);
+    await this.inner.flush?.();
   }
   finish(): Promise<SinkReport> {
     this.finished ??= this.inner.finish();

@@ -18,17 +18,21 @@ export interface SinkReport {
   rejected: number;
   /** points neither written nor saved in the outbox (it could not store them): data loss, said loudly */
   lost: number;
+  /** of the deferred points: InfluxDB refused the request (credentials, database, TLS): the run fails */
+  refused: number;
   /** delivery problems, one line each */
   errors: string[];
 }
 
 export interface PointSink {
   add(line: string, measurement: string, point: unknown): void | Promise<void>;
+  /** send what is buffered now (delivering sinks); resolves when it was written or stored */
+  flush?(): Promise<void>;
   finish(): Promise<SinkReport>;
 }
 
 export function emptyReport(): SinkReport {
-  return { points: 0, measurements: {}, written: 0, deferred: 0, rejected: 0, lost: 0, errors: [] };
+  return { points: 0, measurements: {}, written: 0, deferred: 0, rejected: 0, lost: 0, refused: 0, errors: [] };
 }
 
 export type DryRunFormat = 'text' | 'lp';
@@ -64,7 +68,7 @@ export class DryRunSink implements PointSink {
 
 /** What a delivering sink hands its batches to (see delivery.ts). */
 export interface BatchTarget {
-  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; lost?: number; error?: string }>;
+  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; lost?: number; refused?: number; error?: string }>;
 }
 
 export class BatchingSink implements PointSink {
@@ -86,11 +90,12 @@ export class BatchingSink implements PointSink {
   /** the batch being sent now: finish() waits for it (the runner may call it while add() waits) */
   private inflight: Promise<void> | undefined;
 
-  private flush(): Promise<void> {
+  flush(): Promise<void> {
     if (this.batch.length === 0) return this.inflight ?? Promise.resolve();
     const lines = this.batch;
     this.batch = [];
-    const previous = this.inflight ?? Promise.resolve();
+    // batches go out one after the other; a failed one does not stop the next
+    const previous = (this.inflight ?? Promise.resolve()).catch(() => {});
     const sending = previous.then(() => this.send(lines));
     this.inflight = sending;
     return sending;
@@ -102,12 +107,16 @@ export class BatchingSink implements PointSink {
     this.report.deferred += r.deferred;
     this.report.rejected += r.rejected;
     this.report.lost += r.lost ?? 0;
+    this.report.refused += r.refused ?? 0;
     if (r.error && !this.report.errors.includes(r.error)) this.report.errors.push(r.error);
+    // points neither written nor saved: stop the collector rather than go on losing data
+    if (r.lost) throw new Error(r.error ?? `${r.lost} points were lost`);
   }
 
   async finish(): Promise<SinkReport> {
-    await this.flush();
-    await this.inflight;
+    // a lost batch is already counted in the report
+    await this.flush().catch(() => {});
+    await this.inflight?.catch(() => {});
     return this.report;
   }
 }

@@ -17,6 +17,7 @@
  *   boot and at every daemon-reload, so that a new collector folder gets its timer with no
  *   install step. It never fails: a broken collector is skipped and logged.
  */
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { openSync, promises as fsp, readdirSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -545,10 +546,32 @@ export interface InstallResult {
   commands: string[][];
 }
 
-async function discover(opts: { collectors?: DiscoveredCollector[]; collectorsDir?: string }): Promise<DiscoveredCollector[]> {
+async function discover(opts: { collectors?: DiscoveredCollector[]; collectorsDir?: string; environmentFile?: string }): Promise<DiscoveredCollector[]> {
   if (opts.collectors) return opts.collectors;
-  const { discoverCollectors } = await import('./discovery.js');
-  return discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {});
+  const { discoverCollectors, enabledOnly } = await import('./discovery.js');
+  // systemd runs a generator without the service's EnvironmentFile: take METRICS_DISABLE from it
+  const env = { ...process.env };
+  if (env.METRICS_DISABLE === undefined) {
+    const fromFile = envFileValue(opts.environmentFile === undefined ? DEFAULTS.environmentFile : opts.environmentFile, 'METRICS_DISABLE');
+    if (fromFile !== undefined) env.METRICS_DISABLE = fromFile;
+  }
+  return enabledOnly(await discoverCollectors({ ...(opts.collectorsDir ? { dir: opts.collectorsDir } : {}), env }));
+}
+
+/** One `NAME=value` of an environment file (systemd's simple form; quotes removed), if present and readable. */
+function envFileValue(path: string | undefined, name: string): string | undefined {
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m && m[1] === name) return m[2]!.replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return undefined;
 }
 
 function ioError(action: string, path: string, error: unknown): Error {
@@ -577,7 +600,11 @@ export async function installUnits(opts: InstallOptions = {}): Promise<InstallRe
   for (const w of gen.warnings) out(`warning: ${w}`);
 
   const existing = await findGeneratedUnits(unitDir, prefix);
-  const toRemove = existing.filter((name) => !gen.files.has(name));
+  // a collector that exists but is broken right now (an invalid RUN_INTERVAL, not built yet) keeps
+  // its installed timer: only units of collectors that are gone are removed
+  const kept = new Set(gen.skipped.map((s) => `${prefix}@${s.name}.timer`));
+  for (const name of existing) if (kept.has(name)) out(`keep ${join(unitDir, name)} (its collector is broken now, not gone: fix it and install again)`);
+  const toRemove = existing.filter((name) => !gen.files.has(name) && !kept.has(name));
   const toWrite: Array<[string, string]> = [];
   for (const [name, content] of gen.files) {
     const path = join(unitDir, name);

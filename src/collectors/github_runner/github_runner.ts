@@ -286,6 +286,13 @@ export class GithubRunnerMetric extends Metric {
       }
       counts.events[e.event] = (counts.events[e.event] ?? 0) + 1;
     }
+    // the events' points are delivered (or stored in the outbox) before their source is removed
+    try {
+      await this.flush();
+    } catch (error) {
+      fail(`runner ${runner}: its events could not be delivered: ${errorMessage(error)}; its folder is left for the next run (its events will be issued again)`);
+      return true;
+    }
     counts.extracted++;
     this.log.debug(`runner ${runner}: ${events.map((e) => e.event).join(', ') || 'no events'}`);
     await this.remove(runner, cfg, fail, 'extracted');

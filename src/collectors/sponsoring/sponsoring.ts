@@ -54,6 +54,7 @@ export class SponsoringMetric extends Metric {
     const today = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
     const todayUtc = Date.UTC(new Date(today).getUTCFullYear(), new Date(today).getUTCMonth(), new Date(today).getUTCDate());
     const ages = new Map<string, number[]>([[ALL, []]]);
+    let clash = false;
     list.data.forEach((raw, i) => {
       const entry = Entry.safeParse(raw);
       if (!entry.success) {
@@ -66,10 +67,15 @@ export class SponsoringMetric extends Metric {
       const age = Math.max(0, Math.floor((todayUtc - queued) / 86_400_000));
       ages.get(ALL)!.push(age);
       for (const set of new Set(entry.data.sets)) {
+        if (set === ALL) {
+          clash = true;
+          continue;
+        }
         if (!ages.has(set)) ages.set(set, []);
         ages.get(set)!.push(age);
       }
     });
+    if (clash) this.log.warn(`${url}: a set is named "${ALL}", the name of the report over all entries: its entries count only in that report`);
     this.log.debug(`${list.data.length} entries in ${ages.size - 1} sets from ${url}`);
     return [...ages].map(([report, a]) => {
       const s = stats(a);

@@ -77,6 +77,8 @@ export const command: CommandModule<object, Args> = {
       const unknown = names.filter((n) => !known.has(n));
       if (unknown.length) throw new UsageError(`no collector named ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...known].join(', ') || 'none'})`);
       collectors = collectors.filter((c) => names.includes(c.name));
+    } else {
+      collectors = collectors.filter((c) => !c.disabled);
     }
     const log = createLogger({ verbose: args.verbose, scope: 'daemon' });
     process.exitCode = await runDaemon({

@@ -69,8 +69,8 @@ async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
 }
 
 async function discoverFor(opts: UnitOptions) {
-  const { discoverCollectors } = await import('../discovery.js');
-  return discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {});
+  const { discoverCollectors, enabledOnly } = await import('../discovery.js');
+  return enabledOnly(await discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
 }
 
 const generate: CommandModule<object, UnitArgs & { out: string }> = {
