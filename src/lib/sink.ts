@@ -3,6 +3,7 @@
  * `add()` returns a promise only when it has work to wait for (a full batch), so the per-point
  * path stays synchronous for collectors that emit millions of points.
  */
+import { CollectorError } from './errors.js';
 import { describePoint } from './point.js';
 
 export interface SinkReport {
@@ -110,7 +111,7 @@ export class BatchingSink implements PointSink {
     this.report.refused += r.refused ?? 0;
     if (r.error && !this.report.errors.includes(r.error)) this.report.errors.push(r.error);
     // points neither written nor saved: stop the collector rather than go on losing data
-    if (r.lost) throw new Error(r.error ?? `${r.lost} points were lost`);
+    if (r.lost) throw new CollectorError(`collector "${this.collector}": collection stopped: ${r.error ?? `${r.lost} points were lost`}`);
   }
 
   async finish(): Promise<SinkReport> {
