@@ -24,6 +24,8 @@ export interface ServerInfo {
   /** the X-Influxdb-Version header, when the server sends one */
   version?: string;
   error?: string;
+  /** unreachable because its TLS certificate does not verify */
+  tls?: boolean;
 }
 
 export interface WriterOptions {
@@ -94,7 +96,8 @@ export class InfluxWriter {
     if (this.api !== 'auto') return this.api;
     const info = await this.ping(signal);
     if (!info.reachable) {
-      throw new WriteError(`InfluxDB at ${this.config.url} is unreachable: ${info.error}`, true);
+      // a certificate that does not verify is not fixed by waiting: not retriable (data kept, run fails)
+      throw new WriteError(`InfluxDB at ${this.config.url} is unreachable: ${info.error}`, !info.tls);
     }
     this.api = info.version && /^v?1\./.test(info.version) ? 'v1' : 'v2';
     this.log.debug(`InfluxDB at ${this.config.url} answered version ${info.version ?? '(none)'}: using the ${this.api} write API`);
@@ -113,7 +116,7 @@ export class InfluxWriter {
     } catch (error) {
       if (error instanceof HttpError) return { reachable: true, version, error: this.describeError(error) };
       if (req.timedOut()) return { reachable: false, version, error: this.describeError(new RequestTimedOut()) };
-      return { reachable: false, version, error: this.describeError(error) };
+      return { reachable: false, version, error: this.describeError(error), tls: isTlsError(error) };
     }
   }
 

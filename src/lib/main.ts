@@ -7,7 +7,7 @@
  */
 import { ConfigError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
-import { redact } from './redact.js';
+import { redact, redactProcessOutput } from './redact.js';
 import type { RunOptions } from './runner.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -49,6 +49,7 @@ export function reportError(error: unknown): void {
 }
 
 export async function main(argv: string[], scriptName?: string): Promise<void> {
+  redactProcessOutput();
   const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(argv);
   if (simple) {
     try {
@@ -65,6 +66,7 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
 
 /** `bin/<collector> [options]`: `metrics run <collector>` for one collector, named by the script. */
 export async function collectorMain(name: string, argv: string[]): Promise<void> {
+  redactProcessOutput();
   const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(['run', ...argv]);
   if (simple && simple.names.length === 0) {
     try {

@@ -20,3 +20,25 @@ export function redact(text: string): string {
   }
   return out;
 }
+
+let installed = false;
+
+/**
+ * Redacts everything the process writes to stdout and stderr, whoever writes it (a library, a
+ * collector's console.log): a second line of defence behind the redaction of our own messages.
+ * Costs nothing until a secret is registered (a dry-run reads none).
+ */
+export function redactProcessOutput(): void {
+  if (installed) return;
+  installed = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (secrets.size > 0) {
+        if (typeof chunk === 'string') chunk = redact(chunk);
+        else if (chunk instanceof Uint8Array) chunk = redact(Buffer.from(chunk).toString('utf8'));
+      }
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+}

@@ -75,11 +75,12 @@ const flush: CommandModule<object, { verbose: boolean }> = {
       process.exitCode = EXIT.BUSY;
       return;
     }
+    const { redact } = await import('../redact.js');
     process.stdout.write(
       `sent ${r.sent.points} points (${r.sent.files} files); rejected ${r.rejected.points} points (${r.rejected.files} files); ` +
         `corrupt files set aside: ${r.corrupt}; still waiting: ${r.remaining.points} points (${r.remaining.files} files)\n`,
     );
-    if (r.stopped) process.stdout.write(`stopped: ${r.stopped}\n`);
+    if (r.stopped) process.stdout.write(redact(`stopped: ${r.stopped}`) + '\n');
     process.exitCode = r.rejected.files > 0 || r.corrupt > 0 ? EXIT.FAILED : r.remaining.files > 0 ? EXIT.DEFERRED : EXIT.OK;
   },
 };
