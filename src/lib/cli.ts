@@ -18,43 +18,50 @@ import { command as daemonCommand } from './commands/daemon.js';
 
 export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
 
-export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
-  return yargs(argv)
-    .scriptName(scriptName)
-    .usage('$0 <command> [options]\n\nCollect metrics and write them to InfluxDB.')
-    .command(listCommand)
-    .command(runCommand)
-    .command(checkCommand)
-    .command(scheduleCommand)
-    .command(systemdCommand)
-    .command(daemonCommand)
-    .command(outboxCommand)
-    .command(eventCommand)
-    .command(logrotateCommand)
-    .demandCommand(1, 'name a command (see --help)')
+/** What both command lines share: help, no version, exit codes, usage errors → exit 2. */
+function common<T>(y: Argv<T>): Argv<T> {
+  return y
     .strict()
-    .recommendCommands()
     .help()
     .alias('h', 'help')
     .version(false)
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err && err.name !== 'YError') throw err;
-      void y;
       process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
-      process.exitCode = EXIT.USAGE;
       throw new HandledError();
     });
 }
 
+export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
+  return common(
+    yargs(argv)
+      .scriptName(scriptName)
+      .usage('$0 <command> [options]\n\nCollect metrics and write them to InfluxDB.')
+      .command(listCommand)
+      .command(runCommand)
+      .command(checkCommand)
+      .command(scheduleCommand)
+      .command(systemdCommand)
+      .command(daemonCommand)
+      .command(outboxCommand)
+      .command(eventCommand)
+      .command(logrotateCommand)
+      .demandCommand(1, 'name a command (see --help)')
+      .recommendCommands(),
+  );
+}
+
 class HandledError extends Error {}
 
-export async function main(argv: string[], scriptName?: string): Promise<void> {
+/** Parses and runs; a usage error was already printed (exit 2), anything else is reported. */
+async function parse(cli: Argv): Promise<void> {
   try {
-    await buildCli(argv, scriptName).parseAsync();
+    await cli.parseAsync();
   } catch (error) {
     if (error instanceof HandledError) {
+      // set here, after yargs: it sets its own exit code on a failed check
       process.exitCode = EXIT.USAGE;
       return;
     }
@@ -62,31 +69,18 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
   }
 }
 
+export async function main(argv: string[], scriptName?: string): Promise<void> {
+  await parse(buildCli(argv, scriptName));
+}
+
 /** `bin/<collector>`: the same as `metrics run <collector>`, with the same options and no names. */
 export async function collectorMain(name: string, argv: string[]): Promise<void> {
-  try {
-    await runOptions(yargs(argv))
-      .scriptName(name)
-      .usage(`$0 [options]\n\nRun the ${name} collector once: the same as "metrics run ${name}".`)
-      .example('$0 --dry-run --verbose', `show what ${name} would write, without writing it`)
-      .strict()
-      .help()
-      .alias('h', 'help')
-      .version(false)
-      .epilog(EPILOG)
-      .fail((msg, err) => {
-        if (err && err.name !== 'YError') throw err;
-        process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
-        process.exitCode = EXIT.USAGE;
-        throw new HandledError();
-      })
-      .command('$0', false, () => {}, (args) => runHandler([name], args))
-      .parseAsync();
-  } catch (error) {
-    if (error instanceof HandledError) {
-      process.exitCode = EXIT.USAGE;
-      return;
-    }
-    reportError(error);
-  }
+  await parse(
+    common(
+      runOptions(yargs(argv))
+        .scriptName(name)
+        .usage(`$0 [options]\n\nRun the ${name} collector once: the same as "metrics run ${name}".`)
+        .example('$0 --dry-run --verbose', `show what ${name} would write, without writing it`),
+    ).command('$0', false, () => {}, (args) => runHandler([name], args)),
+  );
 }

@@ -41,30 +41,6 @@ export interface InfluxConfig {
   tlsInsecure: boolean;
 }
 
-/** The variables, for `--help` and the README. */
-export const CONFIG_VARIABLES: ReadonlyArray<[string, string]> = [
-  ['INFLUXDB_HOSTNAME', 'InfluxDB 1.x host name (selects the 1.x /write API)'],
-  ['INFLUXDB_PORT', 'InfluxDB 1.x port (default 8086)'],
-  ['INFLUXDB_SSL', 'true: use https to INFLUXDB_HOSTNAME (default false)'],
-  ['INFLUXDB_DATABASE', 'InfluxDB 1.x database (required with INFLUXDB_HOSTNAME)'],
-  ['INFLUXDB_RETENTION_POLICY', 'InfluxDB 1.x retention policy (default: the database default)'],
-  ['INFLUXDB_USERNAME', 'InfluxDB 1.x user (optional)'],
-  ['INFLUXDB_PASSWORD', 'InfluxDB 1.x password (secret; or INFLUXDB_PASSWORD_FILE)'],
-  ['INFLUX_URL', 'InfluxDB 2.x/3.x URL, e.g. https://influx.example:8086 (selects the v2 API)'],
-  ['INFLUX_TOKEN', 'API token (secret; or INFLUX_TOKEN_FILE); for a 1.x server: user:password'],
-  ['INFLUX_ORG', 'organization (InfluxDB 2.x)'],
-  ['INFLUX_BUCKET', 'bucket (database/retention-policy for a 1.x server)'],
-  ['INFLUX_API_VERSION', 'with INFLUX_URL: 1, 2 or auto (default auto: asks /ping for the version)'],
-  ['INFLUX_TIMEOUT', 'seconds per write request (default 10)'],
-  ['INFLUX_BATCH_SIZE', 'points per write request (default 5000)'],
-  ['INFLUX_MAX_RETRIES', 'retries of a failed write request (default 3)'],
-  ['INFLUX_RETRY_DELAY', 'seconds before the first retry, doubled each time (default 1)'],
-  ['INFLUX_MAX_RETRY_DELAY', 'seconds, the longest wait between retries (default 30)'],
-  ['INFLUX_GZIP_THRESHOLD', 'bytes; larger request bodies are gzipped (default 1000; 0 = never)'],
-  ['INFLUX_CA_FILE', 'PEM file of the CA that signed the server certificate'],
-  ['INFLUX_TLS_INSECURE', 'true: do NOT verify the server certificate (logged loudly; avoid)'],
-];
-
 /** A value from the environment, `<NAME>_FILE`, or `$CREDENTIALS_DIRECTORY/<NAME>`. */
 export function readSecret(env: Env, name: string): string | undefined {
   const direct = env[name];

@@ -57,9 +57,14 @@ export class Delivery implements BatchTarget {
     return this.down;
   }
 
-  /** InfluxDB is known to be unavailable for now: send the rest of this run to the outbox. */
-  markDown(reason: string): void {
-    this.down ??= reason;
+  /**
+   * InfluxDB is known to be unavailable for now: send the rest of this run to the outbox.
+   * `refused`: it refuses the requests (credentials, database, TLS): the run is a failure.
+   */
+  markDown(reason: string, refused = false): void {
+    if (this.down !== undefined) return;
+    this.down = reason;
+    this.refused = refused;
   }
 
   async send(lines: string[], collector: string): Promise<SendResult> {
@@ -159,6 +164,7 @@ export async function replayOutbox(
   log: Logger,
   onProgress?: (done: { files: number; points: number }, total: { files: number; points: number }) => void,
 ): Promise<ReplayResult> {
+  let refused: string | undefined;
   const result = await outbox.replay(
     async (lines) => {
       try {
@@ -166,6 +172,7 @@ export async function replayOutbox(
         return 'ok';
       } catch (error) {
         if (error instanceof WriteError && error.dataRejected) return { status: 'rejected', message: error.message };
+        if (error instanceof WriteError && !error.retriable) refused = error.message;
         return { status: 'retry-later', message: errorMessage(error) };
       }
     },
@@ -174,11 +181,7 @@ export async function replayOutbox(
   if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
   if (result.sent.points > 0) log.info(`outbox: sent ${result.sent.points} points from ${result.sent.files} stored batches`);
   if (result.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${result.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
-  if (result.stopped) {
-    delivery.markDown(result.stopped);
-    if (/\bHTTP 4\d\d\b|certificate/i.test(result.stopped) && !/HTTP 429/.test(result.stopped)) {
-      log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${result.stopped}`);
-    }
-  }
+  if (result.stopped) delivery.markDown(result.stopped, refused !== undefined);
+  if (refused) log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${refused}`);
   return result;
 }

@@ -44,13 +44,6 @@ export type Env = Record<string, string | undefined>;
 export type SinkName = 'log' | 'promtail' | 'influx';
 export const SINK_NAMES: readonly SinkName[] = ['log', 'promtail', 'influx'];
 
-/** The variables, for `--help` and the README. */
-export const EVENT_VARIABLES: ReadonlyArray<[string, string]> = [
-  ['METRICS_EVENT_SINKS', 'where events go: comma list of log, promtail, influx, or none (default: log if METRICS_LOG_PATH is set, promtail if PROMTAIL_PUSH_API_URL is set)'],
-  ['METRICS_LOG_PATH', 'the JSON-lines metrics log the log sink appends to'],
-  ['PROMTAIL_PUSH_API_URL', "Promtail's Loki push API URL, e.g. http://127.0.0.1:9080/loki/api/v1/push"],
-];
-
 /** The sinks the environment asks for, in a fixed order; throws ConfigError on a bad setting. */
 export function configuredSinks(env: Env = process.env): SinkName[] {
   const raw = env.METRICS_EVENT_SINKS;

@@ -14,5 +14,3 @@ export const EXIT = {
   /** skipped: another run of the same collector still holds its lock */
   BUSY: 4,
 } as const;
-
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

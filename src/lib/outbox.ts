@@ -359,27 +359,17 @@ export class Outbox {
   }
 
   /**
-   * The state directory shared by the outbox and the locks:
-   * 1. `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`; its first entry if colon-separated);
-   * 2. `/var/lib/metrics` when running as root or when it is writable;
-   * 3. `$XDG_STATE_HOME/metrics`, else `~/.local/state/metrics`.
-   */
-  static resolveStateDir(env: NodeJS.ProcessEnv = process.env): string {
-    return stateDir(env);
-  }
-
-  /**
    * The outbox directory:
    * 1. `$STATE_DIRECTORY/outbox` (systemd `StateDirectory=`; first entry if colon-separated);
    * 2. `$METRICS_OUTBOX_DIR`;
-   * 3. `<state dir>/outbox` with the state dir from `resolveStateDir` (without $STATE_DIRECTORY):
+   * 3. `<state dir>/outbox` with the state dir from `stateDir()` (state.ts) (without $STATE_DIRECTORY):
    *    `/var/lib/metrics/outbox` for root or when writable, else `~/.local/state/metrics/outbox`.
    */
   static resolveDir(env: NodeJS.ProcessEnv = process.env): string {
     const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
     if (sd) return join(sd, 'outbox');
     if (env.METRICS_OUTBOX_DIR) return env.METRICS_OUTBOX_DIR;
-    return join(Outbox.resolveStateDir(env), 'outbox');
+    return join(stateDir(env), 'outbox');
   }
 
   /** Parse a size such as `268435456`, `500M`, `500MB`, `1G`, `64KiB` (powers of 1024). */

@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
-import { Delivery, openOutbox, replayOutbox } from './delivery.js';
+import { Delivery, openOutbox, replayOutbox, writePoints } from './delivery.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
 import { createLogger, type Logger } from './log.js';
 import type { RunReport } from './metric.js';
-import { int, nowNanos, Serializer, type PointObject } from './point.js';
+import { int, nowNanos, type PointObject } from './point.js';
 import { redact } from './redact.js';
 import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
 import { stateDir, writeLastRun } from './state.js';
@@ -254,9 +254,7 @@ export function selfMetricPoint(report: RunReport): PointObject {
 
 async function writeSelfMetric(delivery: Delivery, report: RunReport, log: Logger): Promise<void> {
   try {
-    const line = new Serializer(report.collector, nowNanos()).serialize(selfMetricPoint(report));
-    const r = await delivery.send([line], report.collector);
-    if (r.lost) log.error('the collector_run point was lost');
+    await writePoints([selfMetricPoint(report)], { collector: report.collector, log, delivery });
   } catch (error) {
     log.warn(`could not write the collector_run point: ${errorMessage(error)}`);
   }

@@ -472,13 +472,6 @@ function calendarsFromFields(fields: {
   return [line('', domRestricted ? dom : '*')];
 }
 
-/** The OnCalendar= values for a cron expression (throws ScheduleError when invalid). */
-export function cronToCalendars(expression: string): string[] {
-  const s = parseSchedule(expression);
-  if (s.kind !== 'cron') throw new ScheduleError(expression, 'it is a time span, not a cron expression');
-  return s.calendars;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Next runs
 // ---------------------------------------------------------------------------------------------
