@@ -17,7 +17,9 @@
  * - `log`: one JSON line per event, appended with a single write() on a descriptor opened with
  *   O_APPEND (created if absent, mode 0640 before umask) and closed again: concurrent writers
  *   (processes, hook scripts) never tear or interleave a line, and a logrotate rename between two
- *   events is followed by the next event (see logrotate.ts).
+ *   events is followed by the next event (see logrotate.ts). The path is opened with O_NOFOLLOW
+ *   and O_NONBLOCK and must be a regular file: a link, FIFO, socket or device there is refused
+ *   with an error naming it (never written through, never waited on).
  * - `promtail`: POST `{"streams":[{"stream":{"job":"metrics","event":"<name>"},"values":[["<ns>","<json line>"]]}]}`
  *   (Loki push API, JSON). Labels: `job="metrics"` and `event=<event name>`; nothing else, as
  *   Loki labels must stay low-cardinality (the line carries all fields; static labels such as
@@ -34,7 +36,7 @@
  * failure (and where the event did get to).
  */
 import { safeUrl } from './http.js';
-import { open } from 'node:fs/promises';
+import { UnsafeFileError, openAppendNoFollow } from './atomic.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { IssueMetricEventError, eventToPoint, timestampToNanoString, type Event } from './events.js';
 import { createLogger, type Logger } from './log.js';
@@ -90,13 +92,25 @@ function checkPromtailUrl(url: string): URL {
 
 /**
  * Appends the events to the metrics log, one JSON line each, each with a single write() on an
- * O_APPEND descriptor (created if absent, mode 0640).
+ * O_APPEND descriptor (created if absent, mode 0640), opened without following a link and
+ * refused unless it is a regular file.
  */
 export async function appendToMetricsLog(events: readonly Event[], path: string): Promise<void> {
   let fh;
   try {
-    fh = await open(path, 'a', 0o640);
+    // O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK, and only a regular file (atomic.ts): a link is never
+    // followed, a FIFO never waited on
+    fh = await openAppendNoFollow(path, 0o640);
   } catch (error) {
+    if (error instanceof UnsafeFileError) {
+      throw new IssueMetricEventError(
+        `cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): it is ${error.what}, not a regular file; ` +
+          `nothing was written: remove it, or point METRICS_LOG_PATH at a regular file`,
+        'log',
+        path,
+        { cause: error },
+      );
+    }
     throw new IssueMetricEventError(
       `cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): ${errorMessage(error)}; check that the directory exists and that this user may write there`,
       'log',

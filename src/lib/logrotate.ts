@@ -23,8 +23,9 @@
  * - `missingok` (no event yet is fine) and `notifempty`.
  */
 import { execFile } from 'node:child_process';
-import { chmod, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 
 export class LogrotateSetupError extends Error {
   override name = 'LogrotateSetupError';
@@ -156,13 +157,10 @@ export async function installLogrotate(opts: InstallLogrotateOptions): Promise<{
       cause: error,
     });
   }
-  const tmp = join(configDir, `.${name}.tmp-${process.pid}`);
   try {
-    await writeFile(tmp, config, { mode: 0o644 });
-    await chmod(tmp, 0o644);
-    await rename(tmp, configPath);
+    // atomic.ts: an unpredictable temp name, O_EXCL|O_NOFOLLOW, rename: a planted link is replaced, never followed
+    await writeFileAtomic(configPath, config, { mode: 0o644 });
   } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     throw new LogrotateSetupError(`cannot write the logrotate configuration ${configPath}: ${(error as Error).message}`, undefined, undefined, { cause: error });
   }
   if (opts.enableTimer ?? true) {

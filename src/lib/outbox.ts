@@ -4,7 +4,7 @@
  * Directory layout (`dir`, created with mode 0700):
  *   <dir>/20250102T030405678Z-0000012345-00000001.lp   pending batches; names sort oldest-first
  *                                                        (UTC time in ms, pid, per-process counter)
- *   <dir>/.tmp-<pid>-<rand>-<name>                      a batch being written (never listed)
+ *   <dir>/.tmp-<pid>-<rand>-<name>.tmp                  a batch being written (never listed; atomic.ts)
  *   <dir>/rejected/<name> + <name>.reason.txt           batches the server refused for their data
  *   <dir>/corrupt/<name>  + <name>.reason.txt           truncated/garbled files set aside
  *   <dir>/dropped.json                                  counter of points dropped because the outbox was full
@@ -19,7 +19,8 @@
  * Because line protocol treats '#' lines as comments, a batch file is itself a valid line-protocol
  * file (`influx write -f <file>` works for manual recovery).
  *
- * Writes are atomic: temp file in the same directory, fsync, rename, fsync of the directory. A
+ * Writes are atomic (atomic.ts: temp file in the same directory opened with O_EXCL|O_NOFOLLOW,
+ * fsync, rename, fsync of the directory), so nothing planted in the folder is followed. A
  * failed write (ENOSPC, EFBIG, EDQUOT, ...) removes the temp file and throws `OutboxStoreError`
  * saying the points were NOT saved; a file that is listed is always complete.
  *
@@ -33,9 +34,10 @@
  */
 import { stateDir } from './state.js';
 import { promises as fsp } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
 import { acquireLock, acquireLockWait, pidAlive, type LockHolder } from './lock.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
@@ -220,37 +222,6 @@ function describeError(e: unknown): string {
 
 function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Write `data` to `path` atomically: temp file, fsync, rename, and (unless the caller does it
- * itself) fsync of the directory. On failure the temp file is removed and the error thrown.
- */
-async function writeAtomic(dir: string, path: string, data: string | Buffer, syncDir = true): Promise<void> {
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}-${basename(path)}`);
-  let fh: fsp.FileHandle | undefined;
-  try {
-    fh = await fsp.open(tmp, 'wx', 0o600);
-    await fh.writeFile(data);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await fsp.rename(tmp, path);
-  } catch (e) {
-    await fh?.close().catch(() => {});
-    await fsp.unlink(tmp).catch(() => {});
-    throw e;
-  }
-  if (syncDir) await fsyncDir(dir).catch(() => {});
 }
 
 function isHeader(v: unknown): v is OutboxHeader {
@@ -454,7 +425,7 @@ export class Outbox {
       const name = this.nextName();
       const final = join(this.dir, name);
       try {
-        await writeAtomic(this.dir, final, data, false);
+        await writeFileAtomic(final, data, { mode: 0o600, syncDir: false });
       } catch (e) {
         throw fail(e);
       }
@@ -522,7 +493,7 @@ export class Outbox {
     counter.last = { at: new Date().toISOString(), points: dropped.points, files: dropped.files, collectors: [...dropped.collectors] };
     let counted = true;
     try {
-      await writeAtomic(this.dir, this.droppedPath, JSON.stringify(counter, null, 2) + '\n');
+      await writeFileAtomic(this.droppedPath, JSON.stringify(counter, null, 2) + '\n');
     } catch {
       counted = false;
     }
@@ -618,7 +589,10 @@ export class Outbox {
 
   private async readDropped(): Promise<DroppedCounter> {
     try {
-      const v = JSON.parse(await fsp.readFile(this.droppedPath, 'utf8')) as Partial<DroppedCounter>;
+      // never follows a link, never waits on a FIFO, never reads more than a counter can hold
+      const file = await readRegularFile(this.droppedPath, 64 * 1024);
+      if (!file) return { points: 0, files: 0, bytes: 0 };
+      const v = JSON.parse(file.data.toString('utf8')) as Partial<DroppedCounter>;
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
       const c: DroppedCounter = { points: num(v.points), files: num(v.files), bytes: num(v.bytes) };
       if (v.last) c.last = v.last;
@@ -823,7 +797,8 @@ export class Outbox {
   private async setAside(entry: OutboxEntry, toDir: string, reason: string): Promise<string | undefined> {
     const dest = join(toDir, entry.name);
     try {
-      await fsp.mkdir(toDir, { recursive: true, mode: 0o700 });
+      const warning = await ensurePrivateDir(toDir, { what: 'the outbox folder' });
+      if (warning) this.log.warn(`outbox: ${warning}`);
       await fsp.rename(entry.path, dest);
     } catch (e) {
       this.log.error(`outbox: could not move ${entry.path} to ${toDir}: ${describeError(e)}; it stays in the outbox`);
@@ -838,7 +813,7 @@ export class Outbox {
       `moved: ${new Date().toISOString()}\n` +
       (h ? `collector: ${h.collector}\npoints: ${h.lines}\nstored: ${h.created}\nstored because: ${h.reason}\n` : '');
     try {
-      await writeAtomic(toDir, `${dest}.reason.txt`, text);
+      await writeFileAtomic(`${dest}.reason.txt`, text);
     } catch (e) {
       this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeError(e)}; the reason was: ${reason}`);
     }
@@ -854,7 +829,7 @@ export class Outbox {
       return;
     }
     for (const n of names) {
-      const m = /^\.tmp-(\d+)-/.exec(n);
+      const m = n.startsWith(TEMP_PREFIX) ? /^(\d+)-/.exec(n.slice(TEMP_PREFIX.length)) : null;
       if (!m) continue;
       const path = join(this.dir, n);
       try {

@@ -210,7 +210,7 @@ async function runOne(
   if (delivery) {
     await writeSelfMetric(delivery, report, clog);
     try {
-      writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env);
+      await writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env);
     } catch (error) {
       clog.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
     }

@@ -3,9 +3,11 @@
  * else `$METRICS_STATE_DIR`, else `/var/lib/metrics` for root and `~/.local/state/metrics` for
  * anyone else. It holds the outbox, the locks and the time of each collector's last run.
  */
-import { accessSync, constants as fsConstants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readRegularFile, writeFileAtomic } from './atomic.js';
 
 export function stateDir(env: Record<string, string | undefined> = process.env): string {
   const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
@@ -32,7 +34,10 @@ export interface LastRun {
 
 export async function readLastRun(collector: string, env = process.env): Promise<LastRun | undefined> {
   try {
-    const data = JSON.parse(readFileSync(join(stateDir(env), 'runs', `${collector}.json`), 'utf8')) as Partial<LastRun>;
+    // never follows a link, never waits on a FIFO, never reads more than a run record holds
+    const file = await readRegularFile(join(stateDir(env), 'runs', `${collector}.json`), 4096);
+    if (!file) return undefined;
+    const data = JSON.parse(file.data.toString('utf8')) as Partial<LastRun>;
     if (typeof data.start === 'string' && typeof data.end === 'string' && typeof data.success === 'boolean') {
       return { start: data.start, end: data.end, success: data.success };
     }
@@ -42,11 +47,9 @@ export async function readLastRun(collector: string, env = process.env): Promise
   return undefined;
 }
 
-export function writeLastRun(collector: string, run: LastRun, env = process.env): void {
+/** Records a collector's last run in `<state>/runs/<collector>.json` (atomic.ts: a planted link is replaced, never followed). */
+export async function writeLastRun(collector: string, run: LastRun, env = process.env): Promise<void> {
   const dir = join(stateDir(env), 'runs');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${collector}.json`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(run) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(join(dir, `${collector}.json`), JSON.stringify(run) + '\n', { mode: 0o600 });
 }

@@ -86,14 +86,18 @@ const generate: CommandModule<object, UnitArgs & { out: string }> = {
   handler: async (args) => {
     const { generateUnits } = await import('../systemd.js');
     const { EXIT } = await import('../exit.js');
-    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { writeFileAtomic } = await import('../atomic.js');
+    const { mkdir } = await import('node:fs/promises');
     const { join, resolve } = await import('node:path');
     const opts = await toUnitOptions(args);
     const gen = generateUnits(await discoverFor(opts), opts);
     const out = resolve(args.out);
     await mkdir(out, { recursive: true });
     for (const [name, content] of gen.files) {
-      await writeFile(join(out, name), content, { mode: 0o644 });
+      // a link planted in DIR (by anyone who may write there) is replaced, never written through
+      await writeFileAtomic(join(out, name), content, { mode: 0o644 }).catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot write ${join(out, name)}: ${error.code ?? error.message}; check that ${out} is a directory this user may write to`, { cause: error });
+      });
       process.stdout.write(`${join(out, name)}\n`);
     }
     for (const w of gen.warnings) process.stderr.write(`warning: ${w}\n`);
