@@ -25,10 +25,20 @@
  *   process exit are released synchronously by an 'exit' handler (best effort; a SIGKILLed process
  *   leaves its lock behind, which the next acquirer detects as stale).
  *
+ * - Lock files are untrusted (anyone who can write the folder can put anything there): the lock,
+ *   its guard and the file checked at release are opened with O_RDONLY|O_NOFOLLOW|O_NONBLOCK,
+ *   checked with fstat to be regular files, and read up to MAX_LOCK_BYTES (atomic.ts
+ *   readRegularFile). Anything else at a lock path (a FIFO, socket, device, symbolic link,
+ *   directory, or a file larger than a lock can be) is never followed, waited on or read whole:
+ *   acquiring throws `LockFileError` naming the path and what is there, with "remove it". It is
+ *   an error, not "busy": busy means exit 4, which the service unit counts as success, so a
+ *   collector would silently never run again; an error fails the run (exit 1) and says what to do.
+ *
  * Caveat: the pid check assumes all contenders share a pid namespace (no systemd `PrivatePIDs=`,
  * no containers with the same hostname sharing the lock directory).
  */
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
+import { UnsafeFileError, readRegularFile, readRegularFileSync } from './atomic.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -82,6 +92,48 @@ export interface AcquireLockOptions {
 
 const DEFAULT_STALE_MS = 2 * 60 * 60 * 1000;
 const DEFAULT_GARBAGE_MS = 5000;
+/** A lock holds one JSON line of a few hundred bytes: anything larger is not a lock. */
+export const MAX_LOCK_BYTES = 4096;
+
+/**
+ * Something that is not a lock file sits at a lock path (a FIFO, socket, device, symbolic link,
+ * directory, or an oversized file): it is never followed, waited on or read whole.
+ */
+export class LockFileError extends Error {
+  override readonly name = 'LockFileError';
+  constructor(
+    readonly path: string,
+    /** what is there, e.g. "a FIFO (named pipe)" */
+    readonly what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `lock ${path} is ${what}, not a lock file written by metrics: it cannot be taken; ` +
+        `remove it (${/directory/.test(what) ? 'rm -r' : 'rm'} ${path}) and run again`,
+      options,
+    );
+  }
+}
+
+/** The raw content and mtime of a lock file, or undefined when there is none; LockFileError for anything but a small regular file. */
+async function readLockFile(path: string): Promise<{ raw: string; mtimeMs: number } | undefined> {
+  try {
+    const file = await readRegularFile(path, MAX_LOCK_BYTES);
+    return file && { raw: file.data.toString('utf8'), mtimeMs: file.stat.mtimeMs };
+  } catch (e) {
+    if (e instanceof UnsafeFileError) throw new LockFileError(path, e.what, { cause: e });
+    throw e;
+  }
+}
+
+function readLockFileSync(path: string): string | undefined {
+  try {
+    return readRegularFileSync(path, MAX_LOCK_BYTES)?.data.toString('utf8');
+  } catch (e) {
+    if (e instanceof UnsafeFileError) throw new LockFileError(path, e.what, { cause: e });
+    throw e;
+  }
+}
 
 /** Path of the lock called `name` under a state directory: `<stateDir>/locks/<name>.lock`. */
 export function lockPath(stateDir: string, name: string): string {
@@ -100,7 +152,8 @@ export function describeHolder(h: LockHolder): string {
 /**
  * Try once to take the lock at `path` (its directory is created, mode 0700). Never waits: returns
  * a `Lock`, or `{busy: true, holder, message}` when a live process holds it.
- * Throws only on I/O errors (for example the directory is not writable).
+ * Throws on I/O errors (for example the directory is not writable), and `LockFileError` when
+ * something that is not a lock file sits at the path or at its guard (see the module comment).
  */
 export async function acquireLock(path: string, opts: AcquireLockOptions = {}): Promise<LockResult> {
   await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -278,22 +331,11 @@ type Judgement =
   | { kind: 'stale'; holder: LockHolder; raw: string; reason: string };
 
 async function judge(path: string, opts: AcquireLockOptions): Promise<Judgement> {
-  let raw: string;
-  try {
-    raw = await fsp.readFile(path, 'utf8');
-  } catch (e) {
-    if (errCode(e) === 'ENOENT') return { kind: 'missing' };
-    throw e;
-  }
+  const file = await readLockFile(path);
+  if (!file) return { kind: 'missing' };
+  const { raw, mtimeMs } = file;
   const holder = parseHolder(raw);
   if (!holder) {
-    let mtimeMs: number;
-    try {
-      mtimeMs = (await fsp.stat(path)).mtimeMs;
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return { kind: 'missing' };
-      throw e;
-    }
     const h = unknownHolder(new Date(mtimeMs));
     const garbageMs = opts.garbageMs ?? DEFAULT_GARBAGE_MS;
     if (Date.now() - mtimeMs > garbageMs) {
@@ -347,14 +389,9 @@ async function removeStale(path: string, raw: string, opts: AcquireLockOptions):
     return 'changed';
   }
   try {
-    let cur: string;
-    try {
-      cur = await fsp.readFile(path, 'utf8');
-    } catch (e) {
-      if (errCode(e) === 'ENOENT') return 'changed';
-      throw e;
-    }
-    if (cur !== raw) return 'changed';
+    const cur = await readLockFile(path);
+    if (cur === undefined) return 'changed';
+    if (cur.raw !== raw) return 'changed';
     try {
       await fsp.unlink(path);
     } catch (e) {
@@ -364,9 +401,9 @@ async function removeStale(path: string, raw: string, opts: AcquireLockOptions):
     return 'removed';
   } finally {
     try {
-      if ((await fsp.readFile(guard, 'utf8')) === graw) await fsp.unlink(guard);
+      if ((await readLockFile(guard))?.raw === graw) await fsp.unlink(guard);
     } catch {
-      // gone
+      // gone, or replaced by something that is not ours
     }
   }
 }
@@ -385,7 +422,7 @@ async function removeByRename(path: string, raw: string): Promise<void> {
   }
   let got: string | undefined;
   try {
-    got = await fsp.readFile(aside, 'utf8');
+    got = (await readLockFile(aside))?.raw;
   } catch {
     got = undefined;
   }
@@ -418,7 +455,7 @@ function makeLock(path: string, holder: LockHolder, raw: string, tookOver?: stri
       released = true;
       held.delete(lock);
       try {
-        if ((await fsp.readFile(path, 'utf8')) === raw) await fsp.unlink(path);
+        if ((await readLockFile(path))?.raw === raw) await fsp.unlink(path);
       } catch {
         // already gone, or not ours any more
       }
@@ -428,7 +465,7 @@ function makeLock(path: string, holder: LockHolder, raw: string, tookOver?: stri
       released = true;
       held.delete(lock);
       try {
-        if (readFileSync(path, 'utf8') === raw) unlinkSync(path);
+        if (readLockFileSync(path) === raw) unlinkSync(path);
       } catch {
         // already gone, or not ours any more
       }

@@ -38,7 +38,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
-import { acquireLock, acquireLockWait, pidAlive, type LockHolder } from './lock.js';
+import { LockFileError, acquireLock, acquireLockWait, pidAlive, type LockHolder, type LockResult } from './lock.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
 export const OUTBOX_VERSION = 1;
@@ -406,14 +406,16 @@ export class Outbox {
       throw fail(e, ' (creating the directory)');
     }
 
-    let lock;
+    let lock: LockResult | undefined;
     try {
       lock = await acquireLockWait(this.storeLockPath, { timeoutMs: this.storeLockTimeoutMs, command: 'outbox store' });
     } catch (e) {
-      throw fail(e, ' (taking the store lock)');
+      // something that is not a lock sits at the store lock's path: the data matters more than the bound
+      if (!(e instanceof LockFileError)) throw fail(e, ' (taking the store lock)');
+      this.log.error(`outbox: ${e.message}; storing without it (the size bound may be exceeded briefly)`);
     }
     try {
-      if (lock.busy) {
+      if (lock?.busy) {
         this.log.warn(`outbox: ${lock.message}; storing without it (the size bound may be exceeded briefly)`);
       }
       try {
@@ -436,7 +438,7 @@ export class Outbox {
       }
       return { file: final, points, bytes: data.length };
     } finally {
-      if (!lock.busy) await lock.release();
+      if (lock && !lock.busy) await lock.release();
     }
   }
 

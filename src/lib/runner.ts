@@ -145,7 +145,7 @@ async function runOne(
   // two runs of one collector never overlap (dry-runs change nothing and take no lock)
   let lock: { release(): Promise<void> } | undefined;
   if (!opts.dryRun) {
-    const { acquireLock, lockPath } = await import('./lock.js');
+    const { LockFileError, acquireLock, lockPath } = await import('./lock.js');
     try {
       const got = await acquireLock(lockPath(stateDir(env), `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
       if (got.busy) {
@@ -154,7 +154,9 @@ async function runOne(
       }
       lock = got;
     } catch (error) {
-      return failed(`collector "${c.name}": cannot take its lock in ${stateDir(env)}: ${errorMessage(error)}; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)`);
+      // something that is not a lock at the lock path: its message names it and says "remove it"
+      const hint = error instanceof LockFileError ? '' : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
+      return failed(`collector "${c.name}": cannot take its lock in ${stateDir(env)}: ${errorMessage(error)}${hint}`);
     }
   }
 
