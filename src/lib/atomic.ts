@@ -228,9 +228,12 @@ export async function ensurePrivateDir(dir: string, opts: PrivateDirOptions = {}
     try {
       await fh.chmod(0o700);
     } catch (e) {
-      throw new Error(
-        `${what} ${dir} has mode ${(mode & 0o777).toString(8).padStart(4, '0')}, which lets other users in, and cannot be restricted to 0700 ` +
-          `(${errCode(e) ?? (e as Error).message}; owned by uid ${st.uid}): run chmod 700 ${dir} as its owner${hint}`,
+      const kind = `a directory with mode ${(mode & 0o777).toString(8).padStart(4, '0')} owned by uid ${st.uid}`;
+      throw new UnsafeFileError(
+        `${what} ${dir} is ${kind}, which lets other users in, and cannot be restricted to 0700 ` +
+          `(${errCode(e) ?? (e as Error).message}): run chmod 700 ${dir} as its owner${hint}`,
+        dir,
+        kind,
         { cause: e },
       );
     }

@@ -1,7 +1,8 @@
 /**
  * The outbox: a durable on-disk queue of line-protocol batches that InfluxDB did not accept yet.
  *
- * Directory layout (`dir`, created with mode 0700):
+ * Directory layout (`dir`, mode 0700: created so, restricted to it when found wider; a link there
+ * is refused, see `open()`):
  *   <dir>/20250102T030405678Z-0000012345-00000001.lp   pending batches; names sort oldest-first
  *                                                        (UTC time in ms, pid, per-process counter)
  *   <dir>/.tmp-<pid>-<rand>-<name>.tmp                  a batch being written (never listed; atomic.ts)
@@ -37,7 +38,8 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
+import { TEMP_PREFIX, UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
+import { ConfigError } from './errors.js';
 import { LockFileError, acquireLock, acquireLockWait, pidAlive, type LockHolder, type LockResult } from './lock.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
@@ -353,6 +355,39 @@ export class Outbox {
     return n;
   }
 
+  // --- the folder ----------------------------------------------------------------------------
+
+  /**
+   * Check the outbox folder before using it: a symbolic link or anything but a directory is
+   * refused (ConfigError: files would land wherever it points), a folder wider than 0700 is
+   * restricted to 0700 with a warning (it holds the collected data). A missing folder is fine:
+   * `store` creates it (0700). Other errors (EACCES, ...) are left for `store` to report with the
+   * points it could not save.
+   */
+  async open(): Promise<void> {
+    try {
+      await this.ensureDir(false);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      this.log.warn(`outbox: cannot check ${this.dir}: ${describeError(e)}`);
+    }
+  }
+
+  private async ensureDir(create: boolean): Promise<void> {
+    let warning: string | undefined;
+    try {
+      warning = await ensurePrivateDir(this.dir, {
+        create,
+        what: 'the outbox directory',
+        hint: 'point METRICS_OUTBOX_DIR (or the state directory) at a real directory that only this user may enter',
+      });
+    } catch (e) {
+      if (e instanceof UnsafeFileError) throw new ConfigError(`outbox: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (warning) this.log.warn(`outbox: ${warning}`);
+  }
+
   // --- store ---------------------------------------------------------------------------------
 
   /**
@@ -401,9 +436,9 @@ export class Outbox {
       );
 
     try {
-      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await this.ensureDir(true);
     } catch (e) {
-      throw fail(e, ' (creating the directory)');
+      throw fail(e, ' (creating or checking the directory)');
     }
 
     let lock: LockResult | undefined;
@@ -610,6 +645,7 @@ export class Outbox {
   }
 
   async status(): Promise<OutboxStatus> {
+    await this.ensureDir(false);
     const pending = await this.list();
     const rejected = await this.listRejected();
     let corrupt = 0;
@@ -652,6 +688,7 @@ export class Outbox {
    */
   async replay(send: ReplaySend, opts: ReplayOptions = {}): Promise<ReplayResult> {
     const zero = (): Count => ({ files: 0, points: 0 });
+    await this.ensureDir(false);
     const lock = await acquireLock(this.replayLockPath, { command: 'outbox replay', log: this.log });
     if (lock.busy) {
       const pending = await this.list();

@@ -3,6 +3,7 @@
  * time limit), deliver, write a self-metric per collector, report, exit code.
  */
 import { hostname } from 'node:os';
+import { UnsafeFileError } from './atomic.js';
 import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
@@ -14,7 +15,7 @@ import type { RunReport } from './metric.js';
 import { int, nowNanos, type PointObject } from './point.js';
 import { redact } from './redact.js';
 import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
-import { stateDir, writeLastRun } from './state.js';
+import { ensureStateFolder, stateDir, writeLastRun } from './state.js';
 
 export interface RunOptions {
   names: string[];
@@ -70,6 +71,9 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   if (!opts.dryRun) {
     // configuration errors stop the run before anything is collected (exit 2)
     const outbox = await openOutbox(env, log);
+    // a linked or non-directory outbox is refused before anything is collected (exit 2); a wider
+    // one is restricted to 0700
+    await outbox.open();
     delivery = await Delivery.open(env, log, outbox);
     try {
       await replayOutbox(delivery, outbox, log);
@@ -147,6 +151,8 @@ async function runOne(
   if (!opts.dryRun) {
     const { LockFileError, acquireLock, lockPath } = await import('./lock.js');
     try {
+      const { warning } = await ensureStateFolder('locks', env);
+      if (warning) clog.warn(warning);
       const got = await acquireLock(lockPath(stateDir(env), `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
       if (got.busy) {
         clog.warn(`skipped: another run is still going (${got.message})`);
@@ -155,7 +161,7 @@ async function runOne(
       lock = got;
     } catch (error) {
       // something that is not a lock at the lock path: its message names it and says "remove it"
-      const hint = error instanceof LockFileError ? '' : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
+      const hint = error instanceof LockFileError || error instanceof UnsafeFileError ? '' : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
       return failed(`collector "${c.name}": cannot take its lock in ${stateDir(env)}: ${errorMessage(error)}${hint}`);
     }
   }
@@ -212,7 +218,7 @@ async function runOne(
   if (delivery) {
     await writeSelfMetric(delivery, report, clog);
     try {
-      await writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env);
+      await writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env, (w) => clog.warn(w));
     } catch (error) {
       clog.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
     }

@@ -4,10 +4,9 @@
  * anyone else. It holds the outbox, the locks and the time of each collector's last run.
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { readRegularFile, writeFileAtomic } from './atomic.js';
+import { ensurePrivateDir, readRegularFile, writeFileAtomic } from './atomic.js';
 
 export function stateDir(env: Record<string, string | undefined> = process.env): string {
   const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
@@ -47,9 +46,26 @@ export async function readLastRun(collector: string, env = process.env): Promise
   return undefined;
 }
 
-/** Records a collector's last run in `<state>/runs/<collector>.json` (atomic.ts: a planted link is replaced, never followed). */
-export async function writeLastRun(collector: string, run: LastRun, env = process.env): Promise<void> {
-  const dir = join(stateDir(env), 'runs');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+/**
+ * A folder of ours in the state directory (`locks/`, `runs/`): created with mode 0700; a link or
+ * anything but a directory is refused (UnsafeFileError naming it), a folder wider than 0700 is
+ * restricted to 0700 and `warning` says so (log it).
+ */
+export async function ensureStateFolder(name: 'locks' | 'runs', env: Record<string, string | undefined> = process.env): Promise<{ dir: string; warning?: string }> {
+  const dir = join(stateDir(env), name);
+  const warning = await ensurePrivateDir(dir, {
+    what: `the state folder`,
+    hint: `remove it (metrics creates it again, mode 0700), or point METRICS_STATE_DIR at another state directory`,
+  });
+  return warning ? { dir, warning } : { dir };
+}
+
+/**
+ * Records a collector's last run in `<state>/runs/<collector>.json` (atomic.ts: a planted link is
+ * replaced, never followed). `warn` is told when runs/ had to be restricted to 0700.
+ */
+export async function writeLastRun(collector: string, run: LastRun, env = process.env, warn?: (msg: string) => void): Promise<void> {
+  const { dir, warning } = await ensureStateFolder('runs', env);
+  if (warning) warn?.(warning);
   await writeFileAtomic(join(dir, `${collector}.json`), JSON.stringify(run) + '\n', { mode: 0o600 });
 }

@@ -27,6 +27,7 @@ const status: CommandModule<object, { json: boolean }> = {
     const { openOutbox } = await import('../delivery.js');
     const { createLogger } = await import('../log.js');
     const outbox = await openOutbox(process.env, createLogger({}));
+    await outbox.open();
     const s = await outbox.status();
     if (args.json) {
       process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -55,6 +56,7 @@ const flush: CommandModule<object, { verbose: boolean }> = {
     const { EXIT } = await import('../exit.js');
     const log = createLogger({ verbose: args.verbose });
     const outbox = await openOutbox(process.env, log);
+    await outbox.open();
     const delivery = await Delivery.open(process.env, log, outbox);
     const tty = process.stderr.isTTY === true;
     let last = 0;
