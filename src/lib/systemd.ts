@@ -790,6 +790,7 @@ export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}):
 /** Create `dir` if missing; a problem (a link or a non-directory there) is returned, never followed. */
 async function ensureRealDir(dir: string): Promise<string | undefined> {
   try {
+    await fsp.mkdir(dirname(dir), { recursive: true });
     await fsp.mkdir(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot create ${dir}: ${errorMessage(error)}`;
