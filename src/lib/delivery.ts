@@ -23,9 +23,12 @@ export interface SendResult {
   error?: string;
 }
 
-/** The part of the outbox that delivery uses (see outbox.ts). */
+/**
+ * The part of the outbox that delivery uses (see outbox.ts). `store` may report in `dropped` the
+ * batches it deleted to make room (StoreResult), and throw an error carrying them too.
+ */
 export interface OutboxStore {
-  store(lines: string[], meta: { collector: string; reason: string }): Promise<unknown>;
+  store(lines: string[], meta: { collector: string; reason: string; spareThisRun?: boolean }): Promise<unknown>;
   reject?(lines: string[], meta: { collector: string; reason: string }): Promise<unknown>;
 }
 
@@ -34,7 +37,15 @@ export class Delivery implements BatchTarget {
   private down: string | undefined;
   /** the failure needs the user (credentials, database, TLS), not just time */
   private refused = false;
-  readonly totals = { written: 0, deferred: 0, rejected: 0 };
+  readonly totals = { written: 0, deferred: 0, rejected: 0, lost: 0 };
+  /**
+   * Points this run stored in the outbox that the outbox dropped later in the same run to stay
+   * within its bound, by the collector that stored them: lost, not deferred (the runner moves
+   * them in that collector's report).
+   */
+  readonly lostLater = new Map<string, number>();
+  /** set for the run's own report points: the outbox must not drop this run's batches for them */
+  private spare = false;
 
   constructor(
     readonly writer: InfluxWriter,
@@ -98,18 +109,41 @@ export class Delivery implements BatchTarget {
     return this.refused ? { ...r, refused: r.deferred } : r;
   }
 
+  /**
+   * From now on the outbox makes room without dropping batches this run stored: for the run's own
+   * `collector_run` points, written once the counts are final (see runner.ts finishRun).
+   */
+  spareThisRunsBatches(): void {
+    this.spare = true;
+  }
+
   private async defer(lines: string[], collector: string, reason: string): Promise<SendResult> {
     if (!this.outbox) {
       return { written: 0, deferred: 0, rejected: 0, error: `${reason}; ${lines.length} points were NOT saved (no outbox)` };
     }
     try {
-      await this.outbox.store(lines, { collector, reason });
+      const stored = await this.outbox.store(lines, { collector, reason, ...(this.spare ? { spareThisRun: true } : {}) });
+      this.countDroppedThisRun(stored);
       this.totals.deferred += lines.length;
       return { written: 0, deferred: lines.length, rejected: 0, error: `InfluxDB unavailable (${reason}): points kept in the outbox` };
     } catch (error) {
+      this.countDroppedThisRun(error);
       // the data is lost: say so, and never report it as deferred
       this.log.error(errorMessage(error));
+      this.totals.lost += lines.length;
       return { written: 0, deferred: 0, rejected: 0, lost: lines.length, error: `${reason}; and the outbox failed: ${errorMessage(error)}` };
+    }
+  }
+
+  /** Batches of this run that a store dropped to make room: lost, for the collector that stored them. */
+  private countDroppedThisRun(from: unknown): void {
+    const dropped = (from as { dropped?: unknown } | null | undefined)?.dropped;
+    if (!Array.isArray(dropped)) return;
+    for (const d of dropped as Array<{ thisRun?: boolean; collector?: string; points?: number }>) {
+      if (!d.thisRun || !d.collector || !d.points) continue;
+      this.lostLater.set(d.collector, (this.lostLater.get(d.collector) ?? 0) + d.points);
+      this.totals.deferred -= d.points;
+      this.totals.lost += d.points;
     }
   }
 }

@@ -27,7 +27,9 @@
  *
  * Bound: pending batches (header included) are kept within `maxBytes`. Before a batch is stored,
  * the oldest pending files are deleted to make room, logged at error level and counted in
- * dropped.json. A single batch larger than `maxBytes` is still stored whole (after everything older
+ * dropped.json; `store` returns them (`dropped`), flagged `thisRun` when this Outbox stored them,
+ * so that a run counts its own dropped points as lost, not deferred (`spareThisRun` stores a
+ * batch without deleting those: for the run's report points). A single batch larger than `maxBytes` is still stored whole (after everything older
  * was dropped), with a warning: splitting it would drop part of the newest data to keep the bound
  * exact, and the bound exists to protect the disk from an unbounded backlog, not from one batch.
  * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
@@ -177,6 +179,19 @@ export interface StoreResult {
   file: string;
   points: number;
   bytes: number;
+  /** Batches deleted to make room for this one (the bound), oldest first (absent: nothing was stored). */
+  dropped?: DroppedBatch[];
+}
+
+/** A pending batch deleted to keep the outbox within its bound. */
+export interface DroppedBatch {
+  file: string;
+  /** its points (0 when its header was unreadable and it was not stored by this Outbox) */
+  points: number;
+  /** the collector that stored it (absent: unreadable header) */
+  collector?: string;
+  /** stored by this Outbox, i.e. by this process in this run: its points are lost for that run */
+  thisRun: boolean;
 }
 
 /** Thrown by `store` when the batch could not be saved. `message` says the points are NOT saved. */
@@ -188,6 +203,8 @@ export class OutboxStoreError extends Error {
     readonly points: number,
     readonly dir: string,
     options?: { cause?: unknown },
+    /** batches deleted to make room before the store failed */
+    readonly dropped: DroppedBatch[] = [],
   ) {
     super(message, options);
   }
@@ -314,6 +331,8 @@ export class Outbox {
   readonly corruptDir: string;
   readonly droppedPath: string;
   private readonly storeLockTimeoutMs: number;
+  /** Batches this Outbox stored (this process, this run) and still pending: path → who and how many. */
+  private readonly ownFiles = new Map<string, { collector: string; points: number }>();
 
   constructor(opts: OutboxOptions) {
     if (!opts.dir) throw new Error('outbox: no directory given');
@@ -396,7 +415,7 @@ export class Outbox {
    * saved) for a line that cannot be stored unaltered (contains '\n' or a lone UTF-16 surrogate).
    * An empty batch stores nothing and returns `{file: '', points: 0, bytes: 0}`.
    */
-  async store(lines: string[], meta: { collector: string; reason: string }): Promise<StoreResult> {
+  async store(lines: string[], meta: { collector: string; reason: string; spareThisRun?: boolean }): Promise<StoreResult> {
     const points = lines.length;
     if (points === 0) return { file: '', points: 0, bytes: 0 };
     for (let i = 0; i < lines.length; i++) {
@@ -425,6 +444,7 @@ export class Outbox {
       pid: process.pid,
     };
     const data = Buffer.concat([Buffer.from(HEADER_PREFIX + JSON.stringify(header) + '\n', 'utf8'), body]);
+    const dropped: DroppedBatch[] = [];
     const fail = (e: unknown, what = ''): OutboxStoreError =>
       new OutboxStoreError(
         `outbox: could not save ${points} points from ${meta.collector} to ${this.dir}${what}: ${describeError(e)}; ` +
@@ -433,6 +453,7 @@ export class Outbox {
         points,
         this.dir,
         { cause: e },
+        dropped,
       );
 
     try {
@@ -454,7 +475,7 @@ export class Outbox {
         this.log.warn(`outbox: ${lock.message}; storing without it (the size bound may be exceeded briefly)`);
       }
       try {
-        await this.makeRoom(data.length, points, meta.collector);
+        await this.makeRoom(data.length, points, meta.collector, dropped, meta.spareThisRun);
       } catch (e) {
         this.log.error(`outbox: could not enforce the size bound of ${this.dir}: ${describeError(e)}; storing the batch anyway`);
       }
@@ -466,12 +487,13 @@ export class Outbox {
       } catch (e) {
         throw fail(e);
       }
+      this.ownFiles.set(final, { collector: meta.collector, points });
       try {
         await fsyncDir(this.dir);
       } catch (e) {
         this.log.warn(`outbox: stored ${final} but could not fsync ${this.dir}: ${describeError(e)}; a power loss could still lose it`);
       }
-      return { file: final, points, bytes: data.length };
+      return { file: final, points, bytes: data.length, dropped };
     } finally {
       if (lock && !lock.busy) await lock.release();
     }
@@ -486,8 +508,13 @@ export class Outbox {
     return `${stamp}-${String(process.pid).padStart(10, '0')}-${String(nameCounter).padStart(8, '0')}.lp`;
   }
 
-  /** Delete the oldest pending files until `incoming` more bytes fit; log and count the loss. */
-  private async makeRoom(incoming: number, incomingPoints: number, collector: string): Promise<void> {
+  /**
+   * Delete the oldest pending files until `incoming` more bytes fit; log and count the loss (in
+   * dropped.json). Every deleted batch is pushed to `out` as it goes (also when a later step fails),
+   * flagged `thisRun` when this Outbox stored it. `spareThisRun`: never delete those; when that is
+   * not enough, the bound is exceeded until the next store.
+   */
+  private async makeRoom(incoming: number, incomingPoints: number, collector: string, out: DroppedBatch[], spareThisRun = false): Promise<void> {
     const files = await this.scan(this.dir);
     let total = files.reduce((s, f) => s + f.size, 0);
     if (total + incoming <= this.maxBytes) return;
@@ -497,31 +524,55 @@ export class Outbox {
           `of ${this.maxBytes} bytes; it is stored whole, after dropping everything older`,
       );
     }
-    const dropped = { files: 0, points: 0, bytes: 0, unknown: 0, collectors: new Set<string>(), oldest: undefined as string | undefined };
-    for (const f of files) {
-      if (total + incoming <= this.maxBytes) break;
-      const { header } = await this.readHeader(f.path);
-      try {
-        await fsp.unlink(f.path);
-      } catch (e) {
-        if (errCode(e) === 'ENOENT') {
-          total -= f.size; // replayed or dropped by someone else meanwhile
-          continue;
+    const dropped = { files: 0, points: 0, bytes: 0, unknown: 0, collectors: new Set<string>(), oldest: undefined as string | undefined, thisRun: 0 };
+    try {
+      for (const f of files) {
+        if (total + incoming <= this.maxBytes) break;
+        const own = this.ownFiles.get(f.path);
+        if (own && spareThisRun) continue;
+        const { header } = await this.readHeader(f.path);
+        try {
+          await fsp.unlink(f.path);
+        } catch (e) {
+          if (errCode(e) === 'ENOENT') {
+            total -= f.size; // replayed or dropped by someone else meanwhile
+            this.ownFiles.delete(f.path);
+            continue;
+          }
+          throw e;
         }
-        throw e;
+        this.ownFiles.delete(f.path);
+        total -= f.size;
+        dropped.files++;
+        dropped.bytes += f.size;
+        const points = own?.points ?? header?.lines ?? 0;
+        const from = own?.collector ?? header?.collector;
+        out.push({ file: f.path, points, ...(from !== undefined ? { collector: from } : {}), thisRun: own !== undefined });
+        if (own) dropped.thisRun += points;
+        if (header || own) {
+          dropped.points += points;
+          dropped.collectors.add(from!);
+          dropped.oldest ??= header?.created;
+        } else {
+          dropped.unknown++;
+        }
       }
-      total -= f.size;
-      dropped.files++;
-      dropped.bytes += f.size;
-      if (header) {
-        dropped.points += header.lines;
-        dropped.collectors.add(header.collector);
-        dropped.oldest ??= header.created;
-      } else {
-        dropped.unknown++;
-      }
+    } finally {
+      if (dropped.files > 0) await this.countDropped(dropped, incomingPoints, collector);
     }
-    if (dropped.files === 0) return;
+    if (spareThisRun && total + incoming > this.maxBytes) {
+      this.log.info(
+        `outbox: ${this.dir} holds ${total + incoming} bytes, over its bound of ${this.maxBytes}, until the next store: ` +
+          `${incomingPoints} points from ${collector} (this run's report) are stored without dropping what this run stored`,
+      );
+    }
+  }
+
+  private async countDropped(
+    dropped: { files: number; points: number; bytes: number; unknown: number; collectors: Set<string>; oldest: string | undefined; thisRun: number },
+    incomingPoints: number,
+    collector: string,
+  ): Promise<void> {
     await fsyncDir(this.dir).catch(() => {});
     const counter = await this.readDropped();
     counter.points += dropped.points;
@@ -540,6 +591,7 @@ export class Outbox {
         (dropped.unknown ? `, ${dropped.unknown} files with unreadable headers` : '') +
         `; collectors: ${[...dropped.collectors].join(', ') || 'unknown'}` +
         (dropped.oldest ? `; oldest stored ${dropped.oldest}` : '') +
+        (dropped.thisRun ? `; ${dropped.thisRun} of them stored earlier in this run: LOST, counted in its summary` : '') +
         `) to make room for ${incomingPoints} new points from ${collector}; ` +
         (counted
           ? `${counter.points} points dropped in total (${this.droppedPath})`
@@ -776,6 +828,7 @@ export class Outbox {
             }
           }
           await fsyncDir(this.dir).catch(() => {});
+          this.ownFiles.delete(entry.path);
           sent.files++;
           sent.points += full.points;
         } else if (outcome.status === 'rejected') {
@@ -824,6 +877,7 @@ export class Outbox {
   async reject(lines: string[], meta: { collector: string; reason: string }): Promise<string | undefined> {
     const stored = await this.store(lines, meta);
     if (!stored.file) return undefined;
+    this.ownFiles.delete(stored.file); // counted as rejected, not as deferred
     const entry = (await this.list()).find((e) => e.path === stored.file);
     if (!entry) return undefined; // a concurrent replay took it: it was sent again and rejected again
     return this.setAside(entry, this.rejectedDir, meta.reason);

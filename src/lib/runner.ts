@@ -1,6 +1,6 @@
 /**
  * One `metrics run`: discover, pick, replay the outbox, run each collector (under its lock and
- * time limit), deliver, write a self-metric per collector, report, exit code.
+ * time limit), deliver, settle the counts, write a self-metric per collector, report, exit code.
  */
 import { hostname } from 'node:os';
 import { UnsafeFileError } from './atomic.js';
@@ -33,6 +33,8 @@ export const DEFAULT_TIMEOUT_SEC = 600;
 
 interface Outcome extends RunReport {
   busy?: string;
+  /** the collector ran to the end under its lock: its collector_run point is written (at the end of the run) */
+  recorded?: { start: string; end: string };
 }
 
 /** Resolves the names the user asked for; unknown names are a usage error listing the known ones. */
@@ -89,6 +91,7 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
     if (r.timedOut) hung = true;
     reports.push(r);
   }
+  if (delivery) await finishRun(reports, delivery, env, log);
   printSummary(reports, opts.dryRun);
   const code = reports.some((r) => !r.ok && !r.busy)
     ? EXIT.FAILED
@@ -215,16 +218,54 @@ async function runOne(
     clearTimeout(timer);
   }
 
+  let recorded: Outcome['recorded'];
   if (delivery) {
-    await writeSelfMetric(delivery, report, clog);
-    try {
-      await writeLastRun(c.name, { start: startedAt.toISOString(), end: new Date().toISOString(), success: report.ok }, env, (w) => clog.warn(w));
-    } catch (error) {
-      clog.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
-    }
+    recorded = { start: startedAt.toISOString(), end: new Date().toISOString() };
+    await recordLastRun(c.name, recorded, report.ok, env, clog);
   }
   await lock?.release();
-  return { ...report, timedOut };
+  return { ...report, timedOut, ...(recorded ? { recorded } : {}) };
+}
+
+async function recordLastRun(collector: string, times: { start: string; end: string }, success: boolean, env: Record<string, string | undefined>, log: Logger): Promise<void> {
+  try {
+    await writeLastRun(collector, { ...times, success }, env, (w) => log.warn(w));
+  } catch (error) {
+    log.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * The end of a run that delivers: the counts become final, then each collector's `collector_run`
+ * point is written (one per collector that ran).
+ *
+ * A batch a collector stored in the outbox may be dropped later in the same run, when a later
+ * store (of this collector or of a later one) made room under METRICS_OUTBOX_MAX_SIZE. Those
+ * points are lost, not deferred: they move from `deferred` to `lost` of the collector that stored
+ * them, which fails it (exit 1). Only then are the collector_run points written, and the outbox
+ * stores them without dropping anything this run stored (dropping data to store the report of
+ * that data would make the report wrong; the bound may be exceeded by those few lines until the
+ * next store). Drops of earlier runs' batches are logged and counted in dropped.json as before.
+ */
+async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<string, string | undefined>, log: Logger): Promise<void> {
+  for (const r of reports) {
+    const lost = delivery.lostLater.get(r.collector) ?? 0;
+    if (lost === 0) continue;
+    const wasOk = r.ok;
+    r.deferred -= lost;
+    r.lost += lost;
+    r.ok = false;
+    const msg =
+      `collector "${r.collector}": ${lost} points it had stored in the outbox were DROPPED later in this run to keep the outbox ` +
+      `within its bound (METRICS_OUTBOX_MAX_SIZE): they are LOST. Raise the bound or fix delivery to InfluxDB`;
+    log.child(r.collector).error(msg);
+    r.error = wasOk || !r.error ? msg : `${r.error}; ${msg}`;
+    if (wasOk && r.recorded) await recordLastRun(r.collector, r.recorded, false, env, log.child(r.collector));
+  }
+  delivery.spareThisRunsBatches();
+  for (const r of reports) {
+    if (r.recorded) await writeSelfMetric(delivery, r, log.child(r.collector));
+  }
 }
 
 /**
