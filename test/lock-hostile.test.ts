@@ -110,6 +110,19 @@ describe('a hostile file at a lock path, end to end', () => {
       assert.match(r.stderr, /remove it/, show(r));
     });
   }
+
+  test('metrics run: a FIFO at the replay lock skips the replay with the message and still collects', async () => {
+    const state = fresh('run-replay');
+    const outbox = join(state, 'outbox');
+    mkdirSync(outbox, { mode: 0o700 });
+    const lock = join(outbox, '.replay.lock');
+    HOSTILE[0]!.plant(lock);
+    const r = await runCli(['run', 'quick'], { env: env(state), timeoutMs: 30_000 });
+    assert.equal(r.code, 3, `InfluxDB is down: the points wait in the outbox\n${show(r)}`);
+    assert.ok(r.stderr.includes(lock), show(r));
+    assert.match(r.stderr, /FIFO.*remove it/, show(r));
+    assert.match(r.stderr, /quick\s+DEFERRED\s+3 points/, show(r));
+  });
 });
 
 describe('acquireLock with a hostile file', () => {
