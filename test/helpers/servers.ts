@@ -5,6 +5,8 @@
  * - startVictoriaMetrics():  the real VictoriaMetrics 1.79.5 (Debian package `victoria-metrics`),
  *                            our stand-in for the InfluxDB v2 write API
  * - startHttpFixtureServer(): a small fake HTTP server for source APIs / Promtail / fault injection
+ * - answerEndlessly() / answerGzipBomb(): hostile answers (a body that never ends, a gzip bomb)
+ *                            for a fixture handler, reporting what the server managed to send
  * - runCli() / spawnCli():   run `bin/metrics` with a clean environment
  *
  * Every server runs in a fresh mkdtemp directory on a free 127.0.0.1 port. Child processes are
@@ -49,7 +51,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Root of the repository (this file is compiled to dist/test/helpers/servers.js). */
 export const repoRoot: string = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
@@ -886,4 +888,71 @@ export function collectCli(child: ChildProcess, what: string, timeoutMs: number,
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile answers (for the bounded-read tests): a body that never ends, a gzip bomb
+
+export interface HostileAnswer {
+  /** body bytes handed to the socket before the client closed it (or the server stopped) */
+  sent: number;
+  /** the client closed the connection before the body was complete */
+  closedByClient: boolean;
+}
+
+/**
+ * Answers `status` with a body that never ends: `chunk` written again and again as fast as the
+ * client reads (honouring backpressure), until the client closes the connection. `capBytes`
+ * (optional) stops writing after that many bytes and then holds the answer open, never ending it
+ * (so a client that reads without a bound waits instead of eating all memory).
+ */
+export async function answerEndlessly(
+  res: ServerResponse,
+  opts: { status: number; headers?: Record<string, string>; chunk?: Buffer; capBytes?: number },
+): Promise<HostileAnswer> {
+  const chunk = opts.chunk ?? Buffer.alloc(64 * 1024, 'x');
+  let closed = false;
+  res.on('error', () => {});
+  const closedP = new Promise<void>((resolve) => res.once('close', () => ((closed = true), resolve())));
+  res.writeHead(opts.status, opts.headers ?? { 'content-type': 'application/json' });
+  let sent = 0;
+  while (!closed && (opts.capBytes === undefined || sent < opts.capBytes)) {
+    sent += chunk.length;
+    if (!res.write(chunk)) await Promise.race([new Promise((r) => res.once('drain', r)), closedP]);
+  }
+  await closedP;
+  return { sent, closedByClient: true };
+}
+
+let bombMember: Buffer | undefined;
+
+/** One gzip member that inflates to 64 MiB of zeros (about 64 KiB compressed). */
+export function gzipBombMember(): Buffer {
+  bombMember ??= gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+  return bombMember;
+}
+
+/**
+ * Answers `status` with `content-encoding: gzip` and `members` gzip members of 64 MiB of zeros
+ * each (a few MiB on the wire; default 32 members: 2 GiB inflated), then ends the answer.
+ */
+export async function answerGzipBomb(
+  res: ServerResponse,
+  opts: { status: number; headers?: Record<string, string>; members?: number },
+): Promise<HostileAnswer> {
+  const member = gzipBombMember();
+  const members = opts.members ?? 32;
+  let closed = false;
+  res.on('error', () => {});
+  const closedP = new Promise<void>((resolve) => res.once('close', () => ((closed = true), resolve())));
+  res.writeHead(opts.status, { 'content-type': 'application/json', ...opts.headers, 'content-encoding': 'gzip' });
+  let sent = 0;
+  for (let i = 0; i < members && !closed; i++) {
+    sent += member.length;
+    if (!res.write(member)) await Promise.race([new Promise((r) => res.once('drain', r)), closedP]);
+  }
+  const complete = !closed;
+  if (complete) res.end();
+  await closedP;
+  return { sent, closedByClient: !complete };
 }
