@@ -11,7 +11,9 @@
  * beyond the bound is never read: the response and its socket are destroyed.
  *
  * What it does:
- * - one keep-alive Agent per transport (TLS options `ca` and `rejectUnauthorized` for https);
+ * - one keep-alive Agent per transport (TLS options `ca` and `rejectUnauthorized` for https); a
+ *   request whose kept-alive socket the server had closed meanwhile (ECONNRESET/EPIPE before any
+ *   answer) is sent once more on a new connection;
  * - request bodies larger than `gzipThreshold` bytes are gzipped (0: never), with
  *   `content-encoding: gzip`;
  * - a time limit per request (connect, send, answer): at the limit the request is aborted and its
@@ -117,6 +119,13 @@ export class LocalRequestError extends Error {
   }
 }
 
+/** A reused keep-alive socket broke before any answer (see STALE_SOCKET_CODES). */
+class StaleSocketError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('stale keep-alive socket');
+  }
+}
+
 /** Error codes by which Node refuses a request before it is sent. */
 const LOCAL_CODES = new Set([
   'ERR_INVALID_CHAR',
@@ -141,6 +150,12 @@ function codeOf(error: unknown): string {
   return (error as NodeJS.ErrnoException | undefined)?.code ?? (error as Error | undefined)?.name ?? 'Error';
 }
 
+/** Like Node's global agent: idle sockets are closed after 5 s, the most recently used is reused first. */
+const KEEP_ALIVE = { keepAlive: true, timeout: 5000, scheduling: 'lifo' } as const;
+
+/** A kept-alive socket the server had closed: the request never reached it; sent once more on a new one. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
 export class InfluxTransport {
   private agent: Agent | undefined;
   private requestFn: ((options: HttpRequestOptions, callback: (res: IncomingMessage) => void) => ClientRequest) | undefined;
@@ -152,14 +167,14 @@ export class InfluxTransport {
     if (this.requestFn) return;
     if (protocol === 'https:') {
       const https = await import('node:https');
-      const agentOptions: import('node:https').AgentOptions = { keepAlive: true };
+      const agentOptions: import('node:https').AgentOptions = { ...KEEP_ALIVE };
       if (this.options.ca) agentOptions.ca = this.options.ca;
       if (this.options.rejectUnauthorized === false) agentOptions.rejectUnauthorized = false;
       this.agent = new https.Agent(agentOptions);
       this.requestFn = https.request;
     } else {
       const http = await import('node:http');
-      this.agent = new http.Agent({ keepAlive: true });
+      this.agent = new http.Agent({ ...KEEP_ALIVE });
       this.requestFn = http.request;
     }
   }
@@ -200,9 +215,20 @@ export class InfluxTransport {
       headers['content-length'] = body.length;
     }
     await this.load(url.protocol);
+    try {
+      return await this.send(url, headers, body, req);
+    } catch (error) {
+      if (!(error instanceof StaleSocketError)) throw error;
+      return this.send(url, headers, body, req).catch((e: unknown) => {
+        throw e instanceof StaleSocketError ? e.cause : e;
+      });
+    }
+  }
+
+  private send(url: URL, headers: Record<string, string | number>, body: Buffer | undefined, req: TransportRequest): Promise<TransportResponse> {
     const limit = req.maxBodyBytes ?? ERROR_BODY_LIMIT;
     const timeoutMs = this.options.timeoutMs;
-    if (req.signal?.aborted) throw req.signal.reason;
+    if (req.signal?.aborted) return Promise.reject(req.signal.reason as unknown);
 
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;
@@ -270,6 +296,7 @@ export class InfluxTransport {
         // the answer counts: its body ends here
         if (finishBody) finishBody('broken');
         else if (isLocalRequestError(error)) fail(new LocalRequestError(codeOf(error), 'request', undefined, { cause: error }));
+        else if (request!.reusedSocket && STALE_SOCKET_CODES.has(codeOf(error))) fail(new StaleSocketError(error));
         else fail(error);
       });
       request.end(body);
