@@ -3,6 +3,13 @@
  * outbox, so that nothing collected is lost. Once a write has failed for a reason a later attempt
  * may fix (unreachable, timeout, 5xx), the rest of the run goes straight to the outbox instead of
  * waiting through the retries again for every batch.
+ *
+ * A request refused as too large (HTTP 413: the server's request size limit, e.g. InfluxDB 1.x
+ * `[http] max-body-size`, is below one batch) is split in halves until each part is accepted;
+ * a single point that is still too large goes to the outbox's rejected/ folder with the reason.
+ * The smallest refused size is remembered for the run, so later batches are split before they
+ * are sent. Stored batches are replayed in requests of at most INFLUX_BATCH_SIZE points, split
+ * the same way: an outbox filled while batches were too large drains once it fits.
  */
 import { loadInfluxConfig, type Env, type InfluxConfig } from './config.js';
 import { ConfigError, WriteError, errorMessage } from './errors.js';
@@ -30,6 +37,27 @@ export interface SendResult {
 export interface OutboxStore {
   store(lines: string[], meta: { collector: string; reason: string; spareThisRun?: boolean }): Promise<unknown>;
   reject?(lines: string[], meta: { collector: string; reason: string }): Promise<unknown>;
+}
+
+/** What became of lines handed to InfluxDB (see Delivery.deliver). */
+export interface Delivered {
+  written: number;
+  /** refused for their content (400/422), or single points too large for any request (413) */
+  rejected: Array<{ lines: string[]; reason: string }>;
+  /** not delivered because of `error` (an outage, or a refused request): these lines, in order */
+  failed?: { error: unknown; lines: string[] };
+}
+
+/** The bytes of the request body these lines make (joined by newlines). */
+function requestBytes(lines: string[]): number {
+  let n = lines.length - 1;
+  for (const l of lines) n += Buffer.byteLength(l, 'utf8');
+  return n;
+}
+
+function halves(lines: string[]): [string[], string[]] {
+  const mid = Math.ceil(lines.length / 2);
+  return [lines.slice(0, mid), lines.slice(mid)];
 }
 
 export class Delivery implements BatchTarget {
@@ -78,33 +106,96 @@ export class Delivery implements BatchTarget {
     this.refused = refused;
   }
 
-  async send(lines: string[], collector: string): Promise<SendResult> {
-    if (this.down === undefined) {
+  /** the byte size of the smallest request InfluxDB refused as too large (413) in this run */
+  private tooLarge: number | undefined;
+
+  /**
+   * Writes `lines` in requests of at most `batchSize` points; a request refused as too large
+   * (413) is split in halves, down to single points. Never stores anything: says what was
+   * written, what InfluxDB refused for its content (400/422, and single points too large), and
+   * what could not be delivered (an outage or a refused request), in order, from the first
+   * failure on.
+   */
+  async deliver(lines: string[]): Promise<Delivered> {
+    const out: Delivered = { written: 0, rejected: [] };
+    const queue: string[][] = [];
+    for (let i = 0; i < lines.length; i += this.batchSize) queue.push(lines.slice(i, i + this.batchSize));
+    while (queue.length > 0) {
+      const chunk = queue.shift()!;
+      if (chunk.length > 1 && this.tooLarge !== undefined && requestBytes(chunk) >= this.tooLarge) {
+        queue.unshift(...halves(chunk)); // at least as large as a refused request: split before sending
+        continue;
+      }
       try {
-        await this.writer.write(lines);
-        this.totals.written += lines.length;
-        return { written: lines.length, deferred: 0, rejected: 0 };
+        await this.writer.write(chunk);
+        out.written += chunk.length;
       } catch (error) {
-        if (error instanceof WriteError && error.dataRejected) {
-          this.totals.rejected += lines.length;
-          let kept = '';
-          if (this.outbox?.reject) {
-            try {
-              await this.outbox.reject(lines, { collector, reason: error.message });
-              kept = ' (the batch is kept in the outbox\'s rejected folder)';
-            } catch (e) {
-              kept = ` (and it could not be kept: ${errorMessage(e)})`;
-            }
+        if (error instanceof WriteError && error.statusCode === 413 && !error.retriable) {
+          const size = requestBytes(chunk);
+          this.tooLarge = Math.min(this.tooLarge ?? size, size);
+          if (chunk.length > 1) {
+            this.log.debug(`InfluxDB refused ${chunk.length} points (${size} bytes) as too large (HTTP 413); sending them in two halves`);
+            queue.unshift(...halves(chunk));
+            continue;
           }
-          return { written: 0, deferred: 0, rejected: lines.length, error: error.message + kept };
+          out.rejected.push({
+            lines: chunk,
+            reason:
+              `InfluxDB at ${this.writer.target} refused a single point of ${size} bytes as too large (${this.writer.describeError(error.cause ?? error)}): ` +
+              'it can never be written as it is; raise the server\'s request size limit (InfluxDB 1.x: [http] max-body-size) or make the point smaller',
+          });
+          continue;
         }
-        this.down = errorMessage(error);
-        this.refused = error instanceof WriteError && !error.retriable;
-        if (this.refused) this.log.error(`${this.down}; this run's points are kept in the outbox until that is fixed`);
-        else this.log.warn(`${this.down}; storing this run's points in the outbox`);
+        if (error instanceof WriteError && error.dataRejected) {
+          out.rejected.push({ lines: chunk, reason: error.message });
+          continue;
+        }
+        out.failed = { error, lines: [chunk, ...queue].flat() };
+        break;
       }
     }
-    const r = await this.defer(lines, collector, this.down!);
+    return out;
+  }
+
+  async send(lines: string[], collector: string): Promise<SendResult> {
+    if (this.down !== undefined) return this.deferDown(lines, collector);
+    const d = await this.deliver(lines);
+    const result: SendResult = { written: d.written, deferred: 0, rejected: 0 };
+    this.totals.written += d.written;
+    const errors: string[] = [];
+    for (const r of d.rejected) {
+      this.totals.rejected += r.lines.length;
+      result.rejected += r.lines.length;
+      let kept = '';
+      if (this.outbox?.reject) {
+        try {
+          await this.outbox.reject(r.lines, { collector, reason: r.reason });
+          kept = ` (${r.lines.length === 1 ? 'the point is' : 'the batch is'} kept in the outbox's rejected folder)`;
+        } catch (e) {
+          kept = ` (and it could not be kept: ${errorMessage(e)})`;
+        }
+      }
+      errors.push(r.reason + kept);
+    }
+    if (d.failed) {
+      const error = d.failed.error;
+      this.down = errorMessage(error);
+      this.refused = error instanceof WriteError && !error.retriable;
+      if (this.refused) this.log.error(`${this.down}; this run's points are kept in the outbox until that is fixed`);
+      else this.log.warn(`${this.down}; storing this run's points in the outbox`);
+      const r = await this.deferDown(d.failed.lines, collector);
+      result.deferred = r.deferred;
+      if (r.lost) result.lost = r.lost;
+      if (r.refused) result.refused = r.refused;
+      if (r.error) errors.unshift(r.error);
+    }
+    if (errors.length > 0) result.error = errors.join('; ');
+    return result;
+  }
+
+  /** InfluxDB is down (or refuses the requests) for this run: to the outbox. */
+  private async deferDown(lines: string[], collector: string): Promise<SendResult> {
+    const r = await this.defer(lines, collector, this.down!, this.refused);
     // refused for a reason the user must fix (credentials, database, certificate): a failure, not a delay
     return this.refused ? { ...r, refused: r.deferred } : r;
   }
@@ -117,7 +208,7 @@ export class Delivery implements BatchTarget {
     this.spare = true;
   }
 
-  private async defer(lines: string[], collector: string, reason: string): Promise<SendResult> {
+  private async defer(lines: string[], collector: string, reason: string, refused = false): Promise<SendResult> {
     if (!this.outbox) {
       return { written: 0, deferred: 0, rejected: 0, error: `${reason}; ${lines.length} points were NOT saved (no outbox)` };
     }
@@ -125,7 +216,12 @@ export class Delivery implements BatchTarget {
       const stored = await this.outbox.store(lines, { collector, reason, ...(this.spare ? { spareThisRun: true } : {}) });
       this.countDroppedThisRun(stored);
       this.totals.deferred += lines.length;
-      return { written: 0, deferred: lines.length, rejected: 0, error: `InfluxDB unavailable (${reason}): points kept in the outbox` };
+      return {
+        written: 0,
+        deferred: lines.length,
+        rejected: 0,
+        error: refused ? `${reason}; points kept in the outbox until that is fixed` : `InfluxDB unavailable (${reason}): points kept in the outbox`,
+      };
     } catch (error) {
       this.countDroppedThisRun(error);
       // the data is lost: say so, and never report it as deferred
@@ -188,9 +284,15 @@ export async function openOutbox(env: Env, log: Logger): Promise<Outbox> {
 }
 
 /**
- * Sends what waits in the outbox, oldest first, before new points. When InfluxDB is still
- * unavailable the replay stops and `delivery` is marked down, so this run's points join the queue
- * without waiting through the retries again.
+ * Sends what waits in the outbox, oldest first, before new points, in requests of at most
+ * INFLUX_BATCH_SIZE points (split further when InfluxDB answers 413; every stored line carries its
+ * timestamp, so a part sent again after an interruption overwrites, never duplicates). Points
+ * refused for their content go to rejected/: a whole stored batch as it is, or the refused parts
+ * of a batch whose other parts were written. When InfluxDB is unavailable (a retriable failure)
+ * the replay stops and `delivery` is marked down, so this run's points join the queue without
+ * waiting through the retries again. A refused replay (credentials, database, TLS, a request
+ * Node will not send) stops it too, but the run's new points are still tried: they may be
+ * accepted, and if not, they are refused (and kept) on their own.
  */
 export async function replayOutbox(
   delivery: Delivery,
@@ -199,23 +301,45 @@ export async function replayOutbox(
   onProgress?: (done: { files: number; points: number }, total: { files: number; points: number }) => void,
 ): Promise<ReplayResult> {
   let refused: string | undefined;
+  let outage: string | undefined;
+  let written = 0;
+  const rejected = { files: 0, points: 0 };
   const result = await outbox.replay(
-    async (lines) => {
-      try {
-        await delivery.writer.write(lines);
-        return 'ok';
-      } catch (error) {
-        if (error instanceof WriteError && error.dataRejected) return { status: 'rejected', message: error.message };
+    async (lines, entry) => {
+      const d = await delivery.deliver(lines);
+      if (d.failed) {
+        // the file stays whole: what was written of it is sent again later (same timestamps)
+        const error = d.failed.error;
         if (error instanceof WriteError && !error.retriable) refused = error.message;
+        else outage = errorMessage(error);
         return { status: 'retry-later', message: errorMessage(error) };
       }
+      const only = d.rejected[0];
+      if (d.written === 0 && d.rejected.length === 1 && only!.lines.length === lines.length) {
+        return { status: 'rejected', message: only!.reason }; // refused whole: the file moves to rejected/ as it is
+      }
+      for (const r of d.rejected) {
+        // a throw stops the replay and keeps the file (its written parts are sent again later)
+        await outbox.reject(r.lines, { collector: entry.header?.collector ?? 'outbox', reason: r.reason });
+        log.warn(`outbox: ${r.reason}; ${r.lines.length} points from ${entry.name} were moved to ${outbox.dir}/rejected`);
+        rejected.files++;
+        rejected.points += r.lines.length;
+      }
+      written += d.written;
+      return 'ok';
     },
     { onProgress },
   );
+  const adjusted: ReplayResult = {
+    ...result,
+    sent: { files: result.sent.files, points: written },
+    rejected: { files: result.rejected.files + rejected.files, points: result.rejected.points + rejected.points },
+  };
   if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
-  if (result.sent.points > 0) log.info(`outbox: sent ${result.sent.points} points from ${result.sent.files} stored batches`);
-  if (result.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${result.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
-  if (result.stopped) delivery.markDown(result.stopped, refused !== undefined);
+  if (adjusted.sent.points > 0) log.info(`outbox: sent ${adjusted.sent.points} points from ${adjusted.sent.files} stored batches`);
+  if (adjusted.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${adjusted.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
+  // only an outage sends the run's new points straight to the outbox
+  if (result.stopped && outage !== undefined) delivery.markDown(result.stopped);
   if (refused) log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${refused}`);
-  return result;
+  return adjusted;
 }

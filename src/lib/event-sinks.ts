@@ -27,7 +27,8 @@
  *   nanoseconds; Promtail keeps it only with `use_incoming_timestamp: true`. Retries on network
  *   errors, 429 and 5xx with exponential backoff (0.5 s doubling, jittered), honouring
  *   Retry-After, at most 5 attempts and 30 s per wait; other answers fail at once with the URL,
- *   status and the start of the body.
+ *   status and the start of the body (of any answer at most 64 KiB is read; the rest is never
+ *   read, the connection is closed).
  * - `influx`: the event as a point (`eventToPoint`) through delivery's `writePoints` (retries;
  *   when InfluxDB is unavailable the point waits in the outbox: `IssueResult.deferred`). Skipped when the caller writes the event as a point itself (`pointsHandled`, as a
  *   collector does: its events travel with its other points).
@@ -35,7 +36,7 @@
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
  * failure (and where the event did get to).
  */
-import { safeUrl } from './http.js';
+import { ERROR_BODY_LIMIT, readBounded, safeUrl } from './http.js';
 import { UnsafeFileError, openAppendNoFollow } from './atomic.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { IssueMetricEventError, eventToPoint, timestampToNanoString, type Event } from './events.js';
@@ -223,11 +224,13 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
     let retryAfterMs: number | undefined;
     try {
       const res = await doFetch(requestUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(policy.timeoutMs) });
+      // at most 64 KiB of any answer is read (the rest is cancelled): a body that never ends, or
+      // a gzip bomb, cannot hold the push or its memory
       if (res.ok) {
-        await res.arrayBuffer().catch(() => undefined);
+        await readBounded(res, ERROR_BODY_LIMIT).catch(() => undefined);
         return;
       }
-      const text = await res.text().catch(() => '');
+      const { text } = await readBounded(res, ERROR_BODY_LIMIT).catch(() => ({ text: '' }));
       const status = `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${text.trim() ? `: ${excerpt(text)}` : ''}`;
       if (res.status !== 429 && res.status < 500) {
         throw new IssueMetricEventError(`Promtail push of ${what} to ${where} failed: ${status}`, 'promtail', where);

@@ -39,6 +39,9 @@ function fail(url: string, what: string, opts: FetchOptions, cause?: unknown): n
   throw new CollectorError(`${opts.method ?? 'GET'} ${safeUrl(url)} ${what}${hint}`, { cause });
 }
 
+/** Bytes read of a non-2xx answer's body (for the message): never more, whatever the server sends. */
+export const ERROR_BODY_LIMIT = 64 * 1024;
+
 export async function fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
@@ -53,6 +56,13 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     fail(url, `failed: ${cause?.message ?? cause?.code ?? (error as Error).message} (the source is unreachable)`, opts, error);
   }
+  if (!response.ok) {
+    // only the start of an error answer is read, for the message: a body that never ends (or
+    // inflates to gigabytes) cannot hold the collector or its memory
+    const { text } = await readBounded(response, ERROR_BODY_LIMIT).catch(() => ({ text: '', truncated: true }));
+    const excerpt = text.trim().slice(0, 200).replace(/\s+/g, ' ');
+    fail(url, `failed: HTTP ${response.status} ${response.statusText}${excerpt ? ` (${JSON.stringify(excerpt)})` : ''}`, opts);
+  }
   let body: string;
   try {
     body = await readLimited(response, maxBytes);
@@ -61,10 +71,6 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
     if (opts.signal?.aborted) fail(url, `was aborted: ${abortReason(opts.signal)}`, opts, error);
     if (timeout.aborted) fail(url, `timed out after ${timeoutMs / 1000} s while reading the body`, opts, error);
     fail(url, `failed while reading the body: ${(error as Error).message}`, opts, error);
-  }
-  if (!response.ok) {
-    const excerpt = body.trim().slice(0, 200).replace(/\s+/g, ' ');
-    fail(url, `failed: HTTP ${response.status} ${response.statusText}${excerpt ? ` (${JSON.stringify(excerpt)})` : ''}`, opts);
   }
   return body;
 }
@@ -87,22 +93,34 @@ function abortReason(signal: AbortSignal): string {
 async function readLimited(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
+    await response.body?.cancel().catch(() => {});
     throw new CollectorError(`answered with ${declared} bytes, more than the limit of ${maxBytes} bytes`);
   }
-  if (!response.body) return '';
+  const { text, truncated } = await readBounded(response, maxBytes);
+  if (truncated) throw new CollectorError(`answered with more than the limit of ${maxBytes} bytes`);
+  return text;
+}
+
+/**
+ * Reads at most `maxBytes` of a response body (after decompression, which fetch does as the
+ * bytes arrive) and cancels the rest: nothing beyond the bound is read or buffered, and the
+ * connection is closed. `truncated`: the body was longer.
+ */
+export async function readBounded(response: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new CollectorError(`answered with more than the limit of ${maxBytes} bytes`);
+    if (total + value.byteLength > maxBytes) {
+      chunks.push(value.subarray(0, maxBytes - total));
+      await reader.cancel().catch(() => {});
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
     }
+    total += value.byteLength;
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
 }

@@ -1,22 +1,37 @@
 /**
  * The InfluxDB writers: POST /write (InfluxDB 1.x: database, retention policy, user/password) and
  * POST /api/v2/write (InfluxDB 2.x/3.x, and 1.8+ through its compatibility API: org, bucket,
- * token), sent through the transport of `@influxdata/influxdb-client` (TLS options, timeouts,
- * gzip, its HttpError and retry classification).
+ * token), plus /ping and the queries of `metrics check`, all sent through our own small transport
+ * (influx-transport.ts: keep-alive, TLS options, gzip, a time limit per request, and answers read
+ * only up to a bound).
  *
- * Why not the client's `WriteApi`: it only speaks /api/v2/write (InfluxDB 1.6/1.7 lack it), and
- * it owns its own retry buffer that drops lines when full and keeps them only in memory. Here a
- * batch is one request, retried with backoff for network errors, timeouts, 429 and 5xx (honouring
- * Retry-After); after the retries it is handed back to the caller (who stores it in the outbox),
- * and a 4xx is never retried: the server's message is shown.
+ * Why not `@influxdata/influxdb-client` on this path: its `WriteApi` only speaks /api/v2/write
+ * (InfluxDB 1.6/1.7 lack it) and owns a retry buffer that drops lines when full and keeps them only
+ * in memory; and its `NodeHttpTransport` reads an error answer without a bound (a JSON body is
+ * buffered whole, any other body drained to its end, a gzip body inflated without counting), so
+ * a broken or hostile server could crash a run with `RangeError: Invalid string length`. The
+ * client stays a dependency because collectors may yield its `Point`s (see point.ts).
  *
- * This module is imported lazily: a dry-run never loads the client.
+ * Here a batch is one request, retried with backoff for network errors, timeouts, 429 and 5xx
+ * (honouring Retry-After); after the retries it is handed back to the caller (who stores it in the
+ * outbox). A 4xx other than 429 is never retried: the server's message is shown. Neither is a TLS
+ * certificate that does not verify, nor a request Node refuses to send (a header value with a line
+ * break, an invalid URL): those are configuration problems, named with the variable to fix.
+ *
+ * This module is imported lazily: a dry-run never loads it.
  */
 import { readFileSync } from 'node:fs';
-import { HttpError, InfluxDB, canRetryHttpCall } from '@influxdata/influxdb-client';
-import type { Transport } from '@influxdata/influxdb-client';
 import { describeTarget, type InfluxConfig } from './config.js';
 import { ConfigError, WriteError, errorMessage } from './errors.js';
+import {
+  ERROR_BODY_LIMIT,
+  HttpStatusError,
+  InfluxTransport,
+  LocalRequestError,
+  RequestTimeoutError,
+  SUCCESS_BODY_LIMIT,
+  type TransportResponse,
+} from './influx-transport.js';
 import type { Logger } from './log.js';
 
 export interface ServerInfo {
@@ -26,6 +41,8 @@ export interface ServerInfo {
   error?: string;
   /** unreachable because its TLS certificate does not verify */
   tls?: boolean;
+  /** not sent at all: Node refused the request (a configuration problem, see LocalRequestError) */
+  local?: boolean;
 }
 
 export interface WriterOptions {
@@ -48,18 +65,13 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-/**
- * A signal for one request: aborted by the caller's signal or after the request timeout. The
- * client's own socket timeout reports the error but leaves the request open (a frozen server would
- * then keep the process alive), so every request is also aborted, which closes its socket.
- */
-function requestSignal(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; timedOut: () => boolean } {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, timedOut: () => timeout.aborted };
+function versionHeader(headers: TransportResponse['headers']): string | undefined {
+  const v = headers['x-influxdb-version'];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 export class InfluxWriter {
-  private readonly transport: Transport;
+  private readonly transport: InfluxTransport;
   private api: 'v1' | 'v2' | 'auto';
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly log: Logger;
@@ -68,23 +80,26 @@ export class InfluxWriter {
     this.log = options.log;
     this.sleep = options.sleep ?? defaultSleep;
     this.api = config.api;
-    const transportOptions: Record<string, unknown> = {};
+    let ca: Buffer | undefined;
     if (config.caFile) {
       try {
-        transportOptions.ca = readFileSync(config.caFile);
+        ca = readFileSync(config.caFile);
       } catch (error) {
         throw new ConfigError(`cannot read INFLUX_CA_FILE=${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
       }
     }
-    if (config.tlsInsecure) {
-      transportOptions.rejectUnauthorized = false;
-      if (config.url.startsWith('https:')) {
-        this.log.warn(
-          `TLS CERTIFICATE VERIFICATION IS OFF for ${config.url} (INFLUX_TLS_INSECURE=true): anyone on the path can read the credentials and the data. Set INFLUX_CA_FILE instead.`,
-        );
-      }
+    if (config.tlsInsecure && config.url.startsWith('https:')) {
+      this.log.warn(
+        `TLS CERTIFICATE VERIFICATION IS OFF for ${config.url} (INFLUX_TLS_INSECURE=true): anyone on the path can read the credentials and the data. Set INFLUX_CA_FILE instead.`,
+      );
     }
-    this.transport = new InfluxDB({ url: config.url, timeout: config.timeoutMs, transportOptions }).transport;
+    this.transport = new InfluxTransport({
+      url: config.url,
+      timeoutMs: config.timeoutMs,
+      gzipThreshold: config.gzipThreshold,
+      ca,
+      rejectUnauthorized: config.tlsInsecure ? false : undefined,
+    });
   }
 
   get target(): string {
@@ -96,6 +111,7 @@ export class InfluxWriter {
     if (this.api !== 'auto') return this.api;
     const info = await this.ping(signal);
     if (!info.reachable) {
+      if (info.local) throw new WriteError(`InfluxDB at ${this.config.url}: the request was not sent: ${info.error}`, false);
       // a certificate that does not verify is not fixed by waiting: not retriable (data kept, run fails)
       throw new WriteError(`InfluxDB at ${this.config.url} is unreachable: ${info.error}`, !info.tls);
     }
@@ -105,18 +121,13 @@ export class InfluxWriter {
   }
 
   async ping(signal?: AbortSignal): Promise<ServerInfo> {
-    let version: string | undefined;
-    const req = requestSignal(this.config.timeoutMs, signal);
     try {
-      await this.transport.request('/ping', '', { method: 'GET', headers: this.authHeaders('v1'), signal: req.signal }, (headers) => {
-        const v = headers['x-influxdb-version'];
-        version = Array.isArray(v) ? v[0] : v;
-      });
-      return { reachable: true, version };
+      const res = await this.transport.request({ method: 'GET', path: '/ping', headers: this.authHeaders('v1'), signal });
+      return { reachable: true, version: versionHeader(res.headers) };
     } catch (error) {
-      if (error instanceof HttpError) return { reachable: true, version, error: this.describeError(error) };
-      if (req.timedOut()) return { reachable: false, version, error: this.describeError(new RequestTimedOut()) };
-      return { reachable: false, version, error: this.describeError(error), tls: isTlsError(error) };
+      if (error instanceof HttpStatusError) return { reachable: true, version: versionHeader(error.headers), error: this.describeError(error) };
+      if (error instanceof LocalRequestError) return { reachable: false, error: this.describeError(error), local: true };
+      return { reachable: false, error: this.describeError(error), tls: isTlsError(error) };
     }
   }
 
@@ -135,6 +146,17 @@ export class InfluxWriter {
     }
     if (c.token) return { authorization: `Token ${c.token}` };
     return {};
+  }
+
+  /** The variable(s) to fix when Node refuses to send a request (never their values). */
+  private variableFor(error: LocalRequestError): string {
+    const c = this.config;
+    if (error.part === 'header' && error.header === 'authorization') {
+      return c.token !== undefined ? 'INFLUX_TOKEN' : 'INFLUXDB_USERNAME or INFLUXDB_PASSWORD';
+    }
+    // the URL: from INFLUXDB_HOSTNAME/INFLUXDB_PORT (1.x settings) or INFLUX_URL; the database,
+    // bucket and org travel URL-encoded in the query and cannot make it invalid
+    return c.database !== undefined ? 'INFLUXDB_HOSTNAME (and INFLUXDB_PORT)' : 'INFLUX_URL';
   }
 
   private writePath(api: 'v1' | 'v2'): string {
@@ -157,19 +179,30 @@ export class InfluxWriter {
   }
 
   describeError(error: unknown): string {
-    if (error instanceof HttpError) {
-      let body = error.body ?? '';
+    if (error instanceof HttpStatusError) {
+      let body = error.body;
       try {
         const j = JSON.parse(body) as { error?: string; message?: string };
         body = j.error ?? j.message ?? body;
       } catch {
-        /* not JSON */
+        /* not JSON (or cut at the bound) */
       }
       body = body.trim().slice(0, 500);
-      return `HTTP ${error.statusCode} ${error.statusMessage ?? ''}`.trim() + (body ? `: ${body}` : '');
+      const cut = error.truncated ? ` (the answer was longer than ${ERROR_BODY_LIMIT / 1024} KiB or broke off: not read further)` : '';
+      return `HTTP ${error.statusCode} ${error.statusMessage}`.trim() + (body ? `: ${body}` : '') + cut;
+    }
+    if (error instanceof RequestTimeoutError) return `no answer within ${this.config.timeoutMs / 1000} s (INFLUX_TIMEOUT)`;
+    if (error instanceof LocalRequestError) {
+      const variable = this.variableFor(error);
+      const what =
+        error.part === 'header'
+          ? `${variable} contains a character not allowed in an HTTP header (${error.code}: a line break or another control character?)`
+          : error.part === 'url'
+            ? `the URL made from ${variable} is not valid (${error.code})`
+            : `Node.js refused to send the request (${error.code})`;
+      return `${what}: a configuration problem, fix ${variable} (its value is not shown)`;
     }
     const e = error as NodeJS.ErrnoException;
-    if (e?.name === 'RequestTimedOutError') return `no answer within ${this.config.timeoutMs / 1000} s (INFLUX_TIMEOUT)`;
     if (isTlsError(error)) {
       return `${e.code} ${e.message ?? ''}`.trim() + ' (set INFLUX_CA_FILE to the CA that signed the server certificate, or fix the host name in the URL)';
     }
@@ -179,7 +212,8 @@ export class InfluxWriter {
   /**
    * Sends one batch (one request), retrying what can be retried. Resolves when the server has
    * accepted it; throws WriteError(retriable) when it could not be delivered now, and
-   * WriteError(!retriable) when the server rejected the data (a 4xx other than 429).
+   * WriteError(!retriable) when the server rejected the data (a 4xx other than 429), refused the
+   * request (401, 403, 404, 413, a TLS certificate), or Node refused to send it (configuration).
    */
   async write(lines: string[], signal?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
@@ -188,29 +222,30 @@ export class InfluxWriter {
     for (;;) {
       attempt++;
       let api: 'v1' | 'v2';
-      let req: ReturnType<typeof requestSignal> | undefined;
       try {
         api = await this.resolveApi(signal);
-        req = requestSignal(this.config.timeoutMs, signal);
-        await this.transport.request(this.writePath(api), body, {
+        await this.transport.request({
           method: 'POST',
+          path: this.writePath(api),
           headers: { 'content-type': 'text/plain; charset=utf-8', ...this.authHeaders(api) },
-          gzipThreshold: this.config.gzipThreshold > 0 ? this.config.gzipThreshold : undefined,
-          signal: req.signal,
+          body,
+          signal,
         });
         return;
-      } catch (caught) {
-        const error = req?.timedOut() && !(caught instanceof HttpError) ? new RequestTimedOut() : caught;
+      } catch (error) {
         const reason = this.describeError(error);
         if (error instanceof WriteError && !error.retriable) throw error;
         if (isTlsError(error)) {
           // retrying cannot fix a certificate: keep the data, say what to do
           throw new WriteError(`InfluxDB at ${this.target}: TLS certificate check failed: ${reason}`, false, undefined, { cause: error });
         }
-        const status = error instanceof HttpError ? error.statusCode : undefined;
+        if (error instanceof LocalRequestError) {
+          // never sent: retrying cannot fix the configuration; keep the data, say what to fix
+          throw new WriteError(`InfluxDB at ${this.target}: the request was not sent: ${reason}`, false, undefined, { cause: error });
+        }
+        const status = error instanceof HttpStatusError ? error.statusCode : undefined;
         // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
-        const retriable =
-          status !== undefined ? status === 429 || status >= 500 : error instanceof WriteError || canRetryHttpCall(error) || !signal?.aborted;
+        const retriable = status === undefined || status === 429 || status >= 500;
         if (!retriable) {
           throw new WriteError(
             `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ${reason}${hintFor(status)}`,
@@ -236,16 +271,25 @@ export class InfluxWriter {
 
   private retryDelay(error: unknown, attempt: number): number {
     const c = this.config;
-    if (error instanceof HttpError) {
-      const header = error.headers?.['retry-after'];
-      const value = Array.isArray(header) ? header[0] : header;
-      if (value !== undefined) {
-        const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
-        if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, Math.max(c.maxRetryDelayMs, c.retryDelayMs));
-      }
+    const value = error instanceof HttpStatusError ? error.retryAfter : undefined;
+    if (value !== undefined) {
+      const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+      if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, Math.max(c.maxRetryDelayMs, c.retryDelayMs));
     }
     const base = Math.min(c.retryDelayMs * 2 ** (attempt - 1), c.maxRetryDelayMs);
     return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  /** A 2xx answer we parse: JSON, read only up to SUCCESS_BODY_LIMIT. */
+  private async getJson<T>(path: string, api: 'v1' | 'v2'): Promise<T> {
+    const res = await this.transport.request({ method: 'GET', path, headers: this.authHeaders(api), maxBodyBytes: SUCCESS_BODY_LIMIT });
+    const where = `${this.config.url}${path.split('?')[0]}`;
+    if (res.truncated) throw new Error(`${where} answered with more than ${SUCCESS_BODY_LIMIT / 1024 / 1024} MiB (or the answer broke off): not read further`);
+    try {
+      return JSON.parse(res.body) as T;
+    } catch {
+      throw new Error(`${where} answered HTTP ${res.status} with something that is not JSON (starts ${JSON.stringify(res.body.slice(0, 80))})`);
+    }
   }
 
   /** For `metrics check`: can we reach it, which version, are the credentials accepted, does the database exist. */
@@ -253,7 +297,7 @@ export class InfluxWriter {
     const lines: string[] = [];
     const info = await this.ping();
     if (!info.reachable) {
-      lines.push(`unreachable: ${this.config.url}: ${info.error}`);
+      lines.push(info.local ? `request not sent to ${this.config.url}: ${info.error}` : `unreachable: ${this.config.url}: ${info.error}`);
       return { ok: false, lines };
     }
     lines.push(`reachable: ${this.config.url} (version ${info.version ?? 'not reported'})`);
@@ -261,11 +305,10 @@ export class InfluxWriter {
     lines.push(`write API: ${api === 'v1' ? '/write (1.x)' : '/api/v2/write (2.x/3.x)'}`);
     try {
       if (api === 'v1') {
-        const res = (await this.transport.request(`/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`, '', {
-          method: 'GET',
-          headers: this.authHeaders('v1'),
-          signal: requestSignal(this.config.timeoutMs).signal,
-        })) as { results?: Array<{ series?: Array<{ values?: string[][] }>; error?: string }> };
+        const res = await this.getJson<{ results?: Array<{ series?: Array<{ values?: string[][] }>; error?: string }> }>(
+          `/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`,
+          'v1',
+        );
         const r = res.results?.[0];
         if (r?.error) throw new Error(r.error);
         lines.push('credentials: accepted');
@@ -279,13 +322,7 @@ export class InfluxWriter {
       } else {
         const q = new URLSearchParams({ name: this.config.bucket ?? '' });
         if (this.config.org) q.set('org', this.config.org);
-        const res = (await this.transport.request(`/api/v2/buckets?${q}`, '', {
-          method: 'GET',
-          headers: this.authHeaders('v2'),
-          signal: requestSignal(this.config.timeoutMs).signal,
-        })) as {
-          buckets?: Array<{ name: string }>;
-        };
+        const res = await this.getJson<{ buckets?: Array<{ name: string }> }>(`/api/v2/buckets?${q}`, 'v2');
         lines.push('credentials: accepted');
         if (res.buckets?.some((b) => b.name === this.config.bucket)) lines.push(`bucket: ${this.config.bucket} exists`);
         else {
@@ -294,7 +331,7 @@ export class InfluxWriter {
         }
       }
     } catch (error) {
-      const status = error instanceof HttpError ? error.statusCode : undefined;
+      const status = error instanceof HttpStatusError ? error.statusCode : undefined;
       if (status === 401 || status === 403) lines.push(`credentials: REJECTED (${this.describeError(error)})`);
       else lines.push(`check failed: ${this.describeError(error)}`);
       return { ok: false, lines };
@@ -319,14 +356,6 @@ const TLS_CODES = new Set([
 function isTlsError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code !== undefined && TLS_CODES.has(code);
-}
-
-/** A request that got no answer within INFLUX_TIMEOUT (retriable). */
-class RequestTimedOut extends Error {
-  override name = 'RequestTimedOutError';
-  canRetry(): boolean {
-    return true;
-  }
 }
 
 function hintFor(status: number | undefined): string {
