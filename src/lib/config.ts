@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './errors.js';
 import { safeUrl } from './http.js';
-import { registerSecret } from './redact.js';
+import { registerCredentialPair, registerSecret } from './redact.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -123,6 +123,8 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     if (!env.INFLUXDB_DATABASE) problems.push('INFLUXDB_DATABASE is not set (the database to write to)');
     const password = readSecretSafely(env, 'INFLUXDB_PASSWORD', problems);
     if (password !== undefined && !env.INFLUXDB_USERNAME) problems.push('INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not');
+    // sent as HTTP Basic authorization: base64 of user:password is redacted too
+    registerCredentialPair(env.INFLUXDB_USERNAME, password);
     const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
     config = {
       ...common,
@@ -146,6 +148,8 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
     if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
     const token = readSecretSafely(env, 'INFLUX_TOKEN', problems);
+    // `user:password` for a 1.x server is sent as HTTP Basic authorization (see influx.ts)
+    if (token?.includes(':')) registerCredentialPair(token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1));
     if (!env.INFLUX_BUCKET) problems.push('INFLUX_BUCKET is not set (the bucket to write to)');
     const api = version.endsWith('1') ? 'v1' : version.endsWith('2') ? 'v2' : 'auto';
     if (api === 'v2' && !token) problems.push('INFLUX_TOKEN is not set (or INFLUX_TOKEN_FILE, or a credential INFLUX_TOKEN)');
