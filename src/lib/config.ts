@@ -41,7 +41,13 @@ export interface InfluxConfig {
   tlsInsecure: boolean;
 }
 
-/** A value from the environment, `<NAME>_FILE`, or `$CREDENTIALS_DIRECTORY/<NAME>`. */
+/**
+ * A secret from the environment, `<NAME>_FILE`, or `$CREDENTIALS_DIRECTORY/<NAME>`. Trailing
+ * whitespace (a final newline, a blank line, a space) is removed from a value read from a file:
+ * editors add it, and a token with it would be refused by every request. A value that still holds
+ * a line break or another control character cannot go into an HTTP header: ConfigError, naming
+ * the variable and the file, never the value.
+ */
 export function readSecret(env: Env, name: string): string | undefined {
   const direct = env[name];
   const file = env[`${name}_FILE`];
@@ -49,11 +55,13 @@ export function readSecret(env: Env, name: string): string | undefined {
     throw new ConfigError(`both ${name} and ${name}_FILE are set: set only one`);
   }
   let value: string | undefined = direct === '' ? undefined : direct;
+  let source = `${name} (from the environment)`;
   let path: string | undefined = file || undefined;
   if (value === undefined && path === undefined && env.CREDENTIALS_DIRECTORY) {
     const candidate = join(env.CREDENTIALS_DIRECTORY, name);
     try {
-      value = readFileSync(candidate, 'utf8').replace(/\r?\n$/, '');
+      value = readFileSync(candidate, 'utf8').replace(/\s+$/, '');
+      source = `credential ${name} (${candidate})`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new ConfigError(`cannot read credential ${name} from ${candidate}: ${(error as NodeJS.ErrnoException).code}`);
@@ -62,12 +70,21 @@ export function readSecret(env: Env, name: string): string | undefined {
   }
   if (path !== undefined) {
     try {
-      value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+      value = readFileSync(path, 'utf8').replace(/\s+$/, '');
+      source = `${name}_FILE=${path}`;
     } catch (error) {
       throw new ConfigError(`cannot read ${name}_FILE=${path}: ${(error as NodeJS.ErrnoException).code ?? error}; check the path and its permissions`);
     }
   }
   registerSecret(value);
+  if (value === '') throw new ConfigError(`${source} is empty: write the secret into it`);
+  // eslint-disable-next-line no-control-regex
+  if (value !== undefined && /[\x00-\x1f\x7f]/.test(value)) {
+    throw new ConfigError(
+      `${source} contains a line break or another control character: a secret must be a single line ` +
+        '(an HTTP header cannot carry it); remove the extra line or character',
+    );
+  }
   return value;
 }
 
