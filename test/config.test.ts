@@ -56,6 +56,20 @@ function assertConfigError(r: CliResult, names: RegExp[], hidden: string[] = [])
   for (const h of hidden) assert.ok(!(r.stdout + r.stderr).includes(h), `${JSON.stringify(h)} printed:\n${show(r)}`);
 }
 
+describe('INFLUX_URL', () => {
+  test('with a query string: exit 2 naming INFLUX_URL, without printing the query (it may hold credentials)', async () => {
+    const port = await freePort();
+    const r = await run({ INFLUX_URL: `http://127.0.0.1:${port}/?u=admin&p=Qu3ryPW`, INFLUX_TOKEN: 'tok-abcdef', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' });
+    assertConfigError(r, [/INFLUX_URL/, /query string/], ['Qu3ryPW', 'u=admin']);
+  });
+
+  test('with a fragment: exit 2 naming INFLUX_URL, without printing the fragment', async () => {
+    const port = await freePort();
+    const r = await run({ INFLUX_URL: `http://127.0.0.1:${port}/#Fr4gPW`, INFLUX_TOKEN: 'tok-abcdef', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' });
+    assertConfigError(r, [/INFLUX_URL/, /fragment/], ['Fr4gPW']);
+  });
+});
+
 describe('secrets read from files', () => {
   let server: HttpFixtureServer;
   before(async () => {

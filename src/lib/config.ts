@@ -154,13 +154,20 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     };
   } else if (hasV2 && !hasV1) {
     let url = env.INFLUX_URL!;
+    // a query string or fragment may carry credentials (?u=admin&p=...): refused, and never printed
+    const shown = JSON.stringify(safeUrl(url.replace(/[?#].*$/s, '')));
+    if (/[?#]/.test(url)) {
+      problems.push(
+        'INFLUX_URL has a query string or a fragment (a "?" or "#" part; not shown, it may hold credentials): give the base URL only, e.g. https://influx.example:8086, and the token in INFLUX_TOKEN (the database, bucket and org have their own variables)',
+      );
+    }
     try {
       const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${JSON.stringify(safeUrl(url))} must start with http:// or https://`);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${shown} must start with http:// or https://`);
       if (parsed.username || parsed.password) problems.push('INFLUX_URL must not contain credentials: use INFLUX_TOKEN');
       url = url.replace(/\/+$/, '');
     } catch {
-      problems.push(`INFLUX_URL=${JSON.stringify(safeUrl(url))} is not a URL (e.g. http://localhost:8086)`);
+      problems.push(`INFLUX_URL=${shown} is not a URL (e.g. http://localhost:8086)`);
     }
     const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
     if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
