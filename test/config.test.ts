@@ -70,6 +70,46 @@ describe('INFLUX_URL', () => {
   });
 });
 
+describe('numbers are plain decimals', () => {
+  for (const port of ['0x1f90', '1e3', '+80', ' 80 ', '80.0']) {
+    test(`INFLUXDB_PORT=${JSON.stringify(port)}: exit 2 naming INFLUXDB_PORT`, async () => {
+      const r = await run({ INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_DATABASE: 'db', INFLUXDB_PORT: port });
+      assertConfigError(r, [/INFLUXDB_PORT/, /1 to 65535/]);
+    });
+  }
+
+  test('INFLUX_TIMEOUT=0x10 and INFLUX_RETRY_DELAY=1e0: exit 2 naming each', async () => {
+    const r = await run({ INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_DATABASE: 'db', INFLUX_TIMEOUT: '0x10', INFLUX_RETRY_DELAY: '1e0' });
+    assertConfigError(r, [/INFLUX_TIMEOUT/, /INFLUX_RETRY_DELAY/]);
+  });
+
+  test('plain decimals within range are accepted', () => {
+    const c = loadInfluxConfig({ INFLUXDB_HOSTNAME: 'influx', INFLUXDB_DATABASE: 'db', INFLUXDB_PORT: '8087', INFLUX_TIMEOUT: '2.5', INFLUX_MAX_RETRIES: '0' });
+    assert.equal(c.url, 'http://influx:8087');
+    assert.equal(c.timeoutMs, 2500);
+    assert.equal(c.maxRetries, 0);
+  });
+});
+
+describe('INFLUXDB_HOSTNAME', () => {
+  test('host:port: exit 2 naming INFLUXDB_PORT as the fix', async () => {
+    for (const host of ['influx.example:8086', '[::1]:8086']) {
+      const r = await run({ INFLUXDB_HOSTNAME: host, INFLUXDB_DATABASE: 'db' });
+      assertConfigError(r, [/INFLUXDB_HOSTNAME/, /INFLUXDB_PORT/]);
+    }
+  });
+
+  test('IPv6 addresses, bare or in brackets, stay accepted', () => {
+    for (const [host, url] of [
+      ['::1', 'http://[::1]:8086'],
+      ['[::1]', 'http://[::1]:8086'],
+      ['fe80::1:2', 'http://[fe80::1:2]:8086'],
+    ]) {
+      assert.equal(loadInfluxConfig({ INFLUXDB_HOSTNAME: host, INFLUXDB_DATABASE: 'db' }).url, url);
+    }
+  });
+});
+
 describe('secrets read from files', () => {
   let server: HttpFixtureServer;
   before(async () => {

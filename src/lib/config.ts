@@ -97,27 +97,87 @@ function bool(env: Env, name: string, problems: string[]): boolean {
   return false;
 }
 
-function num(env: Env, name: string, def: number, problems: string[], opts: { min: number; max: number; integer?: boolean }): number {
+/**
+ * The longest duration, in seconds, that Node.js can wait for with one timer (2^31-1 ms, about
+ * 24.8 days): a longer one fires after 1 ms. Every duration setting is bounded by it.
+ */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
+export interface NumberRule {
+  min: number;
+  max: number;
+  /** whole numbers only */
+  integer?: boolean;
+  /** `min` itself is not allowed (e.g. a time limit greater than 0) */
+  minExclusive?: boolean;
+  /** what the number counts, for messages (e.g. `seconds`) */
+  unit?: string;
+}
+
+function formatBound(n: number): string {
+  return n === MAX_TIMER_SECONDS ? `${n} (about 24.8 days, the longest timer Node.js can set)` : String(n);
+}
+
+/** The allowed values in words, e.g. "a plain decimal number of seconds greater than 0 and at most 3600". */
+export function describeRule(rule: NumberRule): string {
+  const what = `${rule.integer ? 'a plain decimal whole number' : 'a plain decimal number'}${rule.unit ? ` of ${rule.unit}` : ''}`;
+  const low = rule.minExclusive ? `greater than ${rule.min}` : `from ${rule.min}`;
+  return `${what} ${low}${rule.minExclusive ? ' and at most' : ' to'} ${formatBound(rule.max)}`;
+}
+
+/** An integer is written /^[0-9]+$/, any other number /^[0-9]+(\.[0-9]+)?$/: no sign, exponent, hex or spaces. */
+const PLAIN_INTEGER = /^[0-9]+$/;
+const PLAIN_DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
+
+/** Whether `raw` is written as `rule` wants it (digits, and a fraction when not an integer). */
+export function isPlainNumber(raw: string, rule: Pick<NumberRule, 'integer'> = {}): boolean {
+  return (rule.integer ? PLAIN_INTEGER : PLAIN_DECIMAL).test(raw);
+}
+
+/** Why `value` is outside `rule` (a message naming `label`), or undefined when it is inside. */
+export function rangeProblem(label: string, value: number, rule: NumberRule): string | undefined {
+  const ok =
+    Number.isFinite(value) &&
+    (rule.minExclusive ? value > rule.min : value >= rule.min) &&
+    value <= rule.max &&
+    (!rule.integer || Number.isInteger(value));
+  return ok ? undefined : `${label} is out of range: it must be ${describeRule(rule)}`;
+}
+
+/**
+ * Parses a number setting. Returns the number, or a message naming `name` (and the value, which
+ * is never a secret) with the allowed range when it is not a plain decimal within `rule`.
+ */
+export function parseNumberSetting(name: string, raw: string, rule: NumberRule): number | { problem: string } {
+  const shown = `${name}=${JSON.stringify(raw)}`;
+  if (!isPlainNumber(raw, rule)) {
+    const form = rule.integer ? 'digits 0-9 only' : 'digits 0-9, with an optional fraction such as 2.5';
+    return { problem: `${shown} is not written as a plain decimal (${form}; no sign, exponent, hex or spaces): it must be ${describeRule(rule)}` };
+  }
+  const n = Number(raw);
+  const problem = rangeProblem(shown, n, rule);
+  return problem ? { problem } : n;
+}
+
+function num(env: Env, name: string, def: number, problems: string[], rule: NumberRule): number {
   const v = env[name];
   if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < opts.min || n > opts.max || (opts.integer && !Number.isInteger(n))) {
-    problems.push(`${name}=${JSON.stringify(v)} must be ${opts.integer ? 'an integer' : 'a number'} from ${opts.min} to ${opts.max}`);
-    return def;
-  }
-  return n;
+  const r = parseNumberSetting(name, v, rule);
+  if (typeof r === 'number') return r;
+  problems.push(r.problem);
+  return def;
 }
 
 /** Reads the InfluxDB configuration; throws ConfigError naming every missing or invalid variable. */
 export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
   const problems: string[] = [];
   const common = {
-    timeoutMs: num(env, 'INFLUX_TIMEOUT', 10, problems, { min: 0.1, max: 3600 }) * 1000,
+    timeoutMs: num(env, 'INFLUX_TIMEOUT', 10, problems, { min: 0.1, max: 3600, unit: 'seconds' }) * 1000,
     batchSize: num(env, 'INFLUX_BATCH_SIZE', 5000, problems, { min: 1, max: 1_000_000, integer: true }),
     maxRetries: num(env, 'INFLUX_MAX_RETRIES', 3, problems, { min: 0, max: 100, integer: true }),
-    retryDelayMs: num(env, 'INFLUX_RETRY_DELAY', 1, problems, { min: 0, max: 3600 }) * 1000,
-    maxRetryDelayMs: num(env, 'INFLUX_MAX_RETRY_DELAY', 30, problems, { min: 0, max: 3600 }) * 1000,
-    gzipThreshold: num(env, 'INFLUX_GZIP_THRESHOLD', 1000, problems, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    retryDelayMs: num(env, 'INFLUX_RETRY_DELAY', 1, problems, { min: 0, max: 3600, unit: 'seconds' }) * 1000,
+    maxRetryDelayMs: num(env, 'INFLUX_MAX_RETRY_DELAY', 30, problems, { min: 0, max: 3600, unit: 'seconds' }) * 1000,
+    gzipThreshold: num(env, 'INFLUX_GZIP_THRESHOLD', 1000, problems, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'bytes' }),
     caFile: env.INFLUX_CA_FILE || undefined,
     tlsInsecure: bool(env, 'INFLUX_TLS_INSECURE', problems),
   };
@@ -137,6 +197,11 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     const port = num(env, 'INFLUXDB_PORT', 8086, problems, { min: 1, max: 65535, integer: true });
     const host = env.INFLUXDB_HOSTNAME!;
     if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`);
+    else if (hostWithPort(host)) {
+      problems.push(
+        `INFLUXDB_HOSTNAME=${JSON.stringify(host)} holds a port: set the host name alone in INFLUXDB_HOSTNAME and the port in INFLUXDB_PORT (default 8086); an IPv6 address is written as it is (::1) or in brackets ([::1])`,
+      );
+    }
     if (!env.INFLUXDB_DATABASE) problems.push('INFLUXDB_DATABASE is not set (the database to write to)');
     const password = readSecretSafely(env, 'INFLUXDB_PASSWORD', problems);
     if (password !== undefined && !env.INFLUXDB_USERNAME) problems.push('INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not');
@@ -184,6 +249,15 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     throw new ConfigError(`configuration is incomplete or invalid:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
+}
+
+/**
+ * A port glued to the host name (`influx:8086`, `[::1]:8086`). IPv6 addresses stay accepted:
+ * bracketed (`[::1]`), or bare with several colons (`::1`, `fe80::1`).
+ */
+function hostWithPort(host: string): boolean {
+  if (host.startsWith('[')) return !/^\[[^\]]*\]$/.test(host);
+  return (host.match(/:/g) ?? []).length === 1;
 }
 
 function readSecretSafely(env: Env, name: string, problems: string[]): string | undefined {
