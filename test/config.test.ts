@@ -70,6 +70,47 @@ describe('INFLUX_URL', () => {
   });
 });
 
+describe('durations are bounded by what one timer can wait (2147483 s)', () => {
+  const range = /2147483/;
+
+  test('METRICS_TIMEOUT=3000000: exit 2 naming METRICS_TIMEOUT and the range', async () => {
+    const r = await run({ METRICS_TIMEOUT: '3000000' }, ['--dry-run']);
+    assertConfigError(r, [/METRICS_TIMEOUT/, range]);
+  });
+
+  test('METRICS_TIMEOUT=1e3 (not a plain decimal): exit 2', async () => {
+    const r = await run({ METRICS_TIMEOUT: '1e3' }, ['--dry-run']);
+    assertConfigError(r, [/METRICS_TIMEOUT/, /plain decimal/]);
+  });
+
+  test('--timeout 3000000 on the fast path: exit 2 naming --timeout and the range (not a silent fall-through)', async () => {
+    for (const args of [['--timeout', '3000000'], ['--timeout=3000000']]) {
+      const r = await run({}, ['--dry-run', ...args]);
+      assertConfigError(r, [/--timeout/, range]);
+    }
+  });
+
+  test('--timeout 3000000 through yargs (METRICS_NO_FAST_PATH): exit 2 naming --timeout and the range', async () => {
+    const r = await run({ METRICS_NO_FAST_PATH: '1' }, ['--dry-run', '--timeout', '3000000']);
+    assertConfigError(r, [/--timeout/, range]);
+  });
+
+  test('the largest allowed time limit still runs the collector', async () => {
+    const r = await run({ METRICS_TIMEOUT: '2147483' }, ['--dry-run']);
+    assert.equal(r.code, 0, show(r));
+    const r2 = await run({}, ['--dry-run', '--timeout', '2147483']);
+    assert.equal(r2.code, 0, show(r2));
+  });
+
+  test('daemon --grace 30d and --jitter 25d: exit 2 naming the option and the range', async () => {
+    for (const option of [['--grace', '30d'], ['--jitter', '25d']]) {
+      // an unknown collector name: were the duration accepted, the daemon would refuse the name instead
+      const r = await runCli(['daemon', ...option, 'no_such_collector'], { env: { METRICS_COLLECTORS_DIR: bulk.dir } });
+      assertConfigError(r, [new RegExp(option[0]!), range]);
+    }
+  });
+});
+
 describe('numbers are plain decimals', () => {
   for (const port of ['0x1f90', '1e3', '+80', ' 80 ', '80.0']) {
     test(`INFLUXDB_PORT=${JSON.stringify(port)}: exit 2 naming INFLUXDB_PORT`, async () => {
