@@ -41,7 +41,7 @@ import { UnsafeFileError, openAppendNoFollow } from './atomic.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { IssueMetricEventError, eventToPoint, timestampToNanoString, type Event } from './events.js';
 import { createLogger, type Logger } from './log.js';
-import { registerSecret } from './redact.js';
+import { registerCredentialPair } from './redact.js';
 
 export type Env = Record<string, string | undefined>;
 export type SinkName = 'log' | 'promtail' | 'influx';
@@ -208,7 +208,7 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
   if (target.username || target.password) {
     const user = decodeURIComponent(target.username);
     const pass = decodeURIComponent(target.password);
-    registerSecret(pass);
+    registerCredentialPair(user, pass);
     headers.authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
   }
   // fetch() refuses URLs with credentials: they went into the header above

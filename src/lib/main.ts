@@ -26,9 +26,11 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'env' | 'log'> 
       if (v !== 'text' && v !== 'lp') return undefined;
       opts.format = v;
     } else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      const v = Number(a === '--timeout' ? argv[++i] : a.slice('--timeout='.length));
-      if (!Number.isFinite(v) || v <= 0) return undefined;
-      opts.timeoutSec = v;
+      // a plain decimal is taken here and its range checked by the runner (timeoutFrom: exit 2
+      // beyond it, as through yargs); anything else is left to yargs and its message
+      const v = a === '--timeout' ? argv[++i] : a.slice('--timeout='.length);
+      if (v === undefined || !/^[0-9]+(\.[0-9]+)?$/.test(v)) return undefined;
+      opts.timeoutSec = Number(v);
     } else if (NAME.test(a)) opts.names.push(a);
     else return undefined;
   }

@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import { TEMP_PREFIX, UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
 import { ConfigError } from './errors.js';
 import { LockFileError, acquireLock, acquireLockWait, pidAlive, type LockHolder, type LockResult } from './lock.js';
+import { redact } from './redact.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
 export const OUTBOX_VERSION = 1;
@@ -237,6 +238,11 @@ function describeError(e: unknown): string {
   const code = errCode(e);
   if (code) return `${code} (${ERRNO_TEXT[code] ?? (e as Error).message})`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** A reason as stored in a batch header: bounded (redacted first by the caller: server text may echo a secret). */
+function clipReason(reason: string): string {
+  return reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS - 3) + '...' : reason;
 }
 
 function sha256(buf: Buffer): string {
@@ -435,7 +441,7 @@ export class Outbox {
     const header: OutboxHeader = {
       collector: meta.collector,
       created: new Date().toISOString(),
-      reason: meta.reason.length > MAX_REASON_CHARS ? meta.reason.slice(0, MAX_REASON_CHARS - 3) + '...' : meta.reason,
+      reason: clipReason(redact(meta.reason)),
       lines: points,
       ...(segments !== points ? { segments } : {}),
       bytes: body.length,
@@ -906,7 +912,7 @@ export class Outbox {
       `moved: ${new Date().toISOString()}\n` +
       (h ? `collector: ${h.collector}\npoints: ${h.lines}\nstored: ${h.created}\nstored because: ${h.reason}\n` : '');
     try {
-      await writeFileAtomic(`${dest}.reason.txt`, text);
+      await writeFileAtomic(`${dest}.reason.txt`, redact(text));
     } catch (e) {
       this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeError(e)}; the reason was: ${reason}`);
     }

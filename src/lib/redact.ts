@@ -1,24 +1,110 @@
 /**
  * Secrets never appear in output. Every secret the configuration reads is registered here, and
- * every line the framework prints (logs, errors, summaries) passes through `redact()`.
+ * every line the framework prints (logs, errors, summaries), every reason it stores in the outbox
+ * and the `collector_run` error field pass through `redact()`.
+ *
+ * A secret is redacted in every form it can take when a server or a library echoes it back:
+ * - the raw value, of any length (a 1-character password is masked too);
+ * - URL-encoded (`encodeURIComponent`, with upper- or lower-case hex, and the form encoding of
+ *   URLSearchParams) and JSON-string-escaped;
+ * - base64 and base64url, padded or not, of the value alone and, from 6 bytes on, inside a larger
+ *   base64 text at any byte offset (e.g. a whole `Authorization` header base64-encoded);
+ * - for a user name and password (`registerCredentialPair`): base64 and base64url of
+ *   `user:password`, the HTTP Basic authorization value, and those URL-encoded.
+ *
+ * The forms are computed once, at registration; `redact()` then costs one `includes` per form (a
+ * single pass of one regular expression when something matches), and nothing at all while no
+ * secret is registered (a dry-run reads none).
  */
-const secrets = new Set<string>();
+const forms = new Set<string>();
+/** the forms, longest first (so that a longer form is replaced whole, not its shorter parts) */
+let sorted: string[] = [];
+let pattern: RegExp | undefined;
 
-export function registerSecret(value: string | undefined): void {
-  // very short values would blank out ordinary text; they are still never printed by us
-  if (value && value.length >= 3) secrets.add(value);
-  if (value && value.includes(':')) for (const part of value.split(':')) if (part.length >= 3) secrets.add(part);
+const MASK = '***';
+/** an unaligned base64 fragment shorter than this could match ordinary text by chance */
+const MIN_FRAGMENT = 6;
+
+function b64url(b64: string): string {
+  return b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export function redact(text: string): string {
-  if (secrets.size === 0) return text;
-  let out = text;
-  for (const s of secrets) {
-    if (out.includes(s)) out = out.split(s).join('***');
-    const b64 = Buffer.from(s).toString('base64');
-    if (out.includes(b64)) out = out.split(b64).join('***');
+/** The text forms of `value`: raw, URL-encoded, form-encoded, JSON-escaped. */
+function textForms(value: string): string[] {
+  const out = [value];
+  try {
+    const uri = encodeURIComponent(value);
+    out.push(uri, uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+  } catch {
+    /* a lone surrogate cannot be URL-encoded: then it cannot be sent URL-encoded either */
+  }
+  out.push(new URLSearchParams({ x: value }).toString().slice(2));
+  out.push(JSON.stringify(value).slice(1, -1));
+  return out;
+}
+
+/** base64 and base64url of `bytes`, padded and unpadded, and their URL-encoded forms. */
+function base64Forms(bytes: Buffer): string[] {
+  const b64 = bytes.toString('base64');
+  const unpadded = b64.replace(/=+$/, '');
+  const out = [b64, unpadded, b64url(b64)];
+  for (const f of [b64, unpadded]) out.push(...textForms(f).slice(1));
+  return out;
+}
+
+/**
+ * The parts of base64 text that depend only on `bytes` when they sit at byte offset 0, 1 or 2
+ * (mod 3) of a larger base64-encoded text, in base64 and base64url.
+ */
+function base64Fragments(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const b64 = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
+    // character i covers bits [6i, 6i+6): it is made of the secret alone when they are inside [8k, 8(k+n))
+    const fragment = b64.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + bytes.length)) / 6));
+    if (fragment.length >= MIN_FRAGMENT) out.push(fragment, b64url(fragment));
   }
   return out;
+}
+
+function add(list: string[]): void {
+  const before = forms.size;
+  for (const f of list) if (f) forms.add(f);
+  if (forms.size === before) return;
+  sorted = [...forms].sort((a, b) => b.length - a.length);
+  pattern = new RegExp(sorted.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+}
+
+/** Registers a secret: it and every form derived from it are redacted from now on. */
+export function registerSecret(value: string | undefined): void {
+  if (!value) return;
+  const bytes = Buffer.from(value, 'utf8');
+  add([...textForms(value), ...base64Forms(bytes), ...base64Fragments(bytes)]);
+}
+
+/**
+ * Registers a user name and password sent as HTTP Basic authorization: the password as a secret,
+ * and base64/base64url of `user:password` (the user name alone is not a secret).
+ */
+export function registerCredentialPair(user: string | undefined, password: string | undefined): void {
+  if (!password) return;
+  registerSecret(password);
+  add(base64Forms(Buffer.from(`${user ?? ''}:${password}`, 'utf8')));
+}
+
+/** Forgets every registered secret (for tests). */
+export function forgetSecrets(): void {
+  forms.clear();
+  sorted = [];
+  pattern = undefined;
+}
+
+/** `text` with every form of every registered secret replaced by `***`. */
+export function redact(text: string): string {
+  if (pattern === undefined) return text;
+  if (!sorted.some((f) => text.includes(f))) return text;
+  pattern.lastIndex = 0;
+  return text.replace(pattern, MASK);
 }
 
 let installed = false;
@@ -34,7 +120,7 @@ export function redactProcessOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (secrets.size > 0) {
+      if (pattern !== undefined) {
         if (typeof chunk === 'string') chunk = redact(chunk);
         else if (chunk instanceof Uint8Array) chunk = redact(Buffer.from(chunk).toString('utf8'));
       }

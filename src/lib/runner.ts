@@ -8,7 +8,8 @@ import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
 import { Delivery, openOutbox, replayOutbox, writePoints } from './delivery.js';
-import { CollectorError, UsageError, errorMessage } from './errors.js';
+import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './config.js';
+import { CollectorError, ConfigError, UsageError, errorMessage } from './errors.js';
 import { EXIT } from './exit.js';
 import { createLogger, type Logger } from './log.js';
 import type { RunReport } from './metric.js';
@@ -52,12 +53,24 @@ function isRunReport(x: unknown): x is RunReport {
   return typeof x === 'object' && x !== null && typeof (x as RunReport).ok === 'boolean' && typeof (x as RunReport).points === 'number';
 }
 
+/** A collector's time limit: greater than 0, and within what one Node.js timer can wait. */
+export const TIMEOUT_RULE: NumberRule = { min: 0, minExclusive: true, max: MAX_TIMER_SECONDS, unit: 'seconds' };
+
+/**
+ * The time limit of one collector, in seconds: `--timeout` (already a number), else
+ * METRICS_TIMEOUT (a plain decimal), else 600. Out of range: UsageError (exit 2) naming the option
+ * or variable and the allowed range; a longer timer would fire after 1 ms and abort every collector.
+ */
 export function timeoutFrom(env: Record<string, string | undefined>, explicit?: number): number {
-  if (explicit !== undefined) return explicit;
+  if (explicit !== undefined) {
+    const problem = rangeProblem(`--timeout ${explicit}`, explicit, TIMEOUT_RULE);
+    if (problem) throw new UsageError(problem);
+    return explicit;
+  }
   const raw = env.METRICS_TIMEOUT;
   if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_SEC;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`METRICS_TIMEOUT=${JSON.stringify(raw)} must be a number of seconds greater than 0`);
+  const n = parseNumberSetting('METRICS_TIMEOUT', raw, TIMEOUT_RULE);
+  if (typeof n !== 'number') throw new ConfigError(n.problem);
   return n;
 }
 

@@ -41,9 +41,14 @@ export const command: CommandModule<object, Args> = {
     const { UsageError } = await import('../errors.js');
     const { createLogger } = await import('../log.js');
 
+    const { MAX_TIMER_SECONDS } = await import('../config.js');
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
       if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);
+      // one Node.js timer waits at most 2^31-1 ms: a longer wait would be cut short
+      if (r.usec > BigInt(MAX_TIMER_SECONDS) * 1_000_000n) {
+        throw new UsageError(`--${option} ${JSON.stringify(value)} is out of range: it must be a time span from 0 to ${MAX_TIMER_SECONDS}s (about 24.8 days)`);
+      }
       return Number(r.usec) / 1000;
     };
     const maxConcurrent = args['max-concurrent'];

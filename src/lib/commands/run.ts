@@ -21,15 +21,16 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
     })
     .option('timeout', {
       type: 'number',
-      describe: 'seconds one collector may take before it is aborted and reported failed (default: METRICS_TIMEOUT, else 600)',
+      describe: 'seconds one collector may take before it is aborted and reported failed, at most 2147483 (default: METRICS_TIMEOUT, else 600)',
     }) as unknown as Argv<T & RunArgs>;
 }
 
 export async function runHandler(names: string[], args: RunArgs): Promise<void> {
-  const { runCollectors } = await import('../runner.js');
+  const { runCollectors, TIMEOUT_RULE } = await import('../runner.js');
   if (args.timeout !== undefined && !(args.timeout > 0)) {
     const { UsageError } = await import('../errors.js');
-    throw new UsageError('--timeout must be a number of seconds greater than 0');
+    const { describeRule } = await import('../config.js');
+    throw new UsageError(`--timeout must be ${describeRule(TIMEOUT_RULE)}`);
   }
   process.exitCode = await runCollectors({
     names,
