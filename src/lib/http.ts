@@ -3,6 +3,7 @@
  * URL and the status. A failing source is an error, never "no data".
  */
 import { CollectorError } from './errors.js';
+import { redact } from './redact.js';
 
 export interface FetchOptions {
   /** ms before the request is abandoned (default 10 000) */
@@ -60,7 +61,7 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
     // only the start of an error answer is read, for the message: a body that never ends (or
     // inflates to gigabytes) cannot hold the collector or its memory
     const { text } = await readBounded(response, ERROR_BODY_LIMIT).catch(() => ({ text: '', truncated: true }));
-    const excerpt = text.trim().slice(0, 200).replace(/\s+/g, ' ');
+    const excerpt = redact(text.trim()).slice(0, 200).replace(/\s+/g, ' ');
     fail(url, `failed: HTTP ${response.status} ${response.statusText}${excerpt ? ` (${JSON.stringify(excerpt)})` : ''}`, opts);
   }
   let body: string;
@@ -80,7 +81,7 @@ export async function fetchJson<T = unknown>(url: string, opts: FetchOptions = {
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    const excerpt = text.trim().slice(0, 80).replace(/\s+/g, ' ');
+    const excerpt = redact(text.trim()).slice(0, 80).replace(/\s+/g, ' ');
     return fail(url, `returned invalid JSON (${(error as Error).message}; body starts ${JSON.stringify(excerpt)})`, opts, error);
   }
 }

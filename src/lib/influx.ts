@@ -33,6 +33,7 @@ import {
   type TransportResponse,
 } from './influx-transport.js';
 import type { Logger } from './log.js';
+import { redact } from './redact.js';
 
 export interface ServerInfo {
   reachable: boolean;
@@ -187,7 +188,8 @@ export class InfluxWriter {
       } catch {
         /* not JSON (or cut at the bound) */
       }
-      body = body.trim().slice(0, 500);
+      // redact before cutting: a secret cut in half would no longer be recognised
+      body = redact(body.trim()).slice(0, 500);
       const cut = error.truncated ? ` (the answer was longer than ${ERROR_BODY_LIMIT / 1024} KiB or broke off: not read further)` : '';
       return `HTTP ${error.statusCode} ${error.statusMessage}`.trim() + (body ? `: ${body}` : '') + cut;
     }
