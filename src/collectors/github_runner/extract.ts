@@ -19,11 +19,41 @@
  *   temporary name, made durable, and linked to `<runner>.tar.gz` (or `<runner>.<n>.tar.gz`):
  *   an existing archive is never overwritten.
  *
+ * Removal (removeEntry) never deletes anything outside `<storage>/<runner>`, whatever a runner
+ * process does meanwhile. A by-path recursive removal (Node's fs.rm, or any rm that re-resolves
+ * `runner/a/b/file` from the top) checks that `a` is a folder, then uses the path again: a runner
+ * that swaps `a` for a link to `/root` in between makes it delete `/root/file`, as root (the
+ * attack test shows it within a few dozen removals). So every step is relative to an open folder
+ * descriptor and no step follows the final component of a name:
+ * - `/proc/self/fd/<fd>/<name>` is Linux's openat()/unlinkat() for Node, which has neither: the
+ *   kernel starts from the folder the descriptor holds (wherever it has been moved), never from a
+ *   name above it; and unlink(), rmdir(), rename() and lstat() never follow the final component;
+ * - the storage is opened once; the runner entry is handled relative to it (a link there is
+ *   unlinked, never followed); a folder is opened with O_DIRECTORY | O_NOFOLLOW, and fstat() must
+ *   show the device and inode that lstat() saw; its names are read in bounded batches, each
+ *   non-folder is unlink()ed (a folder answers EISDIR and is descended into), then the emptied
+ *   folder is rmdir()ed relative to its parent's descriptor;
+ * - an entry that changes meanwhile (EISDIR, ENOTDIR, ELOOP, ENOTEMPTY, another inode) is
+ *   examined again, at most MAX_REMOVAL_ROUNDS times, then the removal gives up naming the path;
+ * - a folder on another device than the runner folder, or on another mount (a bind mount of the
+ *   same file system: `mnt_id` in /proc/self/fdinfo), is never descended into: one file system;
+ * - at most MAX_REMOVAL_DEPTH folders are open at once: a folder deeper than that is renamed up
+ *   into the runner folder (relative to both descriptors) and removed from there, so neither the
+ *   descriptor count nor any path length grows with the depth (no ENAMETOOLONG past PATH_MAX);
+ * - without /proc/self/fd, removal refuses to run rather than fall back to paths.
+ *
+ * Why not spawn coreutils `rm -rf --one-file-system`? GNU rm walks with openat() (fts) and guards
+ * against this race too, but then the guarantee would be a property of whichever `rm` is on the
+ * PATH (busybox rm, or a future rewrite, may not give it), we could not check dev/ino against what
+ * we decided on, nor bound the rounds, nor say which entry failed and why; and it costs a child
+ * process per runner folder. The steps above keep the guarantee in this file, where the attack
+ * test exercises it.
+ *
  * Nothing here issues events or logs: the collector (github_runner.ts) decides what to do with
  * the results.
  */
-import { constants, existsSync, type Stats } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, open, opendir, readlink, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync, readFileSync, type Stats } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, opendir, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -426,10 +456,220 @@ export async function scanStorage(storage: string, opts: ScanOptions): Promise<S
 // ---------------------------------------------------------------------------------------------
 // Removal
 
-/** Removes a runner folder (or a non-folder entry) of the storage; links are removed, not followed. */
-export async function removeEntry(storage: string, runner: string): Promise<void> {
-  if (!isValidRunnerName(runner)) throw new Error(`refusing to remove ${JSON.stringify(runner)}: not a runner name`);
-  await rm(join(storage, runner), { recursive: true, force: true });
+/** Folder depth below the runner folder that removal walks with open descriptors (its descriptor bound). */
+export const MAX_REMOVAL_DEPTH = 64;
+/** Times one entry may change under the removal (a folder became a link, got new entries…) before it gives up. */
+export const MAX_REMOVAL_ROUNDS = 5;
+/** Names read from a folder at once: the listing is closed before they are removed. */
+const REMOVAL_LIST_CHUNK = 256;
+
+/** A runner folder could not be removed (permissions, a mount point, an entry changing faster than it is removed). */
+export class RemovalError extends Error {
+  override name = 'RemovalError';
+}
+
+export interface RemoveOptions {
+  /** stops the removal (a RemovalError) when aborted: the collector's time limit */
+  signal?: AbortSignal;
+}
+
+/** True when /proc/self/fd works: removal and parking refuse to run without it. */
+export function canRemoveSafely(): boolean {
+  return procFd();
+}
+
+function requireProcFd(what: string): void {
+  if (!procFd()) {
+    throw new RemovalError(
+      `refusing to ${what}: /proc/self/fd is not available, and without it a removal could follow a link swapped in by a runner; mount /proc (the collector needs Linux with /proc)`,
+    );
+  }
+}
+
+/** Shown paths stay readable for folders nested thousands deep: the head and the tail. */
+function subShown(shown: string, name: Buffer | string): string {
+  const s = `${shown}/${typeof name === 'string' ? name : name.toString('utf8')}`;
+  return s.length <= 480 ? s : `${s.slice(0, 200)}/…/${s.slice(-240)}`;
+}
+
+/** An open folder addressed only through its descriptor. */
+function folderAt(handle: FileHandle): Folder {
+  const base = `/proc/self/fd/${handle.fd}`;
+  const baseBuf = Buffer.from(base);
+  return {
+    handle,
+    path: (name) => `${base}/${name}`,
+    pathOf: (name) => Buffer.concat([baseBuf, Buffer.from('/'), name]),
+    close: () => handle.close().catch(() => undefined),
+  };
+}
+
+interface RemovalState {
+  signal?: AbortSignal;
+  /** the runner folder: its device, its open descriptor (deep folders are moved up into it), its shown path */
+  dev?: number;
+  /** the runner folder's mount (`mnt_id` of /proc/self/fdinfo), when the kernel tells it */
+  mount?: string;
+  top?: Folder;
+  topShown: string;
+}
+
+function checkAbort(state: RemovalState, shown: string): void {
+  if (state.signal?.aborted) throw new RemovalError(`${shown}: the removal was stopped by the time limit (METRICS_TIMEOUT) before it finished`);
+}
+
+/**
+ * Removes the entry `name` of the open folder `parent`: a non-folder is unlinked, a folder is
+ * emptied through its own descriptor and then rmdir()ed. Every system call names the entry
+ * relative to an open descriptor (`/proc/self/fd/<fd>/<name>`), and none follows the final
+ * component, so a link swapped in at any moment is removed as a link, never followed.
+ */
+async function removeAt(parent: Folder, name: Buffer, shown: string, depth: number, state: RemovalState): Promise<void> {
+  const path = parent.pathOf(name);
+  for (let round = 1; ; round++) {
+    checkAbort(state, shown);
+    if (round > MAX_REMOVAL_ROUNDS) {
+      throw new RemovalError(`${shown} kept changing while being removed (${MAX_REMOVAL_ROUNDS} attempts): is a runner process still writing to it?`);
+    }
+    // a file, a link (removed, never followed), a FIFO, a socket, a device: unlinked at once
+    try {
+      await unlink(path);
+      return;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      if (code(error) !== 'EISDIR') throw new RemovalError(`cannot remove ${shown}: ${message(error)}`);
+    }
+    // a folder
+    let st: Stats;
+    try {
+      st = await lstat(path);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      throw new RemovalError(`cannot examine ${shown} to remove it: ${message(error)}`);
+    }
+    if (!st.isDirectory()) continue; // no longer a folder: look again
+    if (depth === 0) {
+      state.dev = st.dev;
+    } else if (st.dev !== state.dev) {
+      throw new RemovalError(
+        `${shown} is on another file system than its runner folder (a mount point?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+      );
+    }
+    if (depth > MAX_REMOVAL_DEPTH) {
+      // keep the open descriptors bounded: move the folder up into the runner folder (rename
+      // never follows the final component) and remove it from there, at a small depth again
+      if (await moveUp(parent, name, shown, state)) return;
+      continue;
+    }
+    let folder: Folder;
+    try {
+      folder = folderAt(await open(path, O_DIR));
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      if (code(error) === 'ELOOP' || code(error) === 'ENOTDIR') continue; // swapped for a link or a file: look again
+      throw new RemovalError(`cannot open ${shown} to remove it: ${message(error)}`);
+    }
+    try {
+      const fst = await folder.handle.stat();
+      if (fst.dev !== st.dev || fst.ino !== st.ino) continue; // not the folder lstat() saw: look again
+      // a bind mount of a folder of the same file system has the same device: compare the mounts
+      const mount = mountId(folder);
+      if (depth === 0) state.mount = mount;
+      else if (mount !== state.mount) {
+        throw new RemovalError(
+          `${shown} is a mount point inside its runner folder (a bind mount?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+        );
+      }
+      if (depth === 0) state.top = folder;
+      await emptyFolder(folder, shown, depth, state);
+    } finally {
+      if (depth === 0) state.top = undefined;
+      await folder.close();
+    }
+    try {
+      await rmdir(path);
+      return;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      // new entries (ENOTEMPTY/EEXIST), or the name is no longer a folder (ENOTDIR): look again
+      if (code(error) === 'ENOTEMPTY' || code(error) === 'EEXIST' || code(error) === 'ENOTDIR') continue;
+      throw new RemovalError(`cannot remove the folder ${shown}: ${message(error)}`);
+    }
+  }
+}
+
+/** The mount an open folder is on (`mnt_id:` of /proc/self/fdinfo/<fd>, Linux 3.15+); undefined when not told. */
+function mountId(folder: Folder): string | undefined {
+  try {
+    // procfs, in memory: read synchronously (four thread-pool round trips per folder otherwise)
+    const info = readFileSync(`/proc/self/fdinfo/${folder.handle.fd}`, 'utf8');
+    return /^mnt_id:\s*(\d+)$/m.exec(info)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes every entry of an open folder, a bounded batch of names at a time, until it is empty. */
+async function emptyFolder(folder: Folder, shown: string, depth: number, state: RemovalState): Promise<void> {
+  for (;;) {
+    checkAbort(state, shown);
+    const names: Buffer[] = [];
+    try {
+      const dir = await opendir(folder.path('.'), { encoding: 'buffer' } as unknown as Parameters<typeof opendir>[1]);
+      try {
+        for (let entry = await dir.read(); entry !== null; entry = await dir.read()) {
+          names.push(entry.name as unknown as Buffer);
+          if (names.length >= REMOVAL_LIST_CHUNK) break;
+        }
+      } finally {
+        await dir.close().catch(() => undefined);
+      }
+    } catch (error) {
+      throw new RemovalError(`cannot list ${shown} to remove it: ${message(error)}`);
+    }
+    if (names.length === 0) return;
+    for (const name of names) await removeAt(folder, name, subShown(shown, name), depth + 1, state);
+  }
+}
+
+/** Moves a deep entry up into the runner folder under a fresh hidden name; false when the name was taken. */
+async function moveUp(parent: Folder, name: Buffer, shown: string, state: RemovalState): Promise<boolean> {
+  const top = state.top!;
+  const newName = `.removing-${randomBytes(8).toString('hex')}`;
+  try {
+    // a fresh random name: rename() would replace an entry of that name, and none can be expected
+    if (await lstatOrUndefined(top.path(newName))) return false;
+    await rename(parent.pathOf(name), top.path(newName));
+    return true;
+  } catch (error) {
+    if (code(error) === 'ENOENT') return true; // gone meanwhile
+    throw new RemovalError(`cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${message(error)}`);
+  }
+}
+
+/** Opens the storage directory (its path is the operator's: a link there is followed). */
+async function openStorage(storage: string): Promise<Folder> {
+  try {
+    return folderAt(await open(storage, constants.O_RDONLY | constants.O_DIRECTORY));
+  } catch (error) {
+    throw new RemovalError(`cannot open the storage ${storage}: ${message(error)}`);
+  }
+}
+
+/**
+ * Removes the entry `<storage>/<runner>`, whatever it is, and never anything outside it: a
+ * folder with everything in it, a link as a link (never its target). See the module comment.
+ */
+export async function removeEntry(storage: string, runner: string, opts: RemoveOptions = {}): Promise<void> {
+  const shown = join(storage, runner);
+  if (!isValidRunnerName(runner)) throw new RemovalError(`refusing to remove ${JSON.stringify(runner)}: not a runner name`);
+  requireProcFd(`remove ${shown}`);
+  const store = await openStorage(storage);
+  try {
+    await removeAt(store, Buffer.from(runner), shown, 0, { signal: opts.signal, topShown: shown });
+  } finally {
+    await store.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_QUARANTINE_BYTES,
   DEFAULT_MAX_RUNNERS,
+  canRemoveSafely,
   ensureQuarantineDir,
   FILES,
   quarantineEntry,
@@ -180,6 +181,12 @@ export class GithubRunnerMetric extends Metric {
   async collect(): Promise<never[]> {
     const cfg = await loadConfig(this.env);
     const dry = this.dryRun ? 'dry-run: ' : '';
+    if (!this.dryRun && !canRemoveSafely()) {
+      // checked before anything is issued: events of folders that cannot be removed would be issued again by every run
+      throw new CollectorError(
+        `/proc/self/fd is not available: runner folders cannot be removed without the risk of following a link a runner swapped in, so nothing was extracted from ${cfg.storage}; mount /proc (the collector needs Linux with /proc)`,
+      );
+    }
     let scan: ScanResult;
     try {
       scan = await scanStorage(cfg.storage, { include: cfg.include, exclude: cfg.exclude, maxRunners: cfg.maxRunners });
@@ -306,7 +313,7 @@ export class GithubRunnerMetric extends Metric {
       return;
     }
     try {
-      await removeEntry(cfg.storage, runner);
+      await removeEntry(cfg.storage, runner, { signal: this.signal });
     } catch (error) {
       fail(
         `runner ${runner}: cannot remove ${where}: ${errorMessage(error)}` +
@@ -341,7 +348,7 @@ export class GithubRunnerMetric extends Metric {
       return;
     }
     try {
-      await removeEntry(cfg.storage, runner);
+      await removeEntry(cfg.storage, runner, { signal: this.signal });
     } catch (error) {
       fail(`runner ${runner}: archived to ${archive} but cannot remove ${where}: ${errorMessage(error)}; the next run will archive it again: remove it by hand`);
       return;
