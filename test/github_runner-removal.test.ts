@@ -13,7 +13,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { removeEntry, MAX_REMOVAL_DEPTH } from '../src/collectors/github_runner/extract.js';
+import { MAX_REMOVAL_DEPTH, parkEntry, removeEntry } from '../src/collectors/github_runner/extract.js';
 import { cleanEnv, cliPath, collectCli, requireBinary, runCli, startHttpFixtureServer, type CliResult, type HttpFixtureServer } from './helpers/servers.js';
 
 const NOBODY = 65534;
@@ -298,6 +298,28 @@ describe('removal of runner folders', () => {
     });
   }
 
+  test('parking renames the entry to .parked-<runner>-<UTC time> (-2, -3… when taken); a link is parked as a link', async () => {
+    const base = freshDir('park-unit');
+    const storage = join(base, 'storage');
+    const target = join(base, 'target');
+    mkdirSync(target);
+    writeFileSync(join(target, 'precious'), 'keep me');
+    const when = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
+    mkdirSync(join(storage, 'r'), { recursive: true });
+    writeFileSync(join(storage, 'r', 'f'), 'first');
+    assert.equal(await parkEntry(storage, 'r', when), join(storage, '.parked-r-20250102T030405Z'));
+    mkdirSync(join(storage, 'r'));
+    writeFileSync(join(storage, 'r', 'f'), 'second');
+    assert.equal(await parkEntry(storage, 'r', when), join(storage, '.parked-r-20250102T030405Z-2'));
+    symlinkSync(target, join(storage, 'l'));
+    assert.equal(await parkEntry(storage, 'l', when), join(storage, '.parked-l-20250102T030405Z'));
+    assert.deepEqual(readdirSync(storage).sort(), ['.parked-l-20250102T030405Z', '.parked-r-20250102T030405Z', '.parked-r-20250102T030405Z-2']);
+    assert.equal(readFileSync(join(storage, '.parked-r-20250102T030405Z', 'f'), 'utf8'), 'first');
+    assert.equal(readFileSync(join(storage, '.parked-r-20250102T030405Z-2', 'f'), 'utf8'), 'second');
+    assert.ok(lstatSync(join(storage, '.parked-l-20250102T030405Z')).isSymbolicLink());
+    assert.deepEqual(readdirSync(target), ['precious']);
+  });
+
   test(`a runner folder nested ${DEEP} deep (its path far over PATH_MAX) is removed with at most ~${MAX_REMOVAL_DEPTH} open descriptors`, async () => {
     const base = freshDir('deep-unit');
     const storage = join(base, 'storage');
@@ -383,5 +405,95 @@ describe('the collector and folders it cannot simply rm', () => {
     assert.match(r.stderr, /\/proc\/self\/fd is not available: runner folders cannot be removed without the risk of following a link .* nothing was extracted from .*storage; mount \/proc/, show(r));
     assert.deepEqual(readdirSync(storage), ['r']);
     assert.deepEqual(readdirSync(base).sort(), ['state', 'storage']); // no metrics log: nothing issued
+  });
+
+  /** `metrics run github_runner` as the unprivileged user. */
+  const asNobody = (env: Record<string, string>): Promise<CliResult> =>
+    collectCli(
+      spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', process.execPath, cliPath, 'run', 'github_runner'], {
+        env: cleanEnv(env),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+      'metrics run github_runner as nobody',
+      60_000,
+    );
+
+  /**
+   * A runner folder of the unprivileged user holding a folder of root's (mode 0755) with a file in
+   * it: the collector, run as that user, gets EACCES from unlink(), as for any entry it may not remove.
+   */
+  function unremovable(storage: string, name: string, files: Record<string, string>): void {
+    const r = join(storage, name);
+    mkdirSync(r);
+    for (const [f, content] of Object.entries(files)) {
+      writeFileSync(join(r, f), content);
+      chownSync(join(r, f), NOBODY, NOBODY);
+    }
+    mkdirSync(join(r, 'roots'));
+    writeFileSync(join(r, 'roots', 'file'), 'root-owned');
+    chownSync(r, NOBODY, NOBODY);
+  }
+
+  test('folders the collector cannot remove (extracted, incomplete, archived) are parked once: events issued once, the next run exits 0', async (t) => {
+    if (!needRootAndSetpriv(t)) return;
+    const { base, storage, env } = cliStorage('unremovable');
+    unremovable(storage, 'r', {
+      'runner-installed.timestamp': '1700000000\n',
+      'pre-job-metrics.json': JSON.stringify({ timestamp: 1700000010, workflow: 'CI', workflow_run_id: '1', repository: 'o/r', event: 'push' }),
+    });
+    unremovable(storage, 'inc', { 'pre-job-metrics.json': JSON.stringify({ timestamp: 1700000010, workflow: 'CI', workflow_run_id: '1', repository: 'o/r', event: 'push' }) });
+    unremovable(storage, 'bad', { 'runner-installed.timestamp': 'garbage' });
+    for (const p of [base, storage, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
+    const log = env.METRICS_LOG_PATH!;
+    const quarantine = `${storage}-quarantine`;
+
+    const first = await asNobody(env);
+    assert.equal(first.code, 0, show(first));
+    const parkedLine = (name: string): string => {
+      const line = first.stderr.split('\n').find((l) => l.startsWith(`warn [github_runner] runner ${name}: `) && l.includes('set aside as'));
+      assert.ok(line, `no parking warning for ${name}\n${show(first)}`);
+      return line;
+    };
+    const parkedAs = (name: string) => `set aside as .*\\/storage\\/\\.parked-${name}-\\d{8}T\\d{6}Z`;
+    const cannot = (name: string) => `.*\\/storage\\/${name} could not be removed \\(cannot remove .*\\/storage\\/${name}\\/roots\\/file: EACCES: permission denied \\(unlink\\)\\)`;
+    const tail = ': later runs leave it alone; inspect it and remove it by hand$';
+    assert.match(parkedLine('r'), new RegExp(`runner r: ${cannot('r')}; ${parkedAs('r')} \\(its events were issued; parked, they are never issued again\\)${tail}`));
+    assert.match(parkedLine('inc'), new RegExp(`runner inc: ${cannot('inc')}; ${parkedAs('inc')}${tail}`));
+    assert.match(parkedLine('bad'), new RegExp(`runner bad: archived to .*\\/bad\\.tar\\.gz, but ${cannot('bad')}; ${parkedAs('bad')}${tail}`));
+    assert.match(first.stderr, /runners: 1 extracted, 1 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 3 parked; /, show(first));
+    const parked = readdirSync(storage).sort();
+    assert.deepEqual(parked.map((n) => n.replace(/-\d{8}T\d{6}Z$/, '')), ['.parked-bad', '.parked-inc', '.parked-r']);
+    for (const n of parked) assert.equal(readFileSync(join(storage, n, 'roots', 'file'), 'utf8'), 'root-owned');
+    assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz']);
+    const events = readFileSync(log, 'utf8');
+    assert.equal(events.split('\n').filter((l) => l.includes('"event":"runner_start"')).length, 1, events);
+
+    const second = await asNobody(env);
+    assert.equal(second.code, 0, show(second));
+    assert.match(second.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /, show(second));
+    assert.match(second.stderr, /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*\/storage \(\.parked-\*\): inspect and remove them by hand/, show(second));
+    assert.equal(readFileSync(log, 'utf8'), events, 'the second run issued the events again');
+    assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz'], 'the second run archived again');
+    assert.deepEqual(readdirSync(storage).sort(), parked);
+  });
+
+  test('a folder that can be neither removed nor parked stays in place and the run fails (exit 1), naming it', async (t) => {
+    if (!needRootAndSetpriv(t)) return;
+    // the storage is root's: the unprivileged collector may empty its own runner folder but
+    // neither rmdir() it nor rename() it
+    const { base, storage, env } = cliStorage('unparkable');
+    const r = join(storage, 'r');
+    mkdirSync(r);
+    writeFileSync(join(r, 'runner-installed.timestamp'), '1700000000\n');
+    for (const p of [r, join(r, 'runner-installed.timestamp'), base, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
+    const res = await asNobody(env);
+    assert.equal(res.code, 1, show(res));
+    assert.match(
+      res.stderr,
+      /error \[github_runner\] runner r: .*\/storage\/r could not be removed \(cannot remove the folder .*\/storage\/r: EACCES: permission denied \(rmdir\)\); it could not be set aside either \(cannot set .*\/storage\/r aside as .*\/storage\/\.parked-r-\d{8}T\d{6}Z: EACCES: permission denied \(rename\)\): inspect and remove it by hand \(until then every run issues its events again: duplicates\)/,
+      show(res),
+    );
+    assert.match(res.stderr, /runners: 1 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 1 failed, 0 parked; /, show(res));
+    assert.deepEqual(readdirSync(storage), ['r']);
   });
 });

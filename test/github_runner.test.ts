@@ -284,9 +284,9 @@ const EXPECTED_EVENTS = [
 const byTime = (a: { timestamp?: unknown }, b: { timestamp?: unknown }) => Number(a.timestamp) - Number(b.timestamp);
 
 const SUMMARY =
-  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
+  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
 const EMPTY_SUMMARY =
-  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
+  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
 
 function readLog(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
@@ -617,29 +617,84 @@ describe('the quarantine', () => {
     assert.deepEqual(readdirSync(storage), []);
   });
 
-  test('a corrupt folder too big to archive stays in place, loudly (exit 1)', async () => {
+  test('corrupt folders too big, too deep or with too many entries to archive are parked once; the next run exits 0', async () => {
     const base = freshDir('too-big');
     const storage = join(base, 'storage');
     mkdirSync(storage);
-    build(join(storage, 'big'), dir({ 'pre-job-metrics.json': file('x'.repeat(5000)), 'junk.bin': file(Buffer.alloc(20000)) }));
+    const nested = (depth: number): Node => (depth === 0 ? file('bottom') : dir({ d: nested(depth - 1) }));
+    const many: Record<string, Node> = {};
+    for (let i = 0; i < 1001; i++) many[`f${i}`] = file('x');
+    const bad = { 'runner-installed.timestamp': file('garbage') };
+    const runners: Record<string, Node> = {
+      big: dir({ 'pre-job-metrics.json': file('x'.repeat(5000)), 'junk.bin': file(Buffer.alloc(20000)) }),
+      deep: dir({ ...bad, sub: nested(20) }),
+      many: dir({ ...bad, sub: dir(many) }),
+    };
+    for (const [name, node] of Object.entries(runners)) build(join(storage, name), node);
     mkdirSync(join(base, 'state'));
-    const r = await collector([], {
-      env: {
-        STATE_DIRECTORY: join(base, 'state'),
-        RUNNER_METRICS_STORAGE: storage,
-        RUNNER_FLAVOR: 'x',
-        RUNNER_METRICS_MAX_QUARANTINE_BYTES: '10000',
-        INFLUXDB_HOSTNAME: '127.0.0.1',
-        INFLUXDB_PORT: String(influxStandIn.port),
-        INFLUXDB_DATABASE: 'runners',
-      },
-    });
-    assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /cannot quarantine .*big: .*more than 10000 bytes \(RUNNER_METRICS_MAX_QUARANTINE_BYTES\).*it is left in place/, show(r));
-    assert.deepEqual(readdirSync(storage), ['big']);
+    const env = {
+      STATE_DIRECTORY: join(base, 'state'),
+      RUNNER_METRICS_STORAGE: storage,
+      RUNNER_FLAVOR: 'x',
+      RUNNER_METRICS_MAX_QUARANTINE_BYTES: '10000',
+      INFLUXDB_HOSTNAME: '127.0.0.1',
+      INFLUXDB_PORT: String(influxStandIn.port),
+      INFLUXDB_DATABASE: 'runners',
+    };
+    const r = await collector([], { env });
+    assert.equal(r.code, 0, show(r));
+    const why: Record<string, RegExp> = {
+      big: /more than 10000 bytes \(RUNNER_METRICS_MAX_QUARANTINE_BYTES\) to archive: too big to quarantine/,
+      deep: /folders nested deeper than 16: too deep to quarantine/,
+      many: /more than 1000 entries: too many to quarantine/,
+    };
+    const parked = readdirSync(storage).sort();
+    assert.equal(parked.length, 3, parked.join(', '));
+    for (const [name, re] of Object.entries(why)) {
+      const line = r.stderr.split('\n').find((l) => l.includes(`warn [github_runner] runner ${name}: cannot quarantine`));
+      assert.ok(line, `no parking warning for ${name}\n${show(r)}`);
+      assert.match(line, re, name);
+      const m = new RegExp(`set aside as (.*/(\\.parked-${name}-\\d{8}T\\d{6}Z)): later runs leave it alone; inspect it and remove it by hand$`).exec(line);
+      assert.ok(m, line);
+      assert.ok(parked.includes(m[2]!), `${m[2]} not in ${parked.join(', ')}`);
+      assert.equal(m[1], join(storage, m[2]!));
+      // set aside whole, as it was
+      assert.deepEqual(snapshotNames(m[1]!), snapshotNames(null, runners[name]!));
+    }
+    assert.match(r.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 3 parked; /, show(r));
     assert.deepEqual(readdirSync(`${storage}-quarantine`), []);
+
+    const second = await collector([], { env });
+    assert.equal(second.code, 0, show(second));
+    assert.match(second.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /, show(second));
+    assert.match(second.stderr, /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*storage \(\.parked-\*\): inspect and remove them by hand/, show(second));
+    assert.deepEqual(readdirSync(storage).sort(), parked);
   });
 });
+
+/** The relative names under a folder on disk (`path`), or under a fixture node. */
+function snapshotNames(path: string | null, node?: Node): string[] {
+  const out: string[] = [];
+  if (path !== null) {
+    const walk = (p: string, rel: string): void => {
+      for (const n of readdirSync(p)) {
+        out.push(`${rel}${n}`);
+        if (lstatSync(join(p, n)).isDirectory()) walk(join(p, n), `${rel}${n}/`);
+      }
+    };
+    walk(path, '');
+  } else {
+    const walk = (n: Node, rel: string): void => {
+      if (!('dir' in n)) return;
+      for (const [k, c] of Object.entries(n.dir)) {
+        out.push(`${rel}${k}`);
+        walk(c, `${rel}${k}/`);
+      }
+    };
+    walk(node!, '');
+  }
+  return out.sort();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The pieces

@@ -42,6 +42,11 @@
  *   descriptor count nor any path length grows with the depth (no ENAMETOOLONG past PATH_MAX);
  * - without /proc/self/fd, removal refuses to run rather than fall back to paths.
  *
+ * What can be neither removed nor quarantined (an entry that cannot be unlinked, a corrupt
+ * folder too big, too deep or with too many entries to archive) is parked: renamed, relative to
+ * the storage's descriptor, to a hidden `.parked-<runner>-<UTC time>` that no later run scans, so
+ * it neither fails every later run nor has its events issued again.
+ *
  * Why not spawn coreutils `rm -rf --one-file-system`? GNU rm walks with openat() (fts) and guards
  * against this race too, but then the guarantee would be a property of whichever `rm` is on the
  * PATH (busybox rm, or a future rewrite, may not give it), we could not check dev/ino against what
@@ -166,9 +171,14 @@ export class ExtractionError extends Error {
   override name = 'ExtractionError';
 }
 
-/** The folder could not be quarantined (too big, changed meanwhile, I/O): it stays in place. */
+/** The folder could not be quarantined (changed meanwhile, I/O): it stays in place for the next run. */
 export class QuarantineError extends Error {
   override name = 'QuarantineError';
+}
+
+/** The folder is over the archive's bounds (bytes, entries, depth): no later run can quarantine it either. */
+export class QuarantineLimitError extends QuarantineError {
+  override name = 'QuarantineLimitError';
 }
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
@@ -428,16 +438,19 @@ export interface ScanResult {
   invalidCount: number;
   /** hidden entries (name starting with a dot): never touched */
   hidden: number;
+  /** of which parked by earlier runs (`.parked-*`), waiting for an operator */
+  parked: number;
 }
 
 /** Lists the storage without reading anything under it. */
 export async function scanStorage(storage: string, opts: ScanOptions): Promise<ScanResult> {
-  const out: ScanResult = { selected: [], excluded: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0 };
+  const out: ScanResult = { selected: [], excluded: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0, parked: 0 };
   const dir = await opendir(storage);
   for await (const entry of dir) {
     const name = entry.name;
     if (name.startsWith('.')) {
       out.hidden++;
+      if (name.startsWith(PARKED_PREFIX)) out.parked++;
     } else if (!isValidRunnerName(name)) {
       out.invalidCount++;
       if (out.invalid.length < 10) out.invalid.push(name);
@@ -476,6 +489,11 @@ export interface RemoveOptions {
 /** True when /proc/self/fd works: removal and parking refuse to run without it. */
 export function canRemoveSafely(): boolean {
   return procFd();
+}
+
+/** A system error without the `/proc/self/fd/<n>/…` path Node appends (the message names the real path). */
+function sysMessage(error: unknown): string {
+  return message(error).replace(/, (\w+) '\/proc\/self\/fd\/[^']*'( -> '[^']*')?$/, ' ($1)');
 }
 
 function requireProcFd(what: string): void {
@@ -532,22 +550,27 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
       throw new RemovalError(`${shown} kept changing while being removed (${MAX_REMOVAL_ROUNDS} attempts): is a runner process still writing to it?`);
     }
     // a file, a link (removed, never followed), a FIFO, a socket, a device: unlinked at once
+    let unlinkError: unknown;
     try {
       await unlink(path);
       return;
     } catch (error) {
       if (code(error) === 'ENOENT') return;
-      if (code(error) !== 'EISDIR') throw new RemovalError(`cannot remove ${shown}: ${message(error)}`);
+      // a folder answers EISDIR, unless a permission check (EACCES, EPERM) answered first
+      if (code(error) !== 'EISDIR') unlinkError = error;
     }
-    // a folder
     let st: Stats;
     try {
       st = await lstat(path);
     } catch (error) {
       if (code(error) === 'ENOENT') return;
-      throw new RemovalError(`cannot examine ${shown} to remove it: ${message(error)}`);
+      throw new RemovalError(`cannot examine ${shown} to remove it: ${sysMessage(error)}`);
     }
-    if (!st.isDirectory()) continue; // no longer a folder: look again
+    if (!st.isDirectory()) {
+      if (unlinkError !== undefined) throw new RemovalError(`cannot remove ${shown}: ${sysMessage(unlinkError)}`);
+      continue; // no longer a folder: look again
+    }
+    // a folder
     if (depth === 0) {
       state.dev = st.dev;
     } else if (st.dev !== state.dev) {
@@ -567,7 +590,7 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
     } catch (error) {
       if (code(error) === 'ENOENT') return;
       if (code(error) === 'ELOOP' || code(error) === 'ENOTDIR') continue; // swapped for a link or a file: look again
-      throw new RemovalError(`cannot open ${shown} to remove it: ${message(error)}`);
+      throw new RemovalError(`cannot open ${shown} to remove it: ${sysMessage(error)}`);
     }
     try {
       const fst = await folder.handle.stat();
@@ -593,7 +616,7 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
       if (code(error) === 'ENOENT') return;
       // new entries (ENOTEMPTY/EEXIST), or the name is no longer a folder (ENOTDIR): look again
       if (code(error) === 'ENOTEMPTY' || code(error) === 'EEXIST' || code(error) === 'ENOTDIR') continue;
-      throw new RemovalError(`cannot remove the folder ${shown}: ${message(error)}`);
+      throw new RemovalError(`cannot remove the folder ${shown}: ${sysMessage(error)}`);
     }
   }
 }
@@ -625,7 +648,7 @@ async function emptyFolder(folder: Folder, shown: string, depth: number, state: 
         await dir.close().catch(() => undefined);
       }
     } catch (error) {
-      throw new RemovalError(`cannot list ${shown} to remove it: ${message(error)}`);
+      throw new RemovalError(`cannot list ${shown} to remove it: ${sysMessage(error)}`);
     }
     if (names.length === 0) return;
     for (const name of names) await removeAt(folder, name, subShown(shown, name), depth + 1, state);
@@ -643,7 +666,7 @@ async function moveUp(parent: Folder, name: Buffer, shown: string, state: Remova
     return true;
   } catch (error) {
     if (code(error) === 'ENOENT') return true; // gone meanwhile
-    throw new RemovalError(`cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${message(error)}`);
+    throw new RemovalError(`cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${sysMessage(error)}`);
   }
 }
 
@@ -652,7 +675,7 @@ async function openStorage(storage: string): Promise<Folder> {
   try {
     return folderAt(await open(storage, constants.O_RDONLY | constants.O_DIRECTORY));
   } catch (error) {
-    throw new RemovalError(`cannot open the storage ${storage}: ${message(error)}`);
+    throw new RemovalError(`cannot open the storage ${storage}: ${sysMessage(error)}`);
   }
 }
 
@@ -667,6 +690,45 @@ export async function removeEntry(storage: string, runner: string, opts: RemoveO
   const store = await openStorage(storage);
   try {
     await removeAt(store, Buffer.from(runner), shown, 0, { signal: opts.signal, topShown: shown });
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parking: setting aside what can be neither removed nor quarantined
+
+/** The prefix of parked entries: hidden, so never scanned as runner folders. */
+export const PARKED_PREFIX = '.parked-';
+
+/** `20250101T120000Z` */
+function utcStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Renames `<storage>/<runner>` (whatever it is) to `<storage>/.parked-<runner>-<UTC time>`,
+ * relative to the storage's open descriptor (rename never follows the final component), so that
+ * later runs never see it again. Returns the new path.
+ */
+export async function parkEntry(storage: string, runner: string, now: Date = new Date()): Promise<string> {
+  const shown = join(storage, runner);
+  if (!isValidRunnerName(runner)) throw new RemovalError(`refusing to park ${JSON.stringify(runner)}: not a runner name`);
+  requireProcFd(`park ${shown}`);
+  const store = await openStorage(storage);
+  try {
+    const stamp = utcStamp(now);
+    for (let n = 1; n <= 100; n++) {
+      const name = `${PARKED_PREFIX}${runner}-${stamp}${n > 1 ? `-${n}` : ''}`;
+      try {
+        if (await lstatOrUndefined(store.path(name))) continue;
+        await rename(store.path(runner), store.path(name));
+        return join(storage, name);
+      } catch (error) {
+        throw new RemovalError(`cannot set ${shown} aside as ${join(storage, name)}: ${sysMessage(error)}`);
+      }
+    }
+    throw new RemovalError(`cannot set ${shown} aside: 100 parked entries named ${PARKED_PREFIX}${runner}-${stamp}… exist already`);
   } finally {
     await store.close();
   }
@@ -732,7 +794,7 @@ interface WalkState {
 
 function addItem(state: WalkState, item: ArchiveItem, shown: string): void {
   if (state.items.length >= MAX_ARCHIVE_ENTRIES) {
-    throw new QuarantineError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries; too many to quarantine: inspect and remove it by hand`);
+    throw new QuarantineLimitError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries: too many to quarantine`);
   }
   state.items.push(item);
 }
@@ -740,9 +802,7 @@ function addItem(state: WalkState, item: ArchiveItem, shown: string): void {
 /** Reads a regular file for the archive: opened without following links, checked, bounded. */
 async function readForArchive(path: Buffer, st: Stats, shown: string, state: WalkState): Promise<Buffer> {
   if (state.bytes + st.size > state.maxBytes) {
-    throw new QuarantineError(
-      `${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive; too big to quarantine: inspect and remove it by hand`,
-    );
+    throw new QuarantineLimitError(`${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive: too big to quarantine`);
   }
   let fh: FileHandle;
   try {
@@ -779,7 +839,7 @@ async function walkEntry(path: Buffer, archivePath: string, shown: string, depth
     throw new QuarantineError(`cannot examine ${shown} to archive it: ${message(error)}`);
   }
   if (st.isDirectory()) {
-    if (depth > MAX_ARCHIVE_DEPTH) throw new QuarantineError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}; too deep to quarantine: inspect and remove it by hand`);
+    if (depth > MAX_ARCHIVE_DEPTH) throw new QuarantineLimitError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}: too deep to quarantine`);
     addItem(state, { path: archivePath + '/', type: 'Directory', st }, shown);
     let folder: Folder;
     try {
@@ -795,7 +855,7 @@ async function walkEntry(path: Buffer, archivePath: string, shown: string, depth
       for await (const entry of dir) {
         names.push(entry.name as unknown as Buffer);
         if (state.items.length + names.length > MAX_ARCHIVE_ENTRIES) {
-          throw new QuarantineError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries; too many to quarantine: inspect and remove it by hand`);
+          throw new QuarantineLimitError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries: too many to quarantine`);
         }
       }
       names.sort(Buffer.compare);

@@ -21,6 +21,8 @@ import {
   canRemoveSafely,
   ensureQuarantineDir,
   FILES,
+  parkEntry,
+  QuarantineLimitError,
   quarantineEntry,
   readRunnerFolder,
   removeEntry,
@@ -46,6 +48,8 @@ const EVENT_NAMES = ['runner_installed', 'runner_start', 'runner_stop'] as const
 interface Counts {
   extracted: number;
   quarantined: number;
+  /** set aside as `.parked-*` (could be neither removed nor quarantined) */
+  parked: number;
   incomplete: number;
   failed: number;
   /** runner folders not reached because the run was aborted (time limit) */
@@ -203,11 +207,16 @@ export class GithubRunnerMetric extends Metric {
       );
     }
     if (scan.hidden) this.log.debug(`${scan.hidden} hidden entries (names starting with ".") of ${cfg.storage} left untouched`);
+    if (scan.parked) {
+      this.log.warn(
+        `${scan.parked} folder${scan.parked > 1 ? 's' : ''} set aside by earlier runs wait${scan.parked > 1 ? '' : 's'} in ${cfg.storage} (.parked-*): inspect and remove them by hand`,
+      );
+    }
     if (scan.overBound) {
       this.log.warn(`${scan.overBound} more runner folders than RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners}: left for the next run`);
     }
 
-    const counts: Counts = { extracted: 0, quarantined: 0, incomplete: 0, failed: 0, notReached: 0, events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])) };
+    const counts: Counts = { extracted: 0, quarantined: 0, parked: 0, incomplete: 0, failed: 0, notReached: 0, events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])) };
     const failures: string[] = [];
     const fail = (msg: string): void => {
       this.log.error(msg);
@@ -232,7 +241,7 @@ export class GithubRunnerMetric extends Metric {
 
     const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`];
     this.log.info(
-      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed; ` +
+      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
         `skipped: ${skipped.join(', ')}; events: ${EVENT_NAMES.map((n) => `${counts.events[n]} ${n}`).join(', ')}`,
     );
     if (failures.length) {
@@ -263,7 +272,7 @@ export class GithubRunnerMetric extends Metric {
     if (metrics.installed === undefined) {
       this.log.error(`runner ${runner}: no ${FILES.installed} in ${where}: nothing is issued for this runner (it never finished installing?)`);
       counts.incomplete++;
-      await this.remove(runner, cfg, fail, 'incomplete');
+      await this.remove(runner, cfg, counts, fail, 'incomplete');
       return false;
     }
 
@@ -302,11 +311,11 @@ export class GithubRunnerMetric extends Metric {
     }
     counts.extracted++;
     this.log.debug(`runner ${runner}: ${events.map((e) => e.event).join(', ') || 'no events'}`);
-    await this.remove(runner, cfg, fail, 'extracted');
+    await this.remove(runner, cfg, counts, fail, 'extracted');
     return false;
   }
 
-  private async remove(runner: string, cfg: GithubRunnerConfig, fail: (m: string) => void, what: string): Promise<void> {
+  private async remove(runner: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void, what: 'extracted' | 'incomplete'): Promise<void> {
     const where = join(cfg.storage, runner);
     if (this.dryRun) {
       this.log.info(`dry-run: would remove ${where} (${what})`);
@@ -315,11 +324,31 @@ export class GithubRunnerMetric extends Metric {
     try {
       await removeEntry(cfg.storage, runner, { signal: this.signal });
     } catch (error) {
-      fail(
-        `runner ${runner}: cannot remove ${where}: ${errorMessage(error)}` +
-          (what === 'extracted' ? '; its events will be issued again by the next run (duplicates): remove it by hand' : '; remove it by hand'),
+      await this.park(
+        runner,
+        `${where} could not be removed (${errorMessage(error)})`,
+        what === 'extracted' ? 'its events were issued; parked, they are never issued again' : undefined,
+        cfg,
+        counts,
+        fail,
       );
     }
+  }
+
+  /**
+   * Sets a folder that can be neither removed nor quarantined aside as `<storage>/.parked-<runner>-<time>`
+   * (hidden: no later run scans it), so that it neither fails every later run nor has its events issued again.
+   */
+  private async park(runner: string, reason: string, note: string | undefined, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
+    let parked: string;
+    try {
+      parked = await parkEntry(cfg.storage, runner);
+    } catch (error) {
+      fail(`runner ${runner}: ${reason}; it could not be set aside either (${errorMessage(error)}): inspect and remove it by hand` + (note ? ' (until then every run issues its events again: duplicates)' : ''));
+      return;
+    }
+    counts.parked++;
+    this.log.warn(`runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and remove it by hand`);
   }
 
   private async quarantine(runner: string, reason: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
@@ -344,16 +373,19 @@ export class GithubRunnerMetric extends Metric {
       archive = r.archive;
       this.log.info(`runner ${runner}: archived to ${archive} (${r.entries} entries, ${r.bytes} bytes)`);
     } catch (error) {
-      fail(`runner ${runner}: cannot quarantine ${where}: ${errorMessage(error)}; it is left in place`);
-      return;
-    }
-    try {
-      await removeEntry(cfg.storage, runner, { signal: this.signal });
-    } catch (error) {
-      fail(`runner ${runner}: archived to ${archive} but cannot remove ${where}: ${errorMessage(error)}; the next run will archive it again: remove it by hand`);
+      if (error instanceof QuarantineLimitError) {
+        // no later run could archive it either: set it aside rather than fail every run
+        await this.park(runner, `cannot quarantine ${where}: ${errorMessage(error)}`, undefined, cfg, counts, fail);
+      } else {
+        fail(`runner ${runner}: cannot quarantine ${where}: ${errorMessage(error)}; it is left in place for the next run`);
+      }
       return;
     }
     counts.quarantined++;
+    try {
+      await removeEntry(cfg.storage, runner, { signal: this.signal });
+    } catch (error) {
+      await this.park(runner, `archived to ${archive}, but ${where} could not be removed (${errorMessage(error)})`, undefined, cfg, counts, fail);
+    }
   }
 }
-
