@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -348,6 +348,12 @@ function show(r: CliResult): string {
   return `exit ${r.code} (signal ${r.signal})\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
+/** A runner folder (its own mtime) last modified 10 minutes ago: older than RUNNER_METRICS_MIN_AGE's 330 s. */
+function aged(path: string): void {
+  const then = new Date(Date.now() - 10 * 60 * 1000);
+  lutimesSync(path, then, then);
+}
+
 /** A storage (and state, metrics log) for CLI runs. */
 function cliStorage(name: string): { base: string; storage: string; env: Record<string, string> } {
   const base = freshDir(name);
@@ -376,6 +382,7 @@ describe('the collector and folders it cannot simply rm', () => {
     const { storage, env } = cliStorage('deep-cli');
     deepTree(join(storage, 'deep'), DEEP);
     writeFileSync(join(storage, 'deep', 'runner-installed.timestamp'), '1700000000\n');
+    aged(join(storage, 'deep'));
     const first = await collector([], env);
     assert.equal(first.code, 0, show(first));
     assert.match(first.stderr, /runners: 1 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed/, show(first));
@@ -390,6 +397,7 @@ describe('the collector and folders it cannot simply rm', () => {
     const { base, storage, env } = cliStorage('no-proc');
     mkdirSync(join(storage, 'r'));
     writeFileSync(join(storage, 'r', 'runner-installed.timestamp'), '1700000000\n');
+    aged(join(storage, 'r'));
     // a private mount namespace whose /proc is an empty tmpfs: no /proc/self/fd
     const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"', process.execPath, cliPath, 'run', 'github_runner'], {
       env: cleanEnv(env),
@@ -432,6 +440,7 @@ describe('the collector and folders it cannot simply rm', () => {
     mkdirSync(join(r, 'roots'));
     writeFileSync(join(r, 'roots', 'file'), 'root-owned');
     chownSync(r, NOBODY, NOBODY);
+    aged(r);
   }
 
   test('folders the collector cannot remove (extracted, incomplete, archived) are parked once: events issued once, the next run exits 0', async (t) => {
@@ -486,6 +495,7 @@ describe('the collector and folders it cannot simply rm', () => {
     mkdirSync(r);
     writeFileSync(join(r, 'runner-installed.timestamp'), '1700000000\n');
     for (const p of [r, join(r, 'runner-installed.timestamp'), base, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
+    aged(r);
     const res = await asNobody(env);
     assert.equal(res.code, 1, show(res));
     assert.match(

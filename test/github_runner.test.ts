@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, appendFileSync, chmodSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, appendFileSync, chmodSync, lutimesSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -54,6 +54,13 @@ const link = (target: string): Node => ({ link: target });
 const fifo: Node = { fifo: true };
 const dir = (entries: Record<string, Node>): Node => ({ dir: entries });
 
+/** When fixtures were last modified: 10 minutes ago, older than RUNNER_METRICS_MIN_AGE's 330 s. */
+const AGED = new Date(Date.now() - 10 * 60 * 1000);
+
+/**
+ * Builds the fixture, every entry (links themselves included) modified 10 minutes ago, as the
+ * folders of runners gone for a while are: a fresh folder is left alone (RUNNER_METRICS_MIN_AGE).
+ */
 function build(path: string, node: Node): void {
   if ('file' in node) writeFileSync(path, node.file);
   else if ('link' in node) symlinkSync(node.link, path);
@@ -62,6 +69,7 @@ function build(path: string, node: Node): void {
     mkdirSync(path);
     for (const [name, child] of Object.entries(node.dir)) build(join(path, name), child);
   }
+  lutimesSync(path, AGED, AGED);
 }
 
 interface ArchiveEntry {
@@ -284,9 +292,9 @@ const EXPECTED_EVENTS = [
 const byTime = (a: { timestamp?: unknown }, b: { timestamp?: unknown }) => Number(a.timestamp) - Number(b.timestamp);
 
 const SUMMARY =
-  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
+  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
 const EMPTY_SUMMARY =
-  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
+  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
 
 function readLog(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
@@ -538,6 +546,67 @@ describe('bounds and selection', () => {
     assert.equal(r.code, 0, show(r));
     assert.match(r.stderr, /runners: 2 extracted, .*skipped: 2 excluded/);
     assert.deepEqual(readdirSync(storage).sort(), ['c', 'd']);
+  });
+
+  test('grace period: a fresh unlisted folder (or one modified in the future) is left for a later run; aged 10 minutes it is extracted', async () => {
+    const { storage, env } = smallStorage(['fresh', 'future']);
+    const now = new Date();
+    utimesSync(join(storage, 'fresh'), now, now);
+    const inAnHour = new Date(now.getTime() + 3600 * 1000);
+    utimesSync(join(storage, 'future'), inAnHour, inAnHour);
+    const first = await collector([], { env });
+    assert.equal(first.code, 0, show(first));
+    assert.match(
+      first.stderr,
+      /info \[github_runner\] 2 runner folders modified less than 330 s ago \(RUNNER_METRICS_MIN_AGE\), maybe of runners still being created: left for a later run/,
+      show(first),
+    );
+    assert.match(first.stderr, /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(first));
+    assert.deepEqual(readdirSync(storage).sort(), ['fresh', 'future']);
+    assert.deepEqual(readLog(env.METRICS_LOG_PATH), []);
+
+    execFileSync('touch', ['-d', '10 minutes ago', join(storage, 'fresh')]);
+    const second = await collector([], { env });
+    assert.equal(second.code, 0, show(second));
+    assert.match(second.stderr, /runners: 1 extracted, .*, 1 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(second));
+    assert.deepEqual(readdirSync(storage), ['future']);
+    assert.equal(readLog(env.METRICS_LOG_PATH).filter((l) => l.event === 'runner_start').length, 1);
+  });
+
+  test('grace period: RUNNER_METRICS_MIN_AGE=900 keeps a 10-minute-old folder, 0 turns it off; a folder named in RUNNER_METRICS_INCLUDE has none', async () => {
+    const { storage, env } = smallStorage(['aged', 'fresh1', 'fresh2']);
+    const now = new Date();
+    for (const n of ['fresh1', 'fresh2']) utimesSync(join(storage, n), now, now);
+    let r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '900' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 0 extracted, .*, 3 younger than RUNNER_METRICS_MIN_AGE=900s; /, show(r));
+    // the manager names the runners it has just deleted: they are extracted at once
+    r = await collector([], { env: { ...env, RUNNER_METRICS_INCLUDE: 'fresh1' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 1 extracted, .*skipped: 2 excluded, .*, 0 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(r));
+    assert.deepEqual(readdirSync(storage).sort(), ['aged', 'fresh2']);
+    r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '0' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 2 extracted, .*, 0 younger than RUNNER_METRICS_MIN_AGE=0s; /, show(r));
+    assert.deepEqual(readdirSync(storage), []);
+  });
+
+  test('RUNNER_METRICS_MIN_AGE: seconds from 0 to a week, decimals allowed; anything else is named', async () => {
+    const { env } = smallStorage(['a']);
+    for (const ok of ['5.5', ' 0 ', '604800']) {
+      const r = await collector(['--dry-run'], { env: { ...env, RUNNER_METRICS_MIN_AGE: ok } });
+      assert.equal(r.code, 0, `${JSON.stringify(ok)}\n${show(r)}`);
+    }
+    for (const bad of ['-1', 'abc', '1e3', '604800.5']) {
+      const r = await collector(['--dry-run'], { env: { ...env, RUNNER_METRICS_MIN_AGE: bad } });
+      assert.equal(r.code, 1, `${bad}\n${show(r)}`);
+      assert.ok(
+        r.stderr.includes(
+          `RUNNER_METRICS_MIN_AGE=${JSON.stringify(bad)} must be a number of seconds from 0 to 604800 (a week), such as 330 or 5.5 (default 330 = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+        ),
+        `${bad}\n${show(r)}`,
+      );
+    }
   });
 
   test('a missing RUNNER_METRICS_STORAGE fails this collector only (exit 1), naming the variable', async () => {

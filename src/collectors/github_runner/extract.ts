@@ -80,6 +80,12 @@ const KNOWN_FILES: ReadonlySet<string> = new Set(Object.values(FILES));
 export const DEFAULT_MAX_FILE_BYTES = 1024;
 /** Runner folders handled in one run; the rest wait for the next run. */
 export const DEFAULT_MAX_RUNNERS = 100;
+/**
+ * Seconds an unlisted folder must be left unmodified before it counts as an orphan: the runner
+ * manager's runner-creation timeout (5.5 minutes), so that the folder of a runner still being
+ * created, not yet in the live list, is never taken for the folder of a runner gone.
+ */
+export const DEFAULT_MIN_AGE_SECONDS = 330;
 /** Bytes of file content one quarantine archive may hold (before compression). */
 export const DEFAULT_MAX_QUARANTINE_BYTES = 16 * 1024 * 1024;
 /** Entries (files, links, folders…) one quarantine archive may hold. */
@@ -424,6 +430,13 @@ export interface ScanOptions {
   /** never handled: runners still alive */
   exclude: ReadonlySet<string>;
   maxRunners: number;
+  /**
+   * without an include list, a folder modified less than this many milliseconds ago (lstat
+   * mtime, the future included) is left for a later run; 0 = no grace period
+   */
+  minAgeMs: number;
+  /** now, in milliseconds since the epoch */
+  now: number;
 }
 
 export interface ScanResult {
@@ -431,6 +444,8 @@ export interface ScanResult {
   selected: string[];
   /** excluded by name (alive), or not in the include list */
   excluded: number;
+  /** modified less than minAgeMs ago: left for a later run */
+  young: number;
   /** valid folders left for the next run (over maxRunners) */
   overBound: number;
   /** entries with a name that is not a runner name (never touched); the first 10 are listed */
@@ -442,9 +457,20 @@ export interface ScanResult {
   parked: number;
 }
 
-/** Lists the storage without reading anything under it. */
+/** True when the entry (lstat: a link is not followed) was modified less than `ms` before `now`, or in the future. */
+async function modifiedWithin(path: string, ms: number, now: number): Promise<boolean> {
+  let st: Stats | undefined;
+  try {
+    st = await lstatOrUndefined(path);
+  } catch {
+    return false; // handled (and its error reported) like any other folder
+  }
+  return st !== undefined && now - st.mtimeMs < ms;
+}
+
+/** Lists the storage without reading anything under it (the entries' lstat() only, for their age). */
 export async function scanStorage(storage: string, opts: ScanOptions): Promise<ScanResult> {
-  const out: ScanResult = { selected: [], excluded: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0, parked: 0 };
+  const out: ScanResult = { selected: [], excluded: 0, young: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0, parked: 0 };
   const dir = await opendir(storage);
   for await (const entry of dir) {
     const name = entry.name;
@@ -456,6 +482,9 @@ export async function scanStorage(storage: string, opts: ScanOptions): Promise<S
       if (out.invalid.length < 10) out.invalid.push(name);
     } else if (opts.exclude.has(name) || (opts.include !== undefined && !opts.include.has(name))) {
       out.excluded++;
+    } else if (opts.include === undefined && opts.minAgeMs > 0 && (await modifiedWithin(join(storage, name), opts.minAgeMs, opts.now))) {
+      // an unlisted folder this young may belong to a runner still being created: not an orphan yet
+      out.young++;
     } else if (out.selected.length < opts.maxRunners) {
       out.selected.push(name);
     } else {

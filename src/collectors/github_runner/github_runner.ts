@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_QUARANTINE_BYTES,
   DEFAULT_MAX_RUNNERS,
+  DEFAULT_MIN_AGE_SECONDS,
   canRemoveSafely,
   ensureQuarantineDir,
   FILES,
@@ -41,6 +42,8 @@ export interface GithubRunnerConfig {
   maxRunners: number;
   maxFileBytes: number;
   maxQuarantineBytes: number;
+  /** RUNNER_METRICS_MIN_AGE, seconds; 0 = no grace period */
+  minAge: number;
 }
 
 const EVENT_NAMES = ['runner_installed', 'runner_start', 'runner_stop'] as const;
@@ -64,6 +67,23 @@ function positiveInt(env: Record<string, string | undefined>, name: string, fall
   const n = Number(t);
   if (!/^[0-9]+$/.test(t) || !Number.isSafeInteger(n) || n < 1 || n > max) {
     throw new CollectorError(`${name}=${JSON.stringify(raw)} must be a whole number from 1 to ${max} (default ${fallback})`);
+  }
+  return n;
+}
+
+/** Longest grace period RUNNER_METRICS_MIN_AGE accepts: a week. */
+const MAX_MIN_AGE_SECONDS = 7 * 24 * 3600;
+
+function minAgeSeconds(env: Record<string, string | undefined>): number {
+  const name = 'RUNNER_METRICS_MIN_AGE';
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MIN_AGE_SECONDS;
+  const t = raw.trim();
+  const n = Number(t);
+  if (!/^[0-9]{1,7}(\.[0-9]{1,3})?$/.test(t) || !(n <= MAX_MIN_AGE_SECONDS)) {
+    throw new CollectorError(
+      `${name}=${JSON.stringify(raw)} must be a number of seconds from 0 to ${MAX_MIN_AGE_SECONDS} (a week), such as 330 or 5.5 (default ${DEFAULT_MIN_AGE_SECONDS} = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+    );
   }
   return n;
 }
@@ -135,6 +155,7 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
     maxRunners: positiveInt(env, 'RUNNER_METRICS_MAX_RUNNERS', DEFAULT_MAX_RUNNERS),
     maxFileBytes: positiveInt(env, 'RUNNER_METRICS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, 1024 * 1024),
     maxQuarantineBytes: positiveInt(env, 'RUNNER_METRICS_MAX_QUARANTINE_BYTES', DEFAULT_MAX_QUARANTINE_BYTES),
+    minAge: minAgeSeconds(env),
   };
 }
 
@@ -193,12 +214,19 @@ export class GithubRunnerMetric extends Metric {
     }
     let scan: ScanResult;
     try {
-      scan = await scanStorage(cfg.storage, { include: cfg.include, exclude: cfg.exclude, maxRunners: cfg.maxRunners });
+      scan = await scanStorage(cfg.storage, {
+        include: cfg.include,
+        exclude: cfg.exclude,
+        maxRunners: cfg.maxRunners,
+        minAgeMs: cfg.minAge * 1000,
+        now: Date.now(),
+      });
     } catch (error) {
       throw new CollectorError(`cannot list the storage ${cfg.storage} (RUNNER_METRICS_STORAGE): ${errorMessage(error)}`);
     }
     this.log.debug(
-      `storage ${cfg.storage}: ${scan.selected.length} runner folders to handle; quarantine ${cfg.quarantine}; flavor ${cfg.flavor}` +
+      `storage ${cfg.storage}: ${scan.selected.length} runner folders to handle; quarantine ${cfg.quarantine}; flavor ${cfg.flavor}; ` +
+        `${cfg.include ? 'no grace period (include list)' : `grace period ${cfg.minAge} s (RUNNER_METRICS_MIN_AGE)`}` +
         `; ${cfg.include ? `include ${[...cfg.include].join(',') || '(none)'}; ` : ''}${cfg.exclude.size} live runners excluded by name`,
     );
     if (scan.invalidCount) {
@@ -210,6 +238,11 @@ export class GithubRunnerMetric extends Metric {
     if (scan.parked) {
       this.log.warn(
         `${scan.parked} folder${scan.parked > 1 ? 's' : ''} set aside by earlier runs wait${scan.parked > 1 ? '' : 's'} in ${cfg.storage} (.parked-*): inspect and remove them by hand`,
+      );
+    }
+    if (scan.young) {
+      this.log.info(
+        `${scan.young} runner folder${scan.young > 1 ? 's' : ''} modified less than ${cfg.minAge} s ago (RUNNER_METRICS_MIN_AGE), maybe of runners still being created: left for a later run`,
       );
     }
     if (scan.overBound) {
@@ -239,7 +272,7 @@ export class GithubRunnerMetric extends Metric {
       }
     }
 
-    const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`];
+    const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`, `${scan.young} younger than RUNNER_METRICS_MIN_AGE=${cfg.minAge}s`];
     this.log.info(
       `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
         `skipped: ${skipped.join(', ')}; events: ${EVENT_NAMES.map((n) => `${counts.events[n]} ${n}`).join(', ')}`,
