@@ -1,11 +1,15 @@
 /**
- * The github_runner collector's removal of runner folders (extract.ts, removeEntry), attacked:
- * a concurrent runner process, running as another (unprivileged) user, swaps subfolders for
- * links to a root-only directory while the collector (root) removes the folder; folders nested
- * far past PATH_MAX; a mount point inside a runner folder.
+ * The github_runner collector's removal of runner folders (extract.ts, removeEntry) and the
+ * parking of what it cannot remove, attacked: a concurrent runner process, running as another
+ * (unprivileged) user, swaps subfolders for links to a root-only directory while the collector
+ * (root) removes the folder; folders nested far past PATH_MAX; mount points inside a runner
+ * folder; no /proc; and the collector, run as an unprivileged user, meeting entries it may not
+ * remove (a real EACCES) or a storage where it cannot even park them.
  *
- * The attacker is a real process started through `setpriv --reuid=65534` (util-linux): missing
- * setpriv, or not running as root, skips loudly outside CI and fails under CI=true.
+ * The attacker and the unprivileged collector are real processes started through
+ * `setpriv --reuid=65534` (util-linux): missing setpriv, or not running as root, skips loudly
+ * outside CI and fails under CI=true. Mounts and the /proc-less namespace need privileges a
+ * container may lack: they skip loudly when the mount is refused.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
