@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, appendFileSync, chmodSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, appendFileSync, chmodSync, lutimesSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -54,6 +54,13 @@ const link = (target: string): Node => ({ link: target });
 const fifo: Node = { fifo: true };
 const dir = (entries: Record<string, Node>): Node => ({ dir: entries });
 
+/** When fixtures were last modified: 10 minutes ago, older than RUNNER_METRICS_MIN_AGE's 330 s. */
+const AGED = new Date(Date.now() - 10 * 60 * 1000);
+
+/**
+ * Builds the fixture, every entry (links themselves included) modified 10 minutes ago, as the
+ * folders of runners gone for a while are: a fresh folder is left alone (RUNNER_METRICS_MIN_AGE).
+ */
 function build(path: string, node: Node): void {
   if ('file' in node) writeFileSync(path, node.file);
   else if ('link' in node) symlinkSync(node.link, path);
@@ -62,6 +69,7 @@ function build(path: string, node: Node): void {
     mkdirSync(path);
     for (const [name, child] of Object.entries(node.dir)) build(join(path, name), child);
   }
+  lutimesSync(path, AGED, AGED);
 }
 
 interface ArchiveEntry {
@@ -284,9 +292,9 @@ const EXPECTED_EVENTS = [
 const byTime = (a: { timestamp?: unknown }, b: { timestamp?: unknown }) => Number(a.timestamp) - Number(b.timestamp);
 
 const SUMMARY =
-  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
+  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
 const EMPTY_SUMMARY =
-  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
+  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
 
 function readLog(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
@@ -540,6 +548,67 @@ describe('bounds and selection', () => {
     assert.deepEqual(readdirSync(storage).sort(), ['c', 'd']);
   });
 
+  test('grace period: a fresh unlisted folder (or one modified in the future) is left for a later run; aged 10 minutes it is extracted', async () => {
+    const { storage, env } = smallStorage(['fresh', 'future']);
+    const now = new Date();
+    utimesSync(join(storage, 'fresh'), now, now);
+    const inAnHour = new Date(now.getTime() + 3600 * 1000);
+    utimesSync(join(storage, 'future'), inAnHour, inAnHour);
+    const first = await collector([], { env });
+    assert.equal(first.code, 0, show(first));
+    assert.match(
+      first.stderr,
+      /info \[github_runner\] 2 runner folders modified less than 330 s ago \(RUNNER_METRICS_MIN_AGE\), maybe of runners still being created: left for a later run/,
+      show(first),
+    );
+    assert.match(first.stderr, /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(first));
+    assert.deepEqual(readdirSync(storage).sort(), ['fresh', 'future']);
+    assert.deepEqual(readLog(env.METRICS_LOG_PATH), []);
+
+    execFileSync('touch', ['-d', '10 minutes ago', join(storage, 'fresh')]);
+    const second = await collector([], { env });
+    assert.equal(second.code, 0, show(second));
+    assert.match(second.stderr, /runners: 1 extracted, .*, 1 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(second));
+    assert.deepEqual(readdirSync(storage), ['future']);
+    assert.equal(readLog(env.METRICS_LOG_PATH).filter((l) => l.event === 'runner_start').length, 1);
+  });
+
+  test('grace period: RUNNER_METRICS_MIN_AGE=900 keeps a 10-minute-old folder, 0 turns it off; a folder named in RUNNER_METRICS_INCLUDE has none', async () => {
+    const { storage, env } = smallStorage(['aged', 'fresh1', 'fresh2']);
+    const now = new Date();
+    for (const n of ['fresh1', 'fresh2']) utimesSync(join(storage, n), now, now);
+    let r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '900' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 0 extracted, .*, 3 younger than RUNNER_METRICS_MIN_AGE=900s; /, show(r));
+    // the manager names the runners it has just deleted: they are extracted at once
+    r = await collector([], { env: { ...env, RUNNER_METRICS_INCLUDE: 'fresh1' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 1 extracted, .*skipped: 2 excluded, .*, 0 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(r));
+    assert.deepEqual(readdirSync(storage).sort(), ['aged', 'fresh2']);
+    r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '0' } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /runners: 2 extracted, .*, 0 younger than RUNNER_METRICS_MIN_AGE=0s; /, show(r));
+    assert.deepEqual(readdirSync(storage), []);
+  });
+
+  test('RUNNER_METRICS_MIN_AGE: seconds from 0 to a week, decimals allowed; anything else is named', async () => {
+    const { env } = smallStorage(['a']);
+    for (const ok of ['5.5', ' 0 ', '604800']) {
+      const r = await collector(['--dry-run'], { env: { ...env, RUNNER_METRICS_MIN_AGE: ok } });
+      assert.equal(r.code, 0, `${JSON.stringify(ok)}\n${show(r)}`);
+    }
+    for (const bad of ['-1', 'abc', '1e3', '604800.5']) {
+      const r = await collector(['--dry-run'], { env: { ...env, RUNNER_METRICS_MIN_AGE: bad } });
+      assert.equal(r.code, 1, `${bad}\n${show(r)}`);
+      assert.ok(
+        r.stderr.includes(
+          `RUNNER_METRICS_MIN_AGE=${JSON.stringify(bad)} must be a number of seconds from 0 to 604800 (a week), such as 330 or 5.5 (default 330 = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+        ),
+        `${bad}\n${show(r)}`,
+      );
+    }
+  });
+
   test('a missing RUNNER_METRICS_STORAGE fails this collector only (exit 1), naming the variable', async () => {
     const r = await runCli(['run', 'github_runner', 'system', '--dry-run'], { env: { RUNNER_FLAVOR: 'x' } });
     assert.equal(r.code, 1, show(r));
@@ -617,29 +686,84 @@ describe('the quarantine', () => {
     assert.deepEqual(readdirSync(storage), []);
   });
 
-  test('a corrupt folder too big to archive stays in place, loudly (exit 1)', async () => {
+  test('corrupt folders too big, too deep or with too many entries to archive are parked once; the next run exits 0', async () => {
     const base = freshDir('too-big');
     const storage = join(base, 'storage');
     mkdirSync(storage);
-    build(join(storage, 'big'), dir({ 'pre-job-metrics.json': file('x'.repeat(5000)), 'junk.bin': file(Buffer.alloc(20000)) }));
+    const nested = (depth: number): Node => (depth === 0 ? file('bottom') : dir({ d: nested(depth - 1) }));
+    const many: Record<string, Node> = {};
+    for (let i = 0; i < 1001; i++) many[`f${i}`] = file('x');
+    const bad = { 'runner-installed.timestamp': file('garbage') };
+    const runners: Record<string, Node> = {
+      big: dir({ 'pre-job-metrics.json': file('x'.repeat(5000)), 'junk.bin': file(Buffer.alloc(20000)) }),
+      deep: dir({ ...bad, sub: nested(20) }),
+      many: dir({ ...bad, sub: dir(many) }),
+    };
+    for (const [name, node] of Object.entries(runners)) build(join(storage, name), node);
     mkdirSync(join(base, 'state'));
-    const r = await collector([], {
-      env: {
-        STATE_DIRECTORY: join(base, 'state'),
-        RUNNER_METRICS_STORAGE: storage,
-        RUNNER_FLAVOR: 'x',
-        RUNNER_METRICS_MAX_QUARANTINE_BYTES: '10000',
-        INFLUXDB_HOSTNAME: '127.0.0.1',
-        INFLUXDB_PORT: String(influxStandIn.port),
-        INFLUXDB_DATABASE: 'runners',
-      },
-    });
-    assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /cannot quarantine .*big: .*more than 10000 bytes \(RUNNER_METRICS_MAX_QUARANTINE_BYTES\).*it is left in place/, show(r));
-    assert.deepEqual(readdirSync(storage), ['big']);
+    const env = {
+      STATE_DIRECTORY: join(base, 'state'),
+      RUNNER_METRICS_STORAGE: storage,
+      RUNNER_FLAVOR: 'x',
+      RUNNER_METRICS_MAX_QUARANTINE_BYTES: '10000',
+      INFLUXDB_HOSTNAME: '127.0.0.1',
+      INFLUXDB_PORT: String(influxStandIn.port),
+      INFLUXDB_DATABASE: 'runners',
+    };
+    const r = await collector([], { env });
+    assert.equal(r.code, 0, show(r));
+    const why: Record<string, RegExp> = {
+      big: /more than 10000 bytes \(RUNNER_METRICS_MAX_QUARANTINE_BYTES\) to archive: too big to quarantine/,
+      deep: /folders nested deeper than 16: too deep to quarantine/,
+      many: /more than 1000 entries: too many to quarantine/,
+    };
+    const parked = readdirSync(storage).sort();
+    assert.equal(parked.length, 3, parked.join(', '));
+    for (const [name, re] of Object.entries(why)) {
+      const line = r.stderr.split('\n').find((l) => l.includes(`warn [github_runner] runner ${name}: cannot quarantine`));
+      assert.ok(line, `no parking warning for ${name}\n${show(r)}`);
+      assert.match(line, re, name);
+      const m = new RegExp(`set aside as (.*/(\\.parked-${name}-\\d{8}T\\d{6}Z)): later runs leave it alone; inspect it and remove it by hand$`).exec(line);
+      assert.ok(m, line);
+      assert.ok(parked.includes(m[2]!), `${m[2]} not in ${parked.join(', ')}`);
+      assert.equal(m[1], join(storage, m[2]!));
+      // set aside whole, as it was
+      assert.deepEqual(snapshotNames(m[1]!), snapshotNames(null, runners[name]!));
+    }
+    assert.match(r.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 3 parked; /, show(r));
     assert.deepEqual(readdirSync(`${storage}-quarantine`), []);
+
+    const second = await collector([], { env });
+    assert.equal(second.code, 0, show(second));
+    assert.match(second.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /, show(second));
+    assert.match(second.stderr, /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*storage \(\.parked-\*\): inspect and remove them by hand/, show(second));
+    assert.deepEqual(readdirSync(storage).sort(), parked);
   });
 });
+
+/** The relative names under a folder on disk (`path`), or under a fixture node. */
+function snapshotNames(path: string | null, node?: Node): string[] {
+  const out: string[] = [];
+  if (path !== null) {
+    const walk = (p: string, rel: string): void => {
+      for (const n of readdirSync(p)) {
+        out.push(`${rel}${n}`);
+        if (lstatSync(join(p, n)).isDirectory()) walk(join(p, n), `${rel}${n}/`);
+      }
+    };
+    walk(path, '');
+  } else {
+    const walk = (n: Node, rel: string): void => {
+      if (!('dir' in n)) return;
+      for (const [k, c] of Object.entries(n.dir)) {
+        out.push(`${rel}${k}`);
+        walk(c, `${rel}${k}/`);
+      }
+    };
+    walk(node!, '');
+  }
+  return out.sort();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The pieces

@@ -177,6 +177,7 @@ test('1b: github_runner: a good runner\'s events reach InfluxDB although another
       INFLUX_MAX_RETRIES: '0',
       RUNNER_METRICS_STORAGE: storage,
       RUNNER_METRICS_QUARANTINE: join(notADir, 'quarantine'),
+      RUNNER_METRICS_MIN_AGE: '0', // the folders were just created: no grace period
       RUNNER_FLAVOR: 'small',
       METRICS_LOG_PATH: join(base, 'metrics.log'),
     },

@@ -19,11 +19,46 @@
  *   temporary name, made durable, and linked to `<runner>.tar.gz` (or `<runner>.<n>.tar.gz`):
  *   an existing archive is never overwritten.
  *
+ * Removal (removeEntry) never deletes anything outside `<storage>/<runner>`, whatever a runner
+ * process does meanwhile. A by-path recursive removal (Node's fs.rm, or any rm that re-resolves
+ * `runner/a/b/file` from the top) checks that `a` is a folder, then uses the path again: a runner
+ * that swaps `a` for a link to `/root` in between makes it delete `/root/file`, as root (the
+ * attack test shows it within a few dozen removals). So every step is relative to an open folder
+ * descriptor and no step follows the final component of a name:
+ * - `/proc/self/fd/<fd>/<name>` is Linux's openat()/unlinkat() for Node, which has neither: the
+ *   kernel starts from the folder the descriptor holds (wherever it has been moved), never from a
+ *   name above it; and unlink(), rmdir(), rename() and lstat() never follow the final component;
+ * - the storage is opened once; the runner entry is handled relative to it (a link there is
+ *   unlinked, never followed); a folder is opened with O_DIRECTORY | O_NOFOLLOW, and fstat() must
+ *   show the device and inode that lstat() saw; its names are read in bounded batches, each
+ *   non-folder is unlink()ed (a folder answers EISDIR and is descended into), then the emptied
+ *   folder is rmdir()ed relative to its parent's descriptor;
+ * - an entry that changes meanwhile (EISDIR, ENOTDIR, ELOOP, ENOTEMPTY, another inode) is
+ *   examined again, at most MAX_REMOVAL_ROUNDS times, then the removal gives up naming the path;
+ * - a folder on another device than the runner folder, or on another mount (a bind mount of the
+ *   same file system: `mnt_id` in /proc/self/fdinfo), is never descended into: one file system;
+ * - at most MAX_REMOVAL_DEPTH folders are open at once: a folder deeper than that is renamed up
+ *   into the runner folder (relative to both descriptors) and removed from there, so neither the
+ *   descriptor count nor any path length grows with the depth (no ENAMETOOLONG past PATH_MAX);
+ * - without /proc/self/fd, removal refuses to run rather than fall back to paths.
+ *
+ * What can be neither removed nor quarantined (an entry that cannot be unlinked, a corrupt
+ * folder too big, too deep or with too many entries to archive) is parked: renamed, relative to
+ * the storage's descriptor, to a hidden `.parked-<runner>-<UTC time>` that no later run scans, so
+ * it neither fails every later run nor has its events issued again.
+ *
+ * Why not spawn coreutils `rm -rf --one-file-system`? GNU rm walks with openat() (fts) and guards
+ * against this race too, but then the guarantee would be a property of whichever `rm` is on the
+ * PATH (busybox rm, or a future rewrite, may not give it), we could not check dev/ino against what
+ * we decided on, nor bound the rounds, nor say which entry failed and why; and it costs a child
+ * process per runner folder. The steps above keep the guarantee in this file, where the attack
+ * test exercises it.
+ *
  * Nothing here issues events or logs: the collector (github_runner.ts) decides what to do with
  * the results.
  */
-import { constants, existsSync, type Stats } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, open, opendir, readlink, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync, readFileSync, type Stats } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, opendir, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -45,6 +80,12 @@ const KNOWN_FILES: ReadonlySet<string> = new Set(Object.values(FILES));
 export const DEFAULT_MAX_FILE_BYTES = 1024;
 /** Runner folders handled in one run; the rest wait for the next run. */
 export const DEFAULT_MAX_RUNNERS = 100;
+/**
+ * Seconds an unlisted folder must be left unmodified before it counts as an orphan: the runner
+ * manager's runner-creation timeout (5.5 minutes), so that the folder of a runner still being
+ * created, not yet in the live list, is never taken for the folder of a runner gone.
+ */
+export const DEFAULT_MIN_AGE_SECONDS = 330;
 /** Bytes of file content one quarantine archive may hold (before compression). */
 export const DEFAULT_MAX_QUARANTINE_BYTES = 16 * 1024 * 1024;
 /** Entries (files, links, folders…) one quarantine archive may hold. */
@@ -136,9 +177,14 @@ export class ExtractionError extends Error {
   override name = 'ExtractionError';
 }
 
-/** The folder could not be quarantined (too big, changed meanwhile, I/O): it stays in place. */
+/** The folder could not be quarantined (changed meanwhile, I/O): it stays in place for the next run. */
 export class QuarantineError extends Error {
   override name = 'QuarantineError';
+}
+
+/** The folder is over the archive's bounds (bytes, entries, depth): no later run can quarantine it either. */
+export class QuarantineLimitError extends QuarantineError {
+  override name = 'QuarantineLimitError';
 }
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
@@ -384,6 +430,13 @@ export interface ScanOptions {
   /** never handled: runners still alive */
   exclude: ReadonlySet<string>;
   maxRunners: number;
+  /**
+   * without an include list, a folder modified less than this many milliseconds ago (lstat
+   * mtime, the future included) is left for a later run; 0 = no grace period
+   */
+  minAgeMs: number;
+  /** now, in milliseconds since the epoch */
+  now: number;
 }
 
 export interface ScanResult {
@@ -391,6 +444,8 @@ export interface ScanResult {
   selected: string[];
   /** excluded by name (alive), or not in the include list */
   excluded: number;
+  /** modified less than minAgeMs ago: left for a later run */
+  young: number;
   /** valid folders left for the next run (over maxRunners) */
   overBound: number;
   /** entries with a name that is not a runner name (never touched); the first 10 are listed */
@@ -398,21 +453,38 @@ export interface ScanResult {
   invalidCount: number;
   /** hidden entries (name starting with a dot): never touched */
   hidden: number;
+  /** of which parked by earlier runs (`.parked-*`), waiting for an operator */
+  parked: number;
 }
 
-/** Lists the storage without reading anything under it. */
+/** True when the entry (lstat: a link is not followed) was modified less than `ms` before `now`, or in the future. */
+async function modifiedWithin(path: string, ms: number, now: number): Promise<boolean> {
+  let st: Stats | undefined;
+  try {
+    st = await lstatOrUndefined(path);
+  } catch {
+    return false; // handled (and its error reported) like any other folder
+  }
+  return st !== undefined && now - st.mtimeMs < ms;
+}
+
+/** Lists the storage without reading anything under it (the entries' lstat() only, for their age). */
 export async function scanStorage(storage: string, opts: ScanOptions): Promise<ScanResult> {
-  const out: ScanResult = { selected: [], excluded: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0 };
+  const out: ScanResult = { selected: [], excluded: 0, young: 0, overBound: 0, invalid: [], invalidCount: 0, hidden: 0, parked: 0 };
   const dir = await opendir(storage);
   for await (const entry of dir) {
     const name = entry.name;
     if (name.startsWith('.')) {
       out.hidden++;
+      if (name.startsWith(PARKED_PREFIX)) out.parked++;
     } else if (!isValidRunnerName(name)) {
       out.invalidCount++;
       if (out.invalid.length < 10) out.invalid.push(name);
     } else if (opts.exclude.has(name) || (opts.include !== undefined && !opts.include.has(name))) {
       out.excluded++;
+    } else if (opts.include === undefined && opts.minAgeMs > 0 && (await modifiedWithin(join(storage, name), opts.minAgeMs, opts.now))) {
+      // an unlisted folder this young may belong to a runner still being created: not an orphan yet
+      out.young++;
     } else if (out.selected.length < opts.maxRunners) {
       out.selected.push(name);
     } else {
@@ -426,10 +498,269 @@ export async function scanStorage(storage: string, opts: ScanOptions): Promise<S
 // ---------------------------------------------------------------------------------------------
 // Removal
 
-/** Removes a runner folder (or a non-folder entry) of the storage; links are removed, not followed. */
-export async function removeEntry(storage: string, runner: string): Promise<void> {
-  if (!isValidRunnerName(runner)) throw new Error(`refusing to remove ${JSON.stringify(runner)}: not a runner name`);
-  await rm(join(storage, runner), { recursive: true, force: true });
+/** Folder depth below the runner folder that removal walks with open descriptors (its descriptor bound). */
+export const MAX_REMOVAL_DEPTH = 64;
+/** Times one entry may change under the removal (a folder became a link, got new entries…) before it gives up. */
+export const MAX_REMOVAL_ROUNDS = 5;
+/** Names read from a folder at once: the listing is closed before they are removed. */
+const REMOVAL_LIST_CHUNK = 256;
+
+/** A runner folder could not be removed (permissions, a mount point, an entry changing faster than it is removed). */
+export class RemovalError extends Error {
+  override name = 'RemovalError';
+}
+
+export interface RemoveOptions {
+  /** stops the removal (a RemovalError) when aborted: the collector's time limit */
+  signal?: AbortSignal;
+}
+
+/** True when /proc/self/fd works: removal and parking refuse to run without it. */
+export function canRemoveSafely(): boolean {
+  return procFd();
+}
+
+/** A system error without the `/proc/self/fd/<n>/…` path Node appends (the message names the real path). */
+function sysMessage(error: unknown): string {
+  return message(error).replace(/, (\w+) '\/proc\/self\/fd\/[^']*'( -> '[^']*')?$/, ' ($1)');
+}
+
+function requireProcFd(what: string): void {
+  if (!procFd()) {
+    throw new RemovalError(
+      `refusing to ${what}: /proc/self/fd is not available, and without it a removal could follow a link swapped in by a runner; mount /proc (the collector needs Linux with /proc)`,
+    );
+  }
+}
+
+/** Shown paths stay readable for folders nested thousands deep: the head and the tail. */
+function subShown(shown: string, name: Buffer | string): string {
+  const s = `${shown}/${typeof name === 'string' ? name : name.toString('utf8')}`;
+  return s.length <= 480 ? s : `${s.slice(0, 200)}/…/${s.slice(-240)}`;
+}
+
+/** An open folder addressed only through its descriptor. */
+function folderAt(handle: FileHandle): Folder {
+  const base = `/proc/self/fd/${handle.fd}`;
+  const baseBuf = Buffer.from(base);
+  return {
+    handle,
+    path: (name) => `${base}/${name}`,
+    pathOf: (name) => Buffer.concat([baseBuf, Buffer.from('/'), name]),
+    close: () => handle.close().catch(() => undefined),
+  };
+}
+
+interface RemovalState {
+  signal?: AbortSignal;
+  /** the runner folder: its device, its open descriptor (deep folders are moved up into it), its shown path */
+  dev?: number;
+  /** the runner folder's mount (`mnt_id` of /proc/self/fdinfo), when the kernel tells it */
+  mount?: string;
+  top?: Folder;
+  topShown: string;
+}
+
+function checkAbort(state: RemovalState, shown: string): void {
+  if (state.signal?.aborted) throw new RemovalError(`${shown}: the removal was stopped by the time limit (METRICS_TIMEOUT) before it finished`);
+}
+
+/**
+ * Removes the entry `name` of the open folder `parent`: a non-folder is unlinked, a folder is
+ * emptied through its own descriptor and then rmdir()ed. Every system call names the entry
+ * relative to an open descriptor (`/proc/self/fd/<fd>/<name>`), and none follows the final
+ * component, so a link swapped in at any moment is removed as a link, never followed.
+ */
+async function removeAt(parent: Folder, name: Buffer, shown: string, depth: number, state: RemovalState): Promise<void> {
+  const path = parent.pathOf(name);
+  for (let round = 1; ; round++) {
+    checkAbort(state, shown);
+    if (round > MAX_REMOVAL_ROUNDS) {
+      throw new RemovalError(`${shown} kept changing while being removed (${MAX_REMOVAL_ROUNDS} attempts): is a runner process still writing to it?`);
+    }
+    // a file, a link (removed, never followed), a FIFO, a socket, a device: unlinked at once
+    let unlinkError: unknown;
+    try {
+      await unlink(path);
+      return;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      // a folder answers EISDIR, unless a permission check (EACCES, EPERM) answered first
+      if (code(error) !== 'EISDIR') unlinkError = error;
+    }
+    let st: Stats;
+    try {
+      st = await lstat(path);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      throw new RemovalError(`cannot examine ${shown} to remove it: ${sysMessage(error)}`);
+    }
+    if (!st.isDirectory()) {
+      if (unlinkError !== undefined) throw new RemovalError(`cannot remove ${shown}: ${sysMessage(unlinkError)}`);
+      continue; // no longer a folder: look again
+    }
+    // a folder
+    if (depth === 0) {
+      state.dev = st.dev;
+    } else if (st.dev !== state.dev) {
+      throw new RemovalError(
+        `${shown} is on another file system than its runner folder (a mount point?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+      );
+    }
+    if (depth > MAX_REMOVAL_DEPTH) {
+      // keep the open descriptors bounded: move the folder up into the runner folder (rename
+      // never follows the final component) and remove it from there, at a small depth again
+      if (await moveUp(parent, name, shown, state)) return;
+      continue;
+    }
+    let folder: Folder;
+    try {
+      folder = folderAt(await open(path, O_DIR));
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      if (code(error) === 'ELOOP' || code(error) === 'ENOTDIR') continue; // swapped for a link or a file: look again
+      throw new RemovalError(`cannot open ${shown} to remove it: ${sysMessage(error)}`);
+    }
+    try {
+      const fst = await folder.handle.stat();
+      if (fst.dev !== st.dev || fst.ino !== st.ino) continue; // not the folder lstat() saw: look again
+      // a bind mount of a folder of the same file system has the same device: compare the mounts
+      const mount = mountId(folder);
+      if (depth === 0) state.mount = mount;
+      else if (mount !== state.mount) {
+        throw new RemovalError(
+          `${shown} is a mount point inside its runner folder (a bind mount?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+        );
+      }
+      if (depth === 0) state.top = folder;
+      await emptyFolder(folder, shown, depth, state);
+    } finally {
+      if (depth === 0) state.top = undefined;
+      await folder.close();
+    }
+    try {
+      await rmdir(path);
+      return;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      // new entries (ENOTEMPTY/EEXIST), or the name is no longer a folder (ENOTDIR): look again
+      if (code(error) === 'ENOTEMPTY' || code(error) === 'EEXIST' || code(error) === 'ENOTDIR') continue;
+      throw new RemovalError(`cannot remove the folder ${shown}: ${sysMessage(error)}`);
+    }
+  }
+}
+
+/** The mount an open folder is on (`mnt_id:` of /proc/self/fdinfo/<fd>, Linux 3.15+); undefined when not told. */
+function mountId(folder: Folder): string | undefined {
+  try {
+    // procfs, in memory: read synchronously (four thread-pool round trips per folder otherwise)
+    const info = readFileSync(`/proc/self/fdinfo/${folder.handle.fd}`, 'utf8');
+    return /^mnt_id:\s*(\d+)$/m.exec(info)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes every entry of an open folder, a bounded batch of names at a time, until it is empty. */
+async function emptyFolder(folder: Folder, shown: string, depth: number, state: RemovalState): Promise<void> {
+  for (;;) {
+    checkAbort(state, shown);
+    const names: Buffer[] = [];
+    try {
+      const dir = await opendir(folder.path('.'), { encoding: 'buffer' } as unknown as Parameters<typeof opendir>[1]);
+      try {
+        for (let entry = await dir.read(); entry !== null; entry = await dir.read()) {
+          names.push(entry.name as unknown as Buffer);
+          if (names.length >= REMOVAL_LIST_CHUNK) break;
+        }
+      } finally {
+        await dir.close().catch(() => undefined);
+      }
+    } catch (error) {
+      throw new RemovalError(`cannot list ${shown} to remove it: ${sysMessage(error)}`);
+    }
+    if (names.length === 0) return;
+    for (const name of names) await removeAt(folder, name, subShown(shown, name), depth + 1, state);
+  }
+}
+
+/** Moves a deep entry up into the runner folder under a fresh hidden name; false when the name was taken. */
+async function moveUp(parent: Folder, name: Buffer, shown: string, state: RemovalState): Promise<boolean> {
+  const top = state.top!;
+  const newName = `.removing-${randomBytes(8).toString('hex')}`;
+  try {
+    // a fresh random name: rename() would replace an entry of that name, and none can be expected
+    if (await lstatOrUndefined(top.path(newName))) return false;
+    await rename(parent.pathOf(name), top.path(newName));
+    return true;
+  } catch (error) {
+    if (code(error) === 'ENOENT') return true; // gone meanwhile
+    throw new RemovalError(`cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${sysMessage(error)}`);
+  }
+}
+
+/** Opens the storage directory (its path is the operator's: a link there is followed). */
+async function openStorage(storage: string): Promise<Folder> {
+  try {
+    return folderAt(await open(storage, constants.O_RDONLY | constants.O_DIRECTORY));
+  } catch (error) {
+    throw new RemovalError(`cannot open the storage ${storage}: ${sysMessage(error)}`);
+  }
+}
+
+/**
+ * Removes the entry `<storage>/<runner>`, whatever it is, and never anything outside it: a
+ * folder with everything in it, a link as a link (never its target). See the module comment.
+ */
+export async function removeEntry(storage: string, runner: string, opts: RemoveOptions = {}): Promise<void> {
+  const shown = join(storage, runner);
+  if (!isValidRunnerName(runner)) throw new RemovalError(`refusing to remove ${JSON.stringify(runner)}: not a runner name`);
+  requireProcFd(`remove ${shown}`);
+  const store = await openStorage(storage);
+  try {
+    await removeAt(store, Buffer.from(runner), shown, 0, { signal: opts.signal, topShown: shown });
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parking: setting aside what can be neither removed nor quarantined
+
+/** The prefix of parked entries: hidden, so never scanned as runner folders. */
+export const PARKED_PREFIX = '.parked-';
+
+/** `20250101T120000Z` */
+function utcStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Renames `<storage>/<runner>` (whatever it is) to `<storage>/.parked-<runner>-<UTC time>`,
+ * relative to the storage's open descriptor (rename never follows the final component), so that
+ * later runs never see it again. Returns the new path.
+ */
+export async function parkEntry(storage: string, runner: string, now: Date = new Date()): Promise<string> {
+  const shown = join(storage, runner);
+  if (!isValidRunnerName(runner)) throw new RemovalError(`refusing to park ${JSON.stringify(runner)}: not a runner name`);
+  requireProcFd(`park ${shown}`);
+  const store = await openStorage(storage);
+  try {
+    const stamp = utcStamp(now);
+    for (let n = 1; n <= 100; n++) {
+      const name = `${PARKED_PREFIX}${runner}-${stamp}${n > 1 ? `-${n}` : ''}`;
+      try {
+        if (await lstatOrUndefined(store.path(name))) continue;
+        await rename(store.path(runner), store.path(name));
+        return join(storage, name);
+      } catch (error) {
+        throw new RemovalError(`cannot set ${shown} aside as ${join(storage, name)}: ${sysMessage(error)}`);
+      }
+    }
+    throw new RemovalError(`cannot set ${shown} aside: 100 parked entries named ${PARKED_PREFIX}${runner}-${stamp}… exist already`);
+  } finally {
+    await store.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,7 +823,7 @@ interface WalkState {
 
 function addItem(state: WalkState, item: ArchiveItem, shown: string): void {
   if (state.items.length >= MAX_ARCHIVE_ENTRIES) {
-    throw new QuarantineError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries; too many to quarantine: inspect and remove it by hand`);
+    throw new QuarantineLimitError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries: too many to quarantine`);
   }
   state.items.push(item);
 }
@@ -500,9 +831,7 @@ function addItem(state: WalkState, item: ArchiveItem, shown: string): void {
 /** Reads a regular file for the archive: opened without following links, checked, bounded. */
 async function readForArchive(path: Buffer, st: Stats, shown: string, state: WalkState): Promise<Buffer> {
   if (state.bytes + st.size > state.maxBytes) {
-    throw new QuarantineError(
-      `${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive; too big to quarantine: inspect and remove it by hand`,
-    );
+    throw new QuarantineLimitError(`${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive: too big to quarantine`);
   }
   let fh: FileHandle;
   try {
@@ -539,7 +868,7 @@ async function walkEntry(path: Buffer, archivePath: string, shown: string, depth
     throw new QuarantineError(`cannot examine ${shown} to archive it: ${message(error)}`);
   }
   if (st.isDirectory()) {
-    if (depth > MAX_ARCHIVE_DEPTH) throw new QuarantineError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}; too deep to quarantine: inspect and remove it by hand`);
+    if (depth > MAX_ARCHIVE_DEPTH) throw new QuarantineLimitError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}: too deep to quarantine`);
     addItem(state, { path: archivePath + '/', type: 'Directory', st }, shown);
     let folder: Folder;
     try {
@@ -555,7 +884,7 @@ async function walkEntry(path: Buffer, archivePath: string, shown: string, depth
       for await (const entry of dir) {
         names.push(entry.name as unknown as Buffer);
         if (state.items.length + names.length > MAX_ARCHIVE_ENTRIES) {
-          throw new QuarantineError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries; too many to quarantine: inspect and remove it by hand`);
+          throw new QuarantineLimitError(`${shown}: more than ${MAX_ARCHIVE_ENTRIES} entries: too many to quarantine`);
         }
       }
       names.sort(Buffer.compare);

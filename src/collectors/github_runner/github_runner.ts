@@ -18,8 +18,12 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_QUARANTINE_BYTES,
   DEFAULT_MAX_RUNNERS,
+  DEFAULT_MIN_AGE_SECONDS,
+  canRemoveSafely,
   ensureQuarantineDir,
   FILES,
+  parkEntry,
+  QuarantineLimitError,
   quarantineEntry,
   readRunnerFolder,
   removeEntry,
@@ -38,6 +42,8 @@ export interface GithubRunnerConfig {
   maxRunners: number;
   maxFileBytes: number;
   maxQuarantineBytes: number;
+  /** RUNNER_METRICS_MIN_AGE, seconds; 0 = no grace period */
+  minAge: number;
 }
 
 const EVENT_NAMES = ['runner_installed', 'runner_start', 'runner_stop'] as const;
@@ -45,6 +51,8 @@ const EVENT_NAMES = ['runner_installed', 'runner_start', 'runner_stop'] as const
 interface Counts {
   extracted: number;
   quarantined: number;
+  /** set aside as `.parked-*` (could be neither removed nor quarantined) */
+  parked: number;
   incomplete: number;
   failed: number;
   /** runner folders not reached because the run was aborted (time limit) */
@@ -59,6 +67,23 @@ function positiveInt(env: Record<string, string | undefined>, name: string, fall
   const n = Number(t);
   if (!/^[0-9]+$/.test(t) || !Number.isSafeInteger(n) || n < 1 || n > max) {
     throw new CollectorError(`${name}=${JSON.stringify(raw)} must be a whole number from 1 to ${max} (default ${fallback})`);
+  }
+  return n;
+}
+
+/** Longest grace period RUNNER_METRICS_MIN_AGE accepts: a week. */
+const MAX_MIN_AGE_SECONDS = 7 * 24 * 3600;
+
+function minAgeSeconds(env: Record<string, string | undefined>): number {
+  const name = 'RUNNER_METRICS_MIN_AGE';
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MIN_AGE_SECONDS;
+  const t = raw.trim();
+  const n = Number(t);
+  if (!/^[0-9]{1,7}(\.[0-9]{1,3})?$/.test(t) || !(n <= MAX_MIN_AGE_SECONDS)) {
+    throw new CollectorError(
+      `${name}=${JSON.stringify(raw)} must be a number of seconds from 0 to ${MAX_MIN_AGE_SECONDS} (a week), such as 330 or 5.5 (default ${DEFAULT_MIN_AGE_SECONDS} = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+    );
   }
   return n;
 }
@@ -130,6 +155,7 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
     maxRunners: positiveInt(env, 'RUNNER_METRICS_MAX_RUNNERS', DEFAULT_MAX_RUNNERS),
     maxFileBytes: positiveInt(env, 'RUNNER_METRICS_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, 1024 * 1024),
     maxQuarantineBytes: positiveInt(env, 'RUNNER_METRICS_MAX_QUARANTINE_BYTES', DEFAULT_MAX_QUARANTINE_BYTES),
+    minAge: minAgeSeconds(env),
   };
 }
 
@@ -180,14 +206,27 @@ export class GithubRunnerMetric extends Metric {
   async collect(): Promise<never[]> {
     const cfg = await loadConfig(this.env);
     const dry = this.dryRun ? 'dry-run: ' : '';
+    if (!this.dryRun && !canRemoveSafely()) {
+      // checked before anything is issued: events of folders that cannot be removed would be issued again by every run
+      throw new CollectorError(
+        `/proc/self/fd is not available: runner folders cannot be removed without the risk of following a link a runner swapped in, so nothing was extracted from ${cfg.storage}; mount /proc (the collector needs Linux with /proc)`,
+      );
+    }
     let scan: ScanResult;
     try {
-      scan = await scanStorage(cfg.storage, { include: cfg.include, exclude: cfg.exclude, maxRunners: cfg.maxRunners });
+      scan = await scanStorage(cfg.storage, {
+        include: cfg.include,
+        exclude: cfg.exclude,
+        maxRunners: cfg.maxRunners,
+        minAgeMs: cfg.minAge * 1000,
+        now: Date.now(),
+      });
     } catch (error) {
       throw new CollectorError(`cannot list the storage ${cfg.storage} (RUNNER_METRICS_STORAGE): ${errorMessage(error)}`);
     }
     this.log.debug(
-      `storage ${cfg.storage}: ${scan.selected.length} runner folders to handle; quarantine ${cfg.quarantine}; flavor ${cfg.flavor}` +
+      `storage ${cfg.storage}: ${scan.selected.length} runner folders to handle; quarantine ${cfg.quarantine}; flavor ${cfg.flavor}; ` +
+        `${cfg.include ? 'no grace period (include list)' : `grace period ${cfg.minAge} s (RUNNER_METRICS_MIN_AGE)`}` +
         `; ${cfg.include ? `include ${[...cfg.include].join(',') || '(none)'}; ` : ''}${cfg.exclude.size} live runners excluded by name`,
     );
     if (scan.invalidCount) {
@@ -196,11 +235,21 @@ export class GithubRunnerMetric extends Metric {
       );
     }
     if (scan.hidden) this.log.debug(`${scan.hidden} hidden entries (names starting with ".") of ${cfg.storage} left untouched`);
+    if (scan.parked) {
+      this.log.warn(
+        `${scan.parked} folder${scan.parked > 1 ? 's' : ''} set aside by earlier runs wait${scan.parked > 1 ? '' : 's'} in ${cfg.storage} (.parked-*): inspect and remove them by hand`,
+      );
+    }
+    if (scan.young) {
+      this.log.info(
+        `${scan.young} runner folder${scan.young > 1 ? 's' : ''} modified less than ${cfg.minAge} s ago (RUNNER_METRICS_MIN_AGE), maybe of runners still being created: left for a later run`,
+      );
+    }
     if (scan.overBound) {
       this.log.warn(`${scan.overBound} more runner folders than RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners}: left for the next run`);
     }
 
-    const counts: Counts = { extracted: 0, quarantined: 0, incomplete: 0, failed: 0, notReached: 0, events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])) };
+    const counts: Counts = { extracted: 0, quarantined: 0, parked: 0, incomplete: 0, failed: 0, notReached: 0, events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])) };
     const failures: string[] = [];
     const fail = (msg: string): void => {
       this.log.error(msg);
@@ -223,9 +272,9 @@ export class GithubRunnerMetric extends Metric {
       }
     }
 
-    const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`];
+    const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`, `${scan.young} younger than RUNNER_METRICS_MIN_AGE=${cfg.minAge}s`];
     this.log.info(
-      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed; ` +
+      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
         `skipped: ${skipped.join(', ')}; events: ${EVENT_NAMES.map((n) => `${counts.events[n]} ${n}`).join(', ')}`,
     );
     if (failures.length) {
@@ -256,7 +305,7 @@ export class GithubRunnerMetric extends Metric {
     if (metrics.installed === undefined) {
       this.log.error(`runner ${runner}: no ${FILES.installed} in ${where}: nothing is issued for this runner (it never finished installing?)`);
       counts.incomplete++;
-      await this.remove(runner, cfg, fail, 'incomplete');
+      await this.remove(runner, cfg, counts, fail, 'incomplete');
       return false;
     }
 
@@ -295,24 +344,44 @@ export class GithubRunnerMetric extends Metric {
     }
     counts.extracted++;
     this.log.debug(`runner ${runner}: ${events.map((e) => e.event).join(', ') || 'no events'}`);
-    await this.remove(runner, cfg, fail, 'extracted');
+    await this.remove(runner, cfg, counts, fail, 'extracted');
     return false;
   }
 
-  private async remove(runner: string, cfg: GithubRunnerConfig, fail: (m: string) => void, what: string): Promise<void> {
+  private async remove(runner: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void, what: 'extracted' | 'incomplete'): Promise<void> {
     const where = join(cfg.storage, runner);
     if (this.dryRun) {
       this.log.info(`dry-run: would remove ${where} (${what})`);
       return;
     }
     try {
-      await removeEntry(cfg.storage, runner);
+      await removeEntry(cfg.storage, runner, { signal: this.signal });
     } catch (error) {
-      fail(
-        `runner ${runner}: cannot remove ${where}: ${errorMessage(error)}` +
-          (what === 'extracted' ? '; its events will be issued again by the next run (duplicates): remove it by hand' : '; remove it by hand'),
+      await this.park(
+        runner,
+        `${where} could not be removed (${errorMessage(error)})`,
+        what === 'extracted' ? 'its events were issued; parked, they are never issued again' : undefined,
+        cfg,
+        counts,
+        fail,
       );
     }
+  }
+
+  /**
+   * Sets a folder that can be neither removed nor quarantined aside as `<storage>/.parked-<runner>-<time>`
+   * (hidden: no later run scans it), so that it neither fails every later run nor has its events issued again.
+   */
+  private async park(runner: string, reason: string, note: string | undefined, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
+    let parked: string;
+    try {
+      parked = await parkEntry(cfg.storage, runner);
+    } catch (error) {
+      fail(`runner ${runner}: ${reason}; it could not be set aside either (${errorMessage(error)}): inspect and remove it by hand` + (note ? ' (until then every run issues its events again: duplicates)' : ''));
+      return;
+    }
+    counts.parked++;
+    this.log.warn(`runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and remove it by hand`);
   }
 
   private async quarantine(runner: string, reason: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
@@ -337,16 +406,19 @@ export class GithubRunnerMetric extends Metric {
       archive = r.archive;
       this.log.info(`runner ${runner}: archived to ${archive} (${r.entries} entries, ${r.bytes} bytes)`);
     } catch (error) {
-      fail(`runner ${runner}: cannot quarantine ${where}: ${errorMessage(error)}; it is left in place`);
-      return;
-    }
-    try {
-      await removeEntry(cfg.storage, runner);
-    } catch (error) {
-      fail(`runner ${runner}: archived to ${archive} but cannot remove ${where}: ${errorMessage(error)}; the next run will archive it again: remove it by hand`);
+      if (error instanceof QuarantineLimitError) {
+        // no later run could archive it either: set it aside rather than fail every run
+        await this.park(runner, `cannot quarantine ${where}: ${errorMessage(error)}`, undefined, cfg, counts, fail);
+      } else {
+        fail(`runner ${runner}: cannot quarantine ${where}: ${errorMessage(error)}; it is left in place for the next run`);
+      }
       return;
     }
     counts.quarantined++;
+    try {
+      await removeEntry(cfg.storage, runner, { signal: this.signal });
+    } catch (error) {
+      await this.park(runner, `archived to ${archive}, but ${where} could not be removed (${errorMessage(error)})`, undefined, cfg, counts, fail);
+    }
   }
 }
-
