@@ -686,6 +686,37 @@ describe('the quarantine', () => {
     assert.deepEqual(readdirSync(storage), []);
   });
 
+  test('a link planted at an archive name is never written through: the archive takes the next free name', async () => {
+    const base = freshDir('planted');
+    const storage = join(base, 'storage');
+    const quarantine = join(base, 'q');
+    mkdirSync(storage);
+    mkdirSync(quarantine, { mode: 0o700 });
+    const outside = join(base, 'outside.txt');
+    writeFileSync(outside, 'must stay as it is');
+    symlinkSync(outside, join(quarantine, 'r.tar.gz'));
+    symlinkSync(join(base, 'created-through-a-link'), join(quarantine, 'r.1.tar.gz'));
+    const node = dir({ 'runner-installed.timestamp': file('garbage') });
+    build(join(storage, 'r'), node);
+    mkdirSync(join(base, 'state'));
+    const r = await collector([], {
+      env: {
+        STATE_DIRECTORY: join(base, 'state'),
+        RUNNER_METRICS_STORAGE: storage,
+        RUNNER_METRICS_QUARANTINE: quarantine,
+        RUNNER_FLAVOR: 'x',
+        INFLUXDB_HOSTNAME: '127.0.0.1',
+        INFLUXDB_PORT: String(influxStandIn.port),
+        INFLUXDB_DATABASE: 'runners',
+      },
+    });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(readFileSync(outside, 'utf8'), 'must stay as it is');
+    assert.equal(existsSync(join(base, 'created-through-a-link')), false, 'a dangling link is never followed to create its target');
+    assert.ok(lstatSync(join(quarantine, 'r.tar.gz')).isSymbolicLink());
+    assert.deepEqual(listArchive(join(quarantine, 'r.2.tar.gz')), expectedEntries('r', node));
+  });
+
   test('corrupt folders too big, too deep or with too many entries to archive are parked once; the next run exits 0', async () => {
     const base = freshDir('too-big');
     const storage = join(base, 'storage');
