@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Point } from '@influxdata/influxdb-client';
-import { Serializer, int } from '../src/lib/point.js';
+import { Serializer } from '../src/lib/points/line-protocol.js';
+import { int } from '../src/lib/points/point.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const metrics = join(repo, 'bin', 'metrics');
@@ -82,7 +83,7 @@ process.stdout.write(`\nmemory: dry-run streaming ${N} points (baseline: peak RS
     writeFileSync(
       join(dir, 'stream', 'index.js'),
       `import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/point.js';
+import { int } from '../../lib/points/point.js';
 class Stream extends Metric {
   async *collect() {
     const n = Number(process.env.BENCH_POINTS ?? 1000000);

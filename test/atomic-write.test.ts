@@ -17,7 +17,7 @@ import type { DiscoveredCollector } from '../src/lib/discovery.js';
 import { appendToMetricsLog } from '../src/lib/event-sinks.js';
 import { installLogrotate } from '../src/lib/logrotate.js';
 import { Outbox } from '../src/lib/outbox.js';
-import { writeLastRun } from '../src/lib/state.js';
+import { writeLastRun } from '../src/lib/platform/state.js';
 import { MARKER, installGenerator, installUnits, runGenerator, type UnitOptions } from '../src/lib/systemd.js';
 import { findBinary, repoRoot, runCli } from './helpers/servers.js';
 

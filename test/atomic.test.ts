@@ -18,7 +18,7 @@ import {
   symlinkAtomic,
   tempPath,
   writeFileAtomic,
-} from '../src/lib/atomic.js';
+} from '../src/lib/platform/atomic.js';
 import { findBinary } from './helpers/servers.js';
 
 const dirs: string[] = [];

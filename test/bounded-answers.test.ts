@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pushToPromtail } from '../src/lib/event-sinks.js';
 import { IssueMetricEventError } from '../src/lib/events.js';
-import { createLogger } from '../src/lib/log.js';
+import { createLogger } from '../src/lib/platform/log.js';
 import { RunnerInstalled } from '../src/collectors/github_runner/events.js';
 import { answerEndlessly, runCli, startHttpFixtureServer, type CliResult, type HostileAnswer, type HttpFixtureServer } from './helpers/servers.js';
 

@@ -16,8 +16,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadInfluxConfig } from '../src/lib/config.js';
-import { ConfigError } from '../src/lib/errors.js';
+import { loadInfluxConfig } from '../src/lib/platform/settings.js';
+import { ConfigError } from '../src/lib/platform/errors.js';
 import { makeBulkCollectors, type BulkCollectors } from './helpers/bulk-collector.js';
 import { freePort, runCli, startHttpFixtureServer, type CliResult, type HttpFixtureServer } from './helpers/servers.js';
 

@@ -39,7 +39,7 @@ export async function runMetric(options) {
 }
 `;
 const BIG_JS = `import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/point.js';
+import { int } from '../../lib/points/point.js';
 export class BigMetric extends Metric {
   collect() {
     const n = Number(this.env.BIG_POINTS ?? 1000);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { CollectorError, ConfigError } from '../src/lib/errors.js';
+import { CollectorError, ConfigError } from '../src/lib/platform/errors.js';
 import { appendToMetricsLog, configuredSinks, createEventSinks } from '../src/lib/event-sinks.js';
 import {
   Event,
@@ -25,7 +25,8 @@ import {
   registerEvent,
   snakeCaseName,
 } from '../src/lib/events.js';
-import { Integer, Serializer } from '../src/lib/point.js';
+import { Serializer } from '../src/lib/points/line-protocol.js';
+import { Integer } from '../src/lib/points/point.js';
 import { Reconciliation, RunnerInstalled, RunnerStart, RunnerStop } from '../src/collectors/github_runner/events.js';
 
 // [class name, the reference's re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()] (checked with python3)

@@ -84,7 +84,7 @@ const BIG = '9007199254740993';
 
 const ROUNDTRIP_MODULE = `
 import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/point.js';
+import { int } from '../../lib/points/point.js';
 
 export const RUN_INTERVAL = '1h';
 

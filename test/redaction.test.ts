@@ -18,7 +18,7 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { forgetSecrets, redact, registerCredentialPair, registerSecret } from '../src/lib/redact.js';
+import { forgetSecrets, redact, registerCredentialPair, registerSecret } from '../src/lib/platform/redact.js';
 import { makeBulkCollectors, type BulkCollectors } from './helpers/bulk-collector.js';
 import { runCli, startHttpFixtureServer, type CliResult, type RecordedRequest } from './helpers/servers.js';
 

@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
-import { EXIT } from './exit.js';
+import { EXIT } from './platform/exit.js';
 import { reportError } from './main.js';
 import { command as listCommand } from './commands/list.js';
 import { command as runCommand, runHandler, runOptions } from './commands/run.js';

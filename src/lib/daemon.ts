@@ -18,8 +18,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveredCollector } from './discovery.js';
-import { errorMessage } from './errors.js';
-import { EXIT } from './exit.js';
+import { errorMessage } from './platform/errors.js';
+import { EXIT } from './platform/exit.js';
 import { describeSchedule, nextCronRun, parseSchedule, type Schedule } from './schedule.js';
 
 /** Time source and timer, injectable so that tests need no real waiting. */

@@ -11,11 +11,12 @@
  * are sent. Stored batches are replayed in requests of at most INFLUX_BATCH_SIZE points, split
  * the same way: an outbox filled while batches were too large drains once it fits.
  */
-import { loadInfluxConfig, type Env, type InfluxConfig } from './config.js';
-import { ConfigError, WriteError, errorMessage } from './errors.js';
+import { loadInfluxConfig, type Env, type InfluxConfig } from './platform/settings.js';
+import { ConfigError, WriteError, errorMessage } from './platform/errors.js';
 import type { InfluxWriter } from './influx.js';
-import type { Logger } from './log.js';
-import { Serializer, nowNanos, type CollectedPoint } from './point.js';
+import type { Logger } from './platform/log.js';
+import { Serializer } from './points/line-protocol.js';
+import { nowNanos, type CollectedPoint } from './points/point.js';
 import type { Outbox, ReplayResult } from './outbox.js';
 import type { BatchTarget } from './sink.js';
 

@@ -10,9 +10,10 @@
  * removed is ignored (a stale build).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { errorMessage } from './errors.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { errorMessage } from './platform/errors.js';
+import { collectorsDir, repoRoot } from './platform/paths.js';
 
 export const DEFAULT_INTERVAL = '5m';
 
@@ -32,14 +33,6 @@ export interface DiscoveredCollector {
   /** named in METRICS_DISABLE: not run by "all", no timer, not in the daemon; runs when named */
   disabled?: boolean;
   module?: CollectorModule;
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** dist/src/lib → the repository */
-export const repoRoot = resolve(here, '..', '..', '..');
-
-export function collectorsDir(env: Record<string, string | undefined> = process.env): string {
-  return env.METRICS_COLLECTORS_DIR ? resolve(env.METRICS_COLLECTORS_DIR) : resolve(here, '..', 'collectors');
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;

@@ -36,12 +36,12 @@
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
  * failure (and where the event did get to).
  */
-import { ERROR_BODY_LIMIT, readBounded, safeUrl } from './http.js';
-import { UnsafeFileError, openAppendNoFollow } from './atomic.js';
-import { ConfigError, errorMessage } from './errors.js';
+import { ERROR_BODY_LIMIT, readBounded, safeUrl } from './platform/http.js';
+import { UnsafeFileError, openAppendNoFollow } from './platform/atomic.js';
+import { ConfigError, errorMessage } from './platform/errors.js';
 import { IssueMetricEventError, eventToPoint, timestampToNanoString, type Event } from './events.js';
-import { createLogger, type Logger } from './log.js';
-import { registerCredentialPair } from './redact.js';
+import { createLogger, type Logger } from './platform/log.js';
+import { registerCredentialPair } from './platform/redact.js';
 
 export type Env = Record<string, string | undefined>;
 export type SinkName = 'log' | 'promtail' | 'influx';

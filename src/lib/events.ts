@@ -52,8 +52,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { CollectorError, errorMessage } from './errors.js';
-import { int, type FieldValue, type PointObject } from './point.js';
+import { CollectorError, errorMessage } from './platform/errors.js';
+import { collectorsDir } from './platform/paths.js';
+import { int, type FieldValue, type PointObject } from './points/point.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -486,10 +487,7 @@ export function parseEvent(data: unknown): Event {
  * load is reported, not thrown: the others still work.
  */
 export async function loadEventCatalogs(dir?: string): Promise<{ loaded: string[]; failed: { file: string; error: string }[] }> {
-  if (dir === undefined) {
-    const { collectorsDir } = await import('./discovery.js');
-    dir = collectorsDir();
-  }
+  dir ??= collectorsDir();
   const loaded: string[] = [];
   const failed: { file: string; error: string }[] = [];
   let entries: string[];

@@ -2,8 +2,9 @@
  * Fetching a collector's source over HTTP: a time limit, a size limit, and errors that name the
  * URL and the status. A failing source is an error, never "no data".
  */
-import { CollectorError } from './errors.js';
-import { redact } from './redact.js';
+import { CollectorError } from './platform/errors.js';
+import { ERROR_BODY_LIMIT, readBounded, safeUrl } from './platform/http.js';
+import { redact } from './platform/redact.js';
 
 export interface FetchOptions {
   /** ms before the request is abandoned (default 10 000) */
@@ -19,29 +20,10 @@ export interface FetchOptions {
   body?: string;
 }
 
-/** The URL as it may be printed: no user:password, no query values that look secret. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    for (const key of [...u.searchParams.keys()]) {
-      if (/token|secret|password|passwd|key|auth|sig/i.test(key)) u.searchParams.set(key, '***');
-    }
-    return u.toString();
-  } catch {
-    // not a URL: still never show what looks like user:password@
-    return url.replace(/^([^@/]*\/\/)?[^@]*@/, '$1***@');
-  }
-}
-
 function fail(url: string, what: string, opts: FetchOptions, cause?: unknown): never {
   const hint = opts.hint ? `; ${opts.hint}` : '';
   throw new CollectorError(`${opts.method ?? 'GET'} ${safeUrl(url)} ${what}${hint}`, { cause });
 }
-
-/** Bytes read of a non-2xx answer's body (for the message): never more, whatever the server sends. */
-export const ERROR_BODY_LIMIT = 64 * 1024;
 
 export async function fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -100,28 +82,4 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
   const { text, truncated } = await readBounded(response, maxBytes);
   if (truncated) throw new CollectorError(`answered with more than the limit of ${maxBytes} bytes`);
   return text;
-}
-
-/**
- * Reads at most `maxBytes` of a response body (after decompression, which fetch does as the
- * bytes arrive) and cancels the rest: nothing beyond the bound is read or buffered, and the
- * connection is closed. `truncated`: the body was longer.
- */
-export async function readBounded(response: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
-  if (!response.body) return { text: '', truncated: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.byteLength > maxBytes) {
-      chunks.push(value.subarray(0, maxBytes - total));
-      await reader.cancel().catch(() => {});
-      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
-    }
-    total += value.byteLength;
-    chunks.push(value);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
 }

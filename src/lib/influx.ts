@@ -21,8 +21,8 @@
  * This module is imported lazily: a dry-run never loads it.
  */
 import { readFileSync } from 'node:fs';
-import { describeTarget, type InfluxConfig } from './config.js';
-import { ConfigError, WriteError, errorMessage } from './errors.js';
+import { describeTarget, type InfluxConfig } from './platform/settings.js';
+import { ConfigError, WriteError, errorMessage } from './platform/errors.js';
 import {
   ERROR_BODY_LIMIT,
   HttpStatusError,
@@ -32,8 +32,8 @@ import {
   SUCCESS_BODY_LIMIT,
   type TransportResponse,
 } from './influx-transport.js';
-import type { Logger } from './log.js';
-import { redact } from './redact.js';
+import type { Logger } from './platform/log.js';
+import { redact } from './platform/redact.js';
 
 export interface ServerInfo {
   reachable: boolean;

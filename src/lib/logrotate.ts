@@ -25,7 +25,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from './platform/atomic.js';
 
 export class LogrotateSetupError extends Error {
   override name = 'LogrotateSetupError';

@@ -5,9 +5,9 @@
  * than the rest of a dry-run together). Everything else, including `--help` and any argument this
  * fast path does not know, is parsed by the yargs CLI in cli.ts.
  */
-import { ConfigError, UsageError, errorMessage } from './errors.js';
-import { EXIT } from './exit.js';
-import { redact, redactProcessOutput } from './redact.js';
+import { ConfigError, UsageError, errorMessage } from './platform/errors.js';
+import { EXIT } from './platform/exit.js';
+import { redact, redactProcessOutput } from './platform/redact.js';
 import type { RunOptions } from './runner.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;

@@ -9,10 +9,11 @@
  *       }
  *     }
  */
-import { CollectorError, errorMessage } from './errors.js';
+import { CollectorError, errorMessage } from './platform/errors.js';
 import { fetchJson, fetchText, type FetchOptions } from './http.js';
-import { createLogger, type Logger } from './log.js';
-import { Serializer, nowNanos, type CollectedPoint } from './point.js';
+import { createLogger, type Logger } from './platform/log.js';
+import { Serializer } from './points/line-protocol.js';
+import { nowNanos, type CollectedPoint } from './points/point.js';
 import { DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
 
 export type Collected = Iterable<CollectedPoint> | AsyncIterable<CollectedPoint>;

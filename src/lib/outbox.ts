@@ -35,15 +35,15 @@
  * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
  * shown by `status()`.
  */
-import { stateDir } from './state.js';
+import { stateDir } from './platform/state.js';
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { TEMP_PREFIX, UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './atomic.js';
-import { ConfigError } from './errors.js';
+import { TEMP_PREFIX, UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './platform/atomic.js';
+import { ConfigError } from './platform/errors.js';
 import { LockFileError, acquireLock, acquireLockWait, pidAlive, type LockHolder, type LockResult } from './lock.js';
-import { redact } from './redact.js';
+import { redact } from './platform/redact.js';
 
 export const OUTBOX_MAGIC = '#metrics-outbox';
 export const OUTBOX_VERSION = 1;

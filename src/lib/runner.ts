@@ -3,20 +3,20 @@
  * time limit), deliver, settle the counts, write a self-metric per collector, report, exit code.
  */
 import { hostname } from 'node:os';
-import { UnsafeFileError } from './atomic.js';
+import { UnsafeFileError } from './platform/atomic.js';
 import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
 import { Delivery, openOutbox, replayOutbox, writePoints } from './delivery.js';
-import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './config.js';
-import { CollectorError, ConfigError, UsageError, errorMessage } from './errors.js';
-import { EXIT } from './exit.js';
-import { createLogger, type Logger } from './log.js';
+import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './platform/settings.js';
+import { CollectorError, ConfigError, UsageError, errorMessage } from './platform/errors.js';
+import { EXIT } from './platform/exit.js';
+import { createLogger, type Logger } from './platform/log.js';
 import type { RunReport } from './metric.js';
-import { int, nowNanos, type PointObject } from './point.js';
-import { redact } from './redact.js';
+import { int, nowNanos, type PointObject } from './points/point.js';
+import { redact } from './platform/redact.js';
 import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
-import { ensureStateFolder, stateDir, writeLastRun } from './state.js';
+import { ensureStateFolder, stateDir, writeLastRun } from './platform/state.js';
 
 export interface RunOptions {
   names: string[];

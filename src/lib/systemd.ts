@@ -20,11 +20,11 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { openSync, promises as fsp, readdirSync, realpathSync, statSync, writeSync } from 'node:fs';
-import { UnsafeFileError, describePath, readRegularFile, symlinkAtomic, writeFileAtomic } from './atomic.js';
+import { UnsafeFileError, describePath, readRegularFile, symlinkAtomic, writeFileAtomic } from './platform/atomic.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveredCollector } from './discovery.js';
-import { UsageError, errorMessage } from './errors.js';
+import { UsageError, errorMessage } from './platform/errors.js';
 import { USEC_INFINITY, describeSchedule, formatTimespan, parseSchedule, parseTimespan } from './schedule.js';
 
 /** First line of every generated file: how install/uninstall recognize the files they own. */

@@ -8,10 +8,11 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { CollectorError, errorMessage, PointError } from '../../lib/errors.js';
+import { CollectorError, errorMessage, PointError } from '../../lib/platform/errors.js';
 import { EventValidationError, type Event } from '../../lib/events.js';
 import { Metric } from '../../lib/metric.js';
-import { nowNanos, Serializer } from '../../lib/point.js';
+import { Serializer } from '../../lib/points/line-protocol.js';
+import { nowNanos } from '../../lib/points/point.js';
 import { RunnerInstalled, RunnerStart, RunnerStop } from './events.js';
 import {
   CorruptDataError,

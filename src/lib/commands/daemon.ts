@@ -36,12 +36,12 @@ export const command: CommandModule<object, Args> = {
   handler: async (args) => {
     const { runDaemon } = await import('../daemon.js');
     const { discoverCollectors } = await import('../discovery.js');
-    const { readLastRun } = await import('../state.js');
+    const { readLastRun } = await import('../platform/state.js');
     const { parseTimespan, USEC_INFINITY } = await import('../schedule.js');
-    const { UsageError } = await import('../errors.js');
-    const { createLogger } = await import('../log.js');
+    const { UsageError } = await import('../platform/errors.js');
+    const { createLogger } = await import('../platform/log.js');
 
-    const { MAX_TIMER_SECONDS } = await import('../config.js');
+    const { MAX_TIMER_SECONDS } = await import('../platform/settings.js');
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
       if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);

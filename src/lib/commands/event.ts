@@ -47,9 +47,9 @@ export const command: CommandModule<object, Args> = {
       .example('$0 event --list', 'the known events and their fields')
       .epilogue(SINKS_HELP) as never,
   handler: async (args) => {
-    const { UsageError } = await import('../errors.js');
-    const { EXIT } = await import('../exit.js');
-    const { createLogger } = await import('../log.js');
+    const { UsageError } = await import('../platform/errors.js');
+    const { EXIT } = await import('../platform/exit.js');
+    const { createLogger } = await import('../platform/log.js');
     const events = await import('../events.js');
     const log = createLogger({ verbose: args.verbose, scope: 'event' });
     const catalogs = await events.loadEventCatalogs();

@@ -34,7 +34,7 @@ function options(y: Argv, withInstall: boolean): Argv<Args> {
 }
 
 async function resolveArgs(args: Args) {
-  const { UsageError } = await import('../errors.js');
+  const { UsageError } = await import('../platform/errors.js');
   const logPath = args['log-path'] || process.env.METRICS_LOG_PATH;
   if (!logPath) throw new UsageError('no metrics log: pass --log-path FILE or set METRICS_LOG_PATH');
   if (!Number.isSafeInteger(args.rotate) || args.rotate < 0) throw new UsageError(`--rotate must be a whole number >= 0, got ${args.rotate}`);
@@ -60,7 +60,7 @@ const install: CommandModule<object, Args> = {
   handler: async (args) => {
     const opts = await resolveArgs(args);
     const { installLogrotate, LogrotateSetupError } = await import('../logrotate.js');
-    const { EXIT } = await import('../exit.js');
+    const { EXIT } = await import('../platform/exit.js');
     try {
       const { configPath } = await installLogrotate({ ...opts, configDir: args['config-dir'], name: args.name, systemctl: args.systemctl });
       process.stdout.write(`wrote ${configPath} (rotating ${opts.logPath}) and enabled logrotate.timer\n`);

@@ -25,7 +25,7 @@ const status: CommandModule<object, { json: boolean }> = {
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
     const { openOutbox } = await import('../delivery.js');
-    const { createLogger } = await import('../log.js');
+    const { createLogger } = await import('../platform/log.js');
     const outbox = await openOutbox(process.env, createLogger({}));
     await outbox.open();
     const s = await outbox.status();
@@ -52,8 +52,8 @@ const flush: CommandModule<object, { verbose: boolean }> = {
   builder: (y) => y.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' }) as never,
   handler: async (args) => {
     const { Delivery, openOutbox, replayOutbox } = await import('../delivery.js');
-    const { createLogger } = await import('../log.js');
-    const { EXIT } = await import('../exit.js');
+    const { createLogger } = await import('../platform/log.js');
+    const { EXIT } = await import('../platform/exit.js');
     const log = createLogger({ verbose: args.verbose });
     const outbox = await openOutbox(process.env, log);
     await outbox.open();
@@ -77,7 +77,7 @@ const flush: CommandModule<object, { verbose: boolean }> = {
       process.exitCode = EXIT.BUSY;
       return;
     }
-    const { redact } = await import('../redact.js');
+    const { redact } = await import('../platform/redact.js');
     process.stdout.write(
       `sent ${r.sent.points} points (${r.sent.files} files); rejected ${r.rejected.points} points (${r.rejected.files} files); ` +
         `corrupt files set aside: ${r.corrupt}; still waiting: ${r.remaining.points} points (${r.remaining.files} files)\n`,

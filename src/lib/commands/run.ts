@@ -28,8 +28,8 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
 export async function runHandler(names: string[], args: RunArgs): Promise<void> {
   const { runCollectors, TIMEOUT_RULE } = await import('../runner.js');
   if (args.timeout !== undefined && !(args.timeout > 0)) {
-    const { UsageError } = await import('../errors.js');
-    const { describeRule } = await import('../config.js');
+    const { UsageError } = await import('../platform/errors.js');
+    const { describeRule } = await import('../platform/settings.js');
     throw new UsageError(`--timeout must be ${describeRule(TIMEOUT_RULE)}`);
   }
   process.exitCode = await runCollectors({

@@ -43,7 +43,7 @@ function unitOptions<T>(y: Argv<T>): never {
 }
 
 async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
-  const { UsageError } = await import('../errors.js');
+  const { UsageError } = await import('../platform/errors.js');
   const credentials = (a.credential ?? []).map((c) => {
     const i = c.indexOf(':');
     if (i <= 0) throw new UsageError(`--credential ${JSON.stringify(c)} must be NAME:PATH, e.g. INFLUX_TOKEN:/etc/metrics/token`);
@@ -85,8 +85,8 @@ const generate: CommandModule<object, UnitArgs & { out: string }> = {
     ),
   handler: async (args) => {
     const { generateUnits } = await import('../systemd.js');
-    const { EXIT } = await import('../exit.js');
-    const { writeFileAtomic } = await import('../atomic.js');
+    const { EXIT } = await import('../platform/exit.js');
+    const { writeFileAtomic } = await import('../platform/atomic.js');
     const { mkdir } = await import('node:fs/promises');
     const { join, resolve } = await import('node:path');
     const opts = await toUnitOptions(args);
@@ -133,7 +133,7 @@ const install: CommandModule<object, InstallArgs> = {
     ),
   handler: async (args) => {
     const sd = await import('../systemd.js');
-    const { EXIT } = await import('../exit.js');
+    const { EXIT } = await import('../platform/exit.js');
     const opts = await toUnitOptions(args);
     if (args.generator) {
       await sd.installGenerator({ ...opts, generatorDir: args['generator-dir'], systemctl: args.systemctl, dryRun: args['dry-run'] });

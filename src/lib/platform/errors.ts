@@ -1,5 +1,11 @@
 /**
- * Error types of the framework. Every message names what failed, where, and what to do.
+ * platform/: what every other part of the framework stands on: error types and exit codes, the
+ * logger, secret redaction, safe file writing (atomic.ts), the settings read from the environment,
+ * the state directory, the installation's paths and the HTTP pieces every layer shares. It
+ * imports nothing else from src/lib (only node built-ins).
+ *
+ * This module: the error types of the framework. Every message names what failed, where, and
+ * what to do.
  */
 
 /** Thrown by a collector (or its helpers) when its source fails: the run fails, exit 1. */

@@ -1,85 +1,24 @@
 /**
- * Points: what a collector returns, how it is validated, stamped and turned into line protocol.
+ * Line protocol: validating a point and writing it as one line, as the InfluxDB line-protocol
+ * reference says, and the readable one-line view of a dry-run.
  *
- * A collector may return two shapes, mixed freely:
- *  - the seed-style object `{ measurement, tags?, fields, time? }`;
- *  - a `Point` of `@influxdata/influxdb-client` (recognised by shape, so that a dry-run does not
- *    have to load the client).
- *
- * Field types. A JS `number` is always written as a float: InfluxDB rejects a field whose type
- * flips between integer and float, and a JS number cannot say which it is. Integers are asked
- * for explicitly with `int(42)` or a `bigint` (`42n`). Booleans and strings are written as such.
- * A field whose value is `undefined` or `null` is left out (nothing was measured); a point with no
- * field left is an error.
- *
- * Time. A plain-number `time` is **milliseconds since the UNIX epoch** (as `Date.now()`); a
- * `bigint` is nanoseconds; a `Date` or an RFC 3339 string (fractional seconds to the nanosecond)
- * is taken as it is. A number that is clearly in another unit (seconds, micro- or nanoseconds) is
- * rejected rather than guessed. A point without a time gets the collection time of the run, so a
- * re-send of the same batch overwrites instead of adding points.
- *
- * Escaping follows the InfluxDB line-protocol reference: measurement `,` and space; tag keys, tag
- * values and field keys `,` `=` and space; string field values `"` and `\`. Newlines cannot be
- * represented in names or tag values and are rejected, as is a trailing backslash (it would
- * escape the separator that follows it).
+ * Escaping: measurement `,` and space; tag keys, tag values and field keys `,` `=` and space;
+ * string field values `"` and `\`. Newlines cannot be represented in names or tag values and are
+ * rejected, as is a trailing backslash (it would escape the separator that follows it).
  */
-import { PointError } from './errors.js';
-
-/** An integer field value: `int(3)`, `int('9007199254740993')`, `int(3n)`. */
-export class Integer {
-  constructor(readonly value: bigint | number) {}
-  toString(): string {
-    return String(this.value);
-  }
-}
-
-export function int(value: number | bigint | string): Integer {
-  if (typeof value === 'string') {
-    if (!/^-?\d+$/.test(value.trim())) return new Integer(Number.NaN);
-    return new Integer(BigInt(value.trim()));
-  }
-  return new Integer(value);
-}
-
-export type FieldValue = number | bigint | boolean | string | Integer;
-export type TimeValue = Date | number | bigint | string;
-
-/** The seed-style point. */
-export interface PointObject {
-  measurement: string;
-  tags?: Record<string, string | undefined>;
-  fields: Record<string, FieldValue | undefined | null>;
-  time?: TimeValue;
-}
-
-/** The parts of `@influxdata/influxdb-client`'s Point that we read (its fields are already escaped values). */
-interface ClientPointShape {
-  name?: string;
-  tags: Record<string, string>;
-  fields: Record<string, string>;
-  time?: string | number | Date;
-  toLineProtocol: (...args: unknown[]) => unknown;
-}
-
-export type CollectedPoint = PointObject | ClientPointShape | object;
-
-export function isClientPoint(p: unknown): p is ClientPointShape {
-  return (
-    typeof p === 'object' &&
-    p !== null &&
-    typeof (p as ClientPointShape).toLineProtocol === 'function' &&
-    typeof (p as ClientPointShape).fields === 'object'
-  );
-}
-
-const MAX_INT64 = 9223372036854775807n;
-const MIN_INT64 = -9223372036854775808n;
-/** 1973-03-03 in ms; smaller positive numbers are seconds, not milliseconds */
-const MIN_MS = 1e11;
-/** year 5138 in ms; larger numbers are micro- or nanoseconds */
-const MAX_MS = 1e14;
-const MIN_NS = 100_000_000_000_000_000n;
-const MAX_NS = 9_223_372_036_854_775_806n;
+import { PointError } from '../platform/errors.js';
+import {
+  Integer,
+  MAX_INT64,
+  MAX_MS,
+  MIN_INT64,
+  MIN_MS,
+  isClientPoint,
+  toNanos,
+  type ClientPointShape,
+  type PointObject,
+  type TimeValue,
+} from './point.js';
 
 const NEEDS_MEASUREMENT_ESCAPE = /[, ]/;
 const NEEDS_TAG_ESCAPE = /[,= ]/;
@@ -95,43 +34,6 @@ export function escapeStringField(s: string): string {
   return s.replace(/(["\\])/g, '\\$1');
 }
 
-/** Milliseconds (number), nanoseconds (bigint), Date or RFC 3339 string → nanoseconds as a string. */
-export function toNanos(time: TimeValue, problem: (msg: string) => never): string {
-  if (typeof time === 'number') {
-    if (!Number.isFinite(time)) problem(`time ${time} is not a finite number`);
-    if (time < MIN_MS && time > -MIN_MS) {
-      problem(`time ${time} looks like seconds, but a plain-number time is milliseconds since the epoch: multiply by 1000 or pass a Date`);
-    }
-    if (time >= MAX_MS || time <= -MAX_MS) {
-      problem(`time ${time} looks like micro- or nanoseconds, but a plain-number time is milliseconds since the epoch: pass nanoseconds as a bigint`);
-    }
-    if (Number.isInteger(time)) return time === 0 ? '0' : `${time}000000`;
-    const whole = Math.floor(time);
-    const frac = Math.round((time - whole) * 1e6);
-    return (BigInt(whole) * 1_000_000n + BigInt(frac)).toString();
-  }
-  if (typeof time === 'bigint') {
-    if (time > MAX_NS || time < -MAX_NS) problem(`time ${time}n is out of InfluxDB's range`);
-    if (time > 0n && time < MIN_NS) {
-      problem(`time ${time}n looks like seconds, milliseconds or microseconds, but a bigint time is nanoseconds since the epoch`);
-    }
-    return time.toString();
-  }
-  if (time instanceof Date) {
-    const ms = time.getTime();
-    if (Number.isNaN(ms)) problem('time is an invalid Date');
-    return ms === 0 ? '0' : (BigInt(ms) * 1_000_000n).toString();
-  }
-  if (typeof time === 'string') {
-    if (/^-?\d+$/.test(time)) return toNanos(BigInt(time), problem);
-    const m = /^(.*?)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/.exec(time);
-    const ms = m ? Date.parse(m[1] + m[3]) : Number.NaN;
-    if (!m || Number.isNaN(ms)) problem(`time "${time}" is not an RFC 3339 date (e.g. 2026-01-31T12:00:00Z)`);
-    const frac = (m![2] ?? '').padEnd(9, '0');
-    return (BigInt(ms) * 1_000_000n + BigInt(frac)).toString();
-  }
-  return problem(`time has the wrong type (${typeof time}): use a Date, milliseconds as a number, or nanoseconds as a bigint`);
-}
 
 /**
  * Validates and serializes points to line protocol. One instance per collector run; `measurement`
@@ -366,9 +268,4 @@ export function describePoint(p: unknown, defaultTime: string): string {
     .join(' ');
   const t = point.time === undefined || point.time === null ? defaultTime : toNanos(point.time, noFail);
   return `${point.measurement}${tags ? '  ' + tags : ''}  ${fields}  ${fmtTime(t)}`;
-}
-
-/** Nanoseconds since the epoch, now, at millisecond resolution. */
-export function nowNanos(): string {
-  return `${Date.now()}000000`;
 }
