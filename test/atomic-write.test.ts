@@ -16,7 +16,7 @@ import { RunnerInstalled } from '../src/collectors/github_runner/events.js';
 import type { DiscoveredCollector } from '../src/lib/discovery.js';
 import { appendToMetricsLog } from '../src/lib/event-sinks.js';
 import { installLogrotate } from '../src/lib/logrotate.js';
-import { Outbox } from '../src/lib/outbox.js';
+import { Outbox } from '../src/lib/delivery/outbox/store.js';
 import { writeLastRun } from '../src/lib/platform/state.js';
 import { MARKER, installGenerator, installUnits, runGenerator, type UnitOptions } from '../src/lib/systemd.js';
 import { findBinary, repoRoot, runCli } from './helpers/servers.js';

@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test, type TestContext } from 'node:test';
-import { parseBatch } from '../src/lib/outbox.js';
+import { parseBatch } from '../src/lib/delivery/outbox/format.js';
 import { makeBulkCollectors, type BulkCollectors } from './helpers/bulk-collector.js';
 import {
   cleanEnv,

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { LockFileError, acquireLock, type Lock } from '../src/lib/lock.js';
+import { LockFileError, acquireLock, type Lock } from '../src/lib/delivery/lock.js';
 import { makeBulkCollectors, type BulkCollectors } from './helpers/bulk-collector.js';
 import { findBinary, freePort, runCli, type CliResult } from './helpers/servers.js';
 

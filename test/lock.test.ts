@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { acquireLock, acquireLockWait, describeHolder, lockPath, procStartTime, type Lock } from '../src/lib/lock.js';
+import { acquireLock, acquireLockWait, describeHolder, lockPath, procStartTime, type Lock } from '../src/lib/delivery/lock.js';
 
-const LOCK_MODULE = new URL('../src/lib/lock.js', import.meta.url).href;
+const LOCK_MODULE = new URL('../src/lib/delivery/lock.js', import.meta.url).href;
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lock-test-'));

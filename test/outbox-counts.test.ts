@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { parseBatch } from '../src/lib/outbox.js';
+import { parseBatch } from '../src/lib/delivery/outbox/format.js';
 import { makeBulkCollectors, type BulkCollectors } from './helpers/bulk-collector.js';
 import { freePort, runCli, type CliResult } from './helpers/servers.js';
 

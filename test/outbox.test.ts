@@ -5,10 +5,12 @@ import { mkdtemp, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Outbox, OutboxStoreError, parseBatch, type OutboxEntry, type SendOutcome } from '../src/lib/outbox.js';
-import { acquireLock } from '../src/lib/lock.js';
+import { parseBatch, type OutboxEntry } from '../src/lib/delivery/outbox/format.js';
+import type { SendOutcome } from '../src/lib/delivery/outbox/replay.js';
+import { Outbox, OutboxStoreError } from '../src/lib/delivery/outbox/store.js';
+import { acquireLock } from '../src/lib/delivery/lock.js';
 
-const OUTBOX_MODULE = new URL('../src/lib/outbox.js', import.meta.url).href;
+const OUTBOX_MODULE = new URL('../src/lib/delivery/outbox/store.js', import.meta.url).href;
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'outbox-test-'));

@@ -271,7 +271,7 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
 
 /** Writes the events as points; returns how many wait in the outbox (InfluxDB unavailable). */
 async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; env: Env }): Promise<number> {
-  const { writePoints } = await import('./delivery.js');
+  const { writePoints } = await import('./delivery/delivery.js');
   let result;
   try {
     result = await writePoints(events.map(eventToPoint), { collector: opts.collector, log: opts.log, env: opts.env });

@@ -7,7 +7,7 @@ import { UnsafeFileError } from './platform/atomic.js';
 import type { EventSinks } from './event-sinks.js';
 import type { Event } from './events.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
-import { Delivery, openOutbox, replayOutbox, writePoints } from './delivery.js';
+import { Delivery, openOutbox, writePoints } from './delivery/delivery.js';
 import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './platform/settings.js';
 import { CollectorError, ConfigError, UsageError, errorMessage } from './platform/errors.js';
 import { EXIT } from './platform/exit.js';
@@ -91,6 +91,7 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
     await outbox.open();
     delivery = await Delivery.open(env, log, outbox);
     try {
+      const { replayOutbox } = await import('./delivery/replay-outbox.js');
       await replayOutbox(delivery, outbox, log);
     } catch (error) {
       log.error(`outbox: replay failed: ${errorMessage(error)}; this run's points are still collected`);
@@ -165,7 +166,7 @@ async function runOne(
   // two runs of one collector never overlap (dry-runs change nothing and take no lock)
   let lock: { release(): Promise<void> } | undefined;
   if (!opts.dryRun) {
-    const { LockFileError, acquireLock, lockPath } = await import('./lock.js');
+    const { LockFileError, acquireLock, lockPath } = await import('./delivery/lock.js');
     try {
       const { warning } = await ensureStateFolder('locks', env);
       if (warning) clog.warn(warning);

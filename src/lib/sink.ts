@@ -3,6 +3,7 @@
  * `add()` returns a promise only when it has work to wait for (a full batch), so the per-point
  * path stays synchronous for collectors that emit millions of points.
  */
+import type { BatchTarget } from './delivery/delivery.js';
 import { CollectorError } from './platform/errors.js';
 import { describePoint } from './points/line-protocol.js';
 
@@ -65,11 +66,6 @@ export class DryRunSink implements PointSink {
     this.drain();
     return this.report;
   }
-}
-
-/** What a delivering sink hands its batches to (see delivery.ts). */
-export interface BatchTarget {
-  send(lines: string[], collector: string): Promise<{ written: number; deferred: number; rejected: number; lost?: number; refused?: number; error?: string }>;
 }
 
 export class BatchingSink implements PointSink {

@@ -10,10 +10,11 @@ export const command: CommandModule<object, object> = {
     const { EXIT } = await import('../platform/exit.js');
     const { redact } = await import('../platform/redact.js');
     const config = loadInfluxConfig(process.env); // ConfigError → exit 2 naming the variables
-    const { InfluxWriter } = await import('../influx.js');
+    const { InfluxWriter } = await import('../delivery/writer.js');
+    const { checkInflux } = await import('../delivery/check.js');
     const writer = new InfluxWriter(config, { log: createLogger({}) });
     process.stdout.write(`configuration: complete (${describeTarget(config)})\n`);
-    const result = await writer.check();
+    const result = await checkInflux(writer);
     process.stdout.write(redact(result.lines.join('\n')) + '\n');
     process.exitCode = result.ok ? EXIT.OK : EXIT.FAILED;
   },

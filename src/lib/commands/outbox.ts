@@ -24,7 +24,7 @@ const status: CommandModule<object, { json: boolean }> = {
   describe: 'show what waits in the outbox: files, points, bytes, the oldest age, dropped, rejected and corrupt batches',
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
-    const { openOutbox } = await import('../delivery.js');
+    const { openOutbox } = await import('../delivery/delivery.js');
     const { createLogger } = await import('../platform/log.js');
     const outbox = await openOutbox(process.env, createLogger({}));
     await outbox.open();
@@ -51,7 +51,8 @@ const flush: CommandModule<object, { verbose: boolean }> = {
   describe: 'send what waits in the outbox to InfluxDB now, oldest first',
   builder: (y) => y.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' }) as never,
   handler: async (args) => {
-    const { Delivery, openOutbox, replayOutbox } = await import('../delivery.js');
+    const { Delivery, openOutbox } = await import('../delivery/delivery.js');
+    const { replayOutbox } = await import('../delivery/replay-outbox.js');
     const { createLogger } = await import('../platform/log.js');
     const { EXIT } = await import('../platform/exit.js');
     const log = createLogger({ verbose: args.verbose });

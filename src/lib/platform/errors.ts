@@ -58,3 +58,29 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EFBIG: 'file too large: the file-size limit (ulimit -f, LimitFSIZE=) was reached',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a path component is not a directory',
+  EIO: 'I/O error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+};
+
+/** The errno code of a thrown value (`ENOENT`, …), if it has one. */
+export function errnoCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A file-system error in words: `ENOSPC (no space left on device)`; else its message. */
+export function describeFsError(e: unknown): string {
+  const code = errnoCode(e);
+  if (code) return `${code} (${ERRNO_TEXT[code] ?? (e as Error).message})`;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,4 +1,9 @@
 /**
+ * delivery/: getting lines into InfluxDB without losing them: the HTTP transport (transport.ts),
+ * the writer (writer.ts, and check.ts for `metrics check`), this module, the durable outbox
+ * (outbox/: format, store, replay) and the lock files (lock.ts). It imports platform/ and points/
+ * only; the InfluxDB writer and the outbox are loaded lazily (a dry-run never loads them).
+ *
  * Delivery: hands batches of line protocol to InfluxDB and, when it cannot take them now, to the
  * outbox, so that nothing collected is lost. Once a write has failed for a reason a later attempt
  * may fix (unreachable, timeout, 5xx), the rest of the run goes straight to the outbox instead of
@@ -11,14 +16,13 @@
  * are sent. Stored batches are replayed in requests of at most INFLUX_BATCH_SIZE points, split
  * the same way: an outbox filled while batches were too large drains once it fits.
  */
-import { loadInfluxConfig, type Env, type InfluxConfig } from './platform/settings.js';
-import { ConfigError, WriteError, errorMessage } from './platform/errors.js';
-import type { InfluxWriter } from './influx.js';
-import type { Logger } from './platform/log.js';
-import { Serializer } from './points/line-protocol.js';
-import { nowNanos, type CollectedPoint } from './points/point.js';
-import type { Outbox, ReplayResult } from './outbox.js';
-import type { BatchTarget } from './sink.js';
+import { loadInfluxConfig, type Env, type InfluxConfig } from '../platform/settings.js';
+import { ConfigError, WriteError, errorMessage } from '../platform/errors.js';
+import type { InfluxWriter } from './writer.js';
+import type { Logger } from '../platform/log.js';
+import { Serializer } from '../points/line-protocol.js';
+import { nowNanos, type CollectedPoint } from '../points/point.js';
+import type { Outbox } from './outbox/store.js';
 
 export interface SendResult {
   written: number;
@@ -32,7 +36,7 @@ export interface SendResult {
 }
 
 /**
- * The part of the outbox that delivery uses (see outbox.ts). `store` may report in `dropped` the
+ * The part of the outbox that delivery uses (see outbox/store.ts). `store` may report in `dropped` the
  * batches it deleted to make room (StoreResult), and throw an error carrying them too.
  */
 export interface OutboxStore {
@@ -47,6 +51,11 @@ export interface Delivered {
   rejected: Array<{ lines: string[]; reason: string }>;
   /** not delivered because of `error` (an outage, or a refused request): these lines, in order */
   failed?: { error: unknown; lines: string[] };
+}
+
+/** What a delivering sink (run/sink.ts) hands its batches to: a Delivery. */
+export interface BatchTarget {
+  send(lines: string[], collector: string): Promise<SendResult>;
 }
 
 /** The bytes of the request body these lines make (joined by newlines). */
@@ -85,7 +94,7 @@ export class Delivery implements BatchTarget {
 
   static async open(env: Env, log: Logger, outbox?: OutboxStore): Promise<Delivery> {
     const config = loadInfluxConfig(env);
-    const { InfluxWriter } = await import('./influx.js');
+    const { InfluxWriter } = await import('./writer.js');
     return new Delivery(new InfluxWriter(config, { log }), config, log, outbox);
   }
 
@@ -270,9 +279,9 @@ export async function writePoints(
   return total;
 }
 
-/** The outbox for this environment (see outbox.ts): `$STATE_DIRECTORY/outbox`, `$METRICS_OUTBOX_DIR`, … */
+/** The outbox for this environment (see outbox/store.ts): `$STATE_DIRECTORY/outbox`, `$METRICS_OUTBOX_DIR`, … */
 export async function openOutbox(env: Env, log: Logger): Promise<Outbox> {
-  const { Outbox, DEFAULT_OUTBOX_MAX_BYTES } = await import('./outbox.js');
+  const { Outbox, DEFAULT_OUTBOX_MAX_BYTES } = await import('./outbox/store.js');
   let maxBytes = DEFAULT_OUTBOX_MAX_BYTES;
   if (env.METRICS_OUTBOX_MAX_SIZE) {
     try {
@@ -282,65 +291,4 @@ export async function openOutbox(env: Env, log: Logger): Promise<Outbox> {
     }
   }
   return new Outbox({ dir: Outbox.resolveDir(env), maxBytes, log });
-}
-
-/**
- * Sends what waits in the outbox, oldest first, before new points, in requests of at most
- * INFLUX_BATCH_SIZE points (split further when InfluxDB answers 413; every stored line carries its
- * timestamp, so a part sent again after an interruption overwrites, never duplicates). Points
- * refused for their content go to rejected/: a whole stored batch as it is, or the refused parts
- * of a batch whose other parts were written. When InfluxDB is unavailable (a retriable failure)
- * the replay stops and `delivery` is marked down, so this run's points join the queue without
- * waiting through the retries again. A refused replay (credentials, database, TLS, a request
- * Node will not send) stops it too, but the run's new points are still tried: they may be
- * accepted, and if not, they are refused (and kept) on their own.
- */
-export async function replayOutbox(
-  delivery: Delivery,
-  outbox: Outbox,
-  log: Logger,
-  onProgress?: (done: { files: number; points: number }, total: { files: number; points: number }) => void,
-): Promise<ReplayResult> {
-  let refused: string | undefined;
-  let outage: string | undefined;
-  let written = 0;
-  const rejected = { files: 0, points: 0 };
-  const result = await outbox.replay(
-    async (lines, entry) => {
-      const d = await delivery.deliver(lines);
-      if (d.failed) {
-        // the file stays whole: what was written of it is sent again later (same timestamps)
-        const error = d.failed.error;
-        if (error instanceof WriteError && !error.retriable) refused = error.message;
-        else outage = errorMessage(error);
-        return { status: 'retry-later', message: errorMessage(error) };
-      }
-      const only = d.rejected[0];
-      if (d.written === 0 && d.rejected.length === 1 && only!.lines.length === lines.length) {
-        return { status: 'rejected', message: only!.reason }; // refused whole: the file moves to rejected/ as it is
-      }
-      for (const r of d.rejected) {
-        // a throw stops the replay and keeps the file (its written parts are sent again later)
-        await outbox.reject(r.lines, { collector: entry.header?.collector ?? 'outbox', reason: r.reason });
-        log.warn(`outbox: ${r.reason}; ${r.lines.length} points from ${entry.name} were moved to ${outbox.dir}/rejected`);
-        rejected.files++;
-        rejected.points += r.lines.length;
-      }
-      written += d.written;
-      return 'ok';
-    },
-    { onProgress },
-  );
-  const adjusted: ReplayResult = {
-    ...result,
-    sent: { files: result.sent.files, points: written },
-    rejected: { files: result.rejected.files + rejected.files, points: result.rejected.points + rejected.points },
-  };
-  if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
-  if (adjusted.sent.points > 0) log.info(`outbox: sent ${adjusted.sent.points} points from ${adjusted.sent.files} stored batches`);
-  if (adjusted.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${adjusted.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
-  // only an outage sends the run's new points straight to the outbox
-  if (result.stopped && outage !== undefined) delivery.markDown(result.stopped);
-  if (refused) log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${refused}`);
-  return adjusted;
 }

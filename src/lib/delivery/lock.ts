@@ -38,7 +38,7 @@
  * no containers with the same hostname sharing the lock directory).
  */
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
-import { UnsafeFileError, readRegularFile, readRegularFileSync } from './platform/atomic.js';
+import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';

@@ -1,5 +1,8 @@
 /**
  * The outbox: a durable on-disk queue of line-protocol batches that InfluxDB did not accept yet.
+ * This module is the Outbox class (the folder, storing within the bound, listing, status, the
+ * rejected/ and corrupt/ folders, the drop counter); the batch files' format is in format.ts and
+ * replaying them in replay.ts.
  *
  * Directory layout (`dir`, mode 0700: created so, restricted to it when found wider; a link there
  * is refused, see `open()`):
@@ -11,19 +14,10 @@
  *   <dir>/dropped.json                                  counter of points dropped because the outbox was full
  *   <dir>/.replay.lock, <dir>/.store.lock               lock files (see lock.ts)
  *
- * Batch file format (version 1): one header line, then the body.
- *   #metrics-outbox v1 {"collector":"x","created":"<ISO>","reason":"...","lines":N,"bytes":B,"sha256":"<hex>","host":"h","pid":1}\n
- *   <line 1>\n<line 2>\n ... <line N>\n
- * `bytes` is the body's byte length and `sha256` its digest; the body is the lines joined by '\n'
- * plus a final '\n'. Lines are stored byte for byte and never altered, so a replay writes exactly
- * the points (with their explicit timestamps) that were collected: it overwrites, never adds.
- * Because line protocol treats '#' lines as comments, a batch file is itself a valid line-protocol
- * file (`influx write -f <file>` works for manual recovery).
- *
- * Writes are atomic (atomic.ts: temp file in the same directory opened with O_EXCL|O_NOFOLLOW,
- * fsync, rename, fsync of the directory), so nothing planted in the folder is followed. A
- * failed write (ENOSPC, EFBIG, EDQUOT, ...) removes the temp file and throws `OutboxStoreError`
- * saying the points were NOT saved; a file that is listed is always complete.
+ * Writes are atomic (platform/atomic.ts: temp file in the same directory opened with
+ * O_EXCL|O_NOFOLLOW, fsync, rename, fsync of the directory), so nothing planted in the folder is
+ * followed. A failed write (ENOSPC, EFBIG, EDQUOT, ...) removes the temp file and throws
+ * `OutboxStoreError` saying the points were NOT saved; a file that is listed is always complete.
  *
  * Bound: pending batches (header included) are kept within `maxBytes`. Before a batch is stored,
  * the oldest pending files are deleted to make room, logged at error level and counted in
@@ -35,22 +29,28 @@
  * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
  * shown by `status()`.
  */
-import { stateDir } from './platform/state.js';
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { TEMP_PREFIX, UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from './platform/atomic.js';
-import { ConfigError } from './platform/errors.js';
-import { LockFileError, acquireLock, acquireLockWait, pidAlive, type LockHolder, type LockResult } from './lock.js';
-import { redact } from './platform/redact.js';
+import { UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from '../../platform/atomic.js';
+import { ConfigError, describeFsError, errnoCode } from '../../platform/errors.js';
+import { redact } from '../../platform/redact.js';
+import { stateDir } from '../../platform/state.js';
+import { LockFileError, acquireLockWait, type LockResult } from '../lock.js';
+import {
+  BATCH_NAME,
+  OutboxCorruptError,
+  encodeBatch,
+  nextBatchName,
+  parseBatch,
+  parseHeaderLine,
+  timeFromName,
+  type Count,
+  type OutboxEntry,
+  type OutboxHeader,
+} from './format.js';
+import { replayBatches, type ReplayOptions, type ReplayResult, type ReplaySend, type ReplaySource } from './replay.js';
 
-export const OUTBOX_MAGIC = '#metrics-outbox';
-export const OUTBOX_VERSION = 1;
-const HEADER_PREFIX = `${OUTBOX_MAGIC} v${OUTBOX_VERSION} `;
-const BATCH_NAME = /^(\d{8}T\d{9}Z)-\d{10}-\d{8}\.lp$/;
 const HEADER_READ_BYTES = 16 * 1024;
-const MAX_REASON_CHARS = 2000;
 /** Default bound when the configuration says nothing: 256 MiB. */
 export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -67,48 +67,6 @@ export interface OutboxOptions {
   log: OutboxLog;
   /** How long `store` waits for another process's store to finish before storing anyway. Default 10 s. */
   storeLockTimeoutMs?: number;
-}
-
-export interface OutboxHeader {
-  collector: string;
-  /** ISO 8601 time the batch was stored. */
-  created: string;
-  /** Why the batch went to the outbox (the delivery error). */
-  reason: string;
-  /** Number of points in the body. */
-  lines: number;
-  /**
-   * Number of '\n'-separated segments of the body, when it differs from `lines`: a string field
-   * may hold a newline, which line protocol carries as it is. Absent: one segment per point.
-   */
-  segments?: number;
-  /** Byte length of the body. */
-  bytes: number;
-  /** Hex sha256 of the body. */
-  sha256: string;
-  host?: string;
-  pid?: number;
-}
-
-export interface OutboxEntry {
-  /** File name, e.g. 20250102T030405678Z-0000012345-00000001.lp */
-  name: string;
-  /** Absolute (or dir-relative, as given) path of the file. */
-  path: string;
-  /** File size in bytes (header included). */
-  size: number;
-  /** Points according to the header (0 when the header is unreadable). */
-  points: number;
-  /** Time the batch was stored (header, else the time in the file name). */
-  created: Date;
-  header?: OutboxHeader;
-  /** Set when the header could not be read; replay will move the file to corrupt/. */
-  problem?: string;
-}
-
-export interface Count {
-  files: number;
-  points: number;
 }
 
 export interface DroppedCounter {
@@ -136,43 +94,6 @@ export interface OutboxStatus {
   corrupt: number;
   /** Pending files whose header is unreadable (they go to corrupt/ at the next replay). */
   damaged: number;
-}
-
-export type SendOutcome =
-  | 'ok'
-  | 'rejected'
-  | 'retry-later'
-  | { status: 'ok' }
-  | { status: 'rejected'; message: string }
-  | { status: 'retry-later'; message?: string };
-
-/**
- * Delivers one batch. Return 'ok' (delivered: the file is deleted), `{status: 'rejected', message}`
- * (the server refused the data, e.g. 400: the file moves to rejected/ with the message), or
- * 'retry-later' (unreachable, timeout, 429, 5xx: replay stops, the file stays). A thrown error is
- * treated like 'retry-later' and reported in `stopped`.
- */
-export type ReplaySend = (lines: string[], entry: OutboxEntry) => Promise<SendOutcome>;
-
-export interface ReplayOptions {
-  onProgress?(done: Count, total: Count): void;
-  /** Message recorded when `send` returns the bare string 'rejected'. */
-  rejectedMessage?: string;
-}
-
-export interface ReplayResult {
-  /** True when another process was replaying: nothing was done. */
-  busy: boolean;
-  /** With busy: who holds the replay lock. */
-  holder?: LockHolder;
-  sent: Count;
-  rejected: Count;
-  /** Files moved to corrupt/. */
-  corrupt: number;
-  /** Pending files (of those present when the replay started) still in the outbox. */
-  remaining: Count;
-  /** Why the replay stopped early (retry-later message or send error); absent when it finished. */
-  stopped?: string;
 }
 
 export interface StoreResult {
@@ -211,123 +132,7 @@ export class OutboxStoreError extends Error {
   }
 }
 
-/** Thrown by `parseBatch` for a truncated or garbled batch file. */
-export class OutboxCorruptError extends Error {
-  override readonly name = 'OutboxCorruptError';
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EFBIG: 'file too large: the file-size limit (ulimit -f, LimitFSIZE=) was reached',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'a path component is not a directory',
-  EIO: 'I/O error',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-};
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function describeError(e: unknown): string {
-  const code = errCode(e);
-  if (code) return `${code} (${ERRNO_TEXT[code] ?? (e as Error).message})`;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** A reason as stored in a batch header: bounded (redacted first by the caller: server text may echo a secret). */
-function clipReason(reason: string): string {
-  return reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS - 3) + '...' : reason;
-}
-
-function sha256(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
-}
-
-function isHeader(v: unknown): v is OutboxHeader {
-  const h = v as OutboxHeader;
-  return (
-    !!h && typeof h === 'object' &&
-    typeof h.collector === 'string' && typeof h.created === 'string' && typeof h.reason === 'string' &&
-    Number.isSafeInteger(h.lines) && h.lines >= 0 &&
-    (h.segments === undefined || (Number.isSafeInteger(h.segments) && h.segments >= h.lines)) &&
-    Number.isSafeInteger(h.bytes) && h.bytes >= 0 &&
-    typeof h.sha256 === 'string' && /^[0-9a-f]{64}$/.test(h.sha256)
-  );
-}
-
-function parseHeaderLine(text: string): OutboxHeader {
-  if (!text.startsWith(HEADER_PREFIX)) {
-    if (text.startsWith(OUTBOX_MAGIC + ' v')) {
-      throw new OutboxCorruptError(`unsupported outbox format version (${text.slice(OUTBOX_MAGIC.length + 1).split(' ')[0]}; this program reads v${OUTBOX_VERSION})`);
-    }
-    throw new OutboxCorruptError(`not an outbox batch: the first line does not start with "${HEADER_PREFIX.trim()}"`);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text.slice(HEADER_PREFIX.length));
-  } catch {
-    throw new OutboxCorruptError('the header is not valid JSON (garbled)');
-  }
-  if (!isHeader(v)) throw new OutboxCorruptError('the header lacks required fields (garbled)');
-  return v;
-}
-
-/**
- * Parse and fully validate a batch file's content: header, body length, sha256, line count.
- * Throws `OutboxCorruptError` naming what is wrong.
- */
-export function parseBatch(buf: Buffer): { header: OutboxHeader; lines: string[] } {
-  const nl = buf.indexOf(0x0a);
-  if (nl < 0) {
-    throw new OutboxCorruptError(buf.length === 0 ? 'the file is empty' : 'no complete header line (truncated or not an outbox batch)');
-  }
-  const header = parseHeaderLine(buf.toString('utf8', 0, nl));
-  const body = buf.subarray(nl + 1);
-  if (body.length !== header.bytes) {
-    throw new OutboxCorruptError(
-      body.length < header.bytes
-        ? `truncated: the body has ${body.length} bytes, the header says ${header.bytes}`
-        : `the body has ${body.length} bytes, more than the ${header.bytes} the header says`,
-    );
-  }
-  if (sha256(body) !== header.sha256) throw new OutboxCorruptError('checksum mismatch: the content is garbled');
-  if (header.lines === 0) {
-    if (body.length !== 0) throw new OutboxCorruptError('the header says 0 lines but the body is not empty');
-    return { header, lines: [] };
-  }
-  const text = body.toString('utf8');
-  if (!text.endsWith('\n')) throw new OutboxCorruptError('the body does not end with a newline');
-  // segments, not always points (a string field may hold a newline): joined with '\n' they are
-  // exactly the body that was collected, which is what a replay sends
-  const lines = text.slice(0, -1).split('\n');
-  const expected = header.segments ?? header.lines;
-  if (lines.length !== expected) {
-    throw new OutboxCorruptError(`the body has ${lines.length} lines, the header says ${expected}`);
-  }
-  return { header, lines };
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-let lastNameMs = 0;
-let nameCounter = 0;
-
-function timeFromName(name: string): Date | undefined {
-  const m = BATCH_NAME.exec(name);
-  if (!m) return undefined;
-  const s = m[1]!;
-  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-export class Outbox {
+export class Outbox implements ReplaySource {
   readonly dir: string;
   readonly maxBytes: number;
   readonly log: OutboxLog;
@@ -394,11 +199,15 @@ export class Outbox {
       await this.ensureDir(false);
     } catch (e) {
       if (e instanceof ConfigError) throw e;
-      this.log.warn(`outbox: cannot check ${this.dir}: ${describeError(e)}`);
+      this.log.warn(`outbox: cannot check ${this.dir}: ${describeFsError(e)}`);
     }
   }
 
-  private async ensureDir(create: boolean): Promise<void> {
+  /**
+   * Checks the folder (a link or anything but a directory: ConfigError; wider than 0700:
+   * restricted, with a warning) and, with `create`, creates it (0700).
+   */
+  async ensureDir(create: boolean): Promise<void> {
     let warning: string | undefined;
     try {
       warning = await ensurePrivateDir(this.dir, {
@@ -424,38 +233,13 @@ export class Outbox {
   async store(lines: string[], meta: { collector: string; reason: string; spareThisRun?: boolean }): Promise<StoreResult> {
     const points = lines.length;
     if (points === 0) return { file: '', points: 0, bytes: 0 };
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i];
-      if (typeof l !== 'string' || LONE_SURROGATE.test(l)) {
-        throw new TypeError(
-          `outbox: line ${i + 1} of ${points} from ${meta.collector} cannot be stored unaltered ` +
-            `(${typeof l !== 'string' ? 'not a string' : 'it contains invalid UTF-16'}); ` +
-            `the batch was NOT saved`,
-        );
-      }
-    }
-    const joined = lines.join('\n');
-    const body = Buffer.from(joined + '\n', 'utf8');
-    let segments = 1;
-    for (let i = joined.indexOf('\n'); i !== -1; i = joined.indexOf('\n', i + 1)) segments++;
-    const header: OutboxHeader = {
-      collector: meta.collector,
-      created: new Date().toISOString(),
-      reason: clipReason(redact(meta.reason)),
-      lines: points,
-      ...(segments !== points ? { segments } : {}),
-      bytes: body.length,
-      sha256: sha256(body),
-      host: hostname(),
-      pid: process.pid,
-    };
-    const data = Buffer.concat([Buffer.from(HEADER_PREFIX + JSON.stringify(header) + '\n', 'utf8'), body]);
+    const data = encodeBatch(lines, meta);
     const dropped: DroppedBatch[] = [];
     const fail = (e: unknown, what = ''): OutboxStoreError =>
       new OutboxStoreError(
-        `outbox: could not save ${points} points from ${meta.collector} to ${this.dir}${what}: ${describeError(e)}; ` +
+        `outbox: could not save ${points} points from ${meta.collector} to ${this.dir}${what}: ${describeFsError(e)}; ` +
           `the points were NOT saved and are lost unless the source can be collected again`,
-        errCode(e),
+        errnoCode(e),
         points,
         this.dir,
         { cause: e },
@@ -483,10 +267,10 @@ export class Outbox {
       try {
         await this.makeRoom(data.length, points, meta.collector, dropped, meta.spareThisRun);
       } catch (e) {
-        this.log.error(`outbox: could not enforce the size bound of ${this.dir}: ${describeError(e)}; storing the batch anyway`);
+        this.log.error(`outbox: could not enforce the size bound of ${this.dir}: ${describeFsError(e)}; storing the batch anyway`);
       }
 
-      const name = this.nextName();
+      const name = nextBatchName();
       const final = join(this.dir, name);
       try {
         await writeFileAtomic(final, data, { mode: 0o600, syncDir: false });
@@ -497,21 +281,12 @@ export class Outbox {
       try {
         await fsyncDir(this.dir);
       } catch (e) {
-        this.log.warn(`outbox: stored ${final} but could not fsync ${this.dir}: ${describeError(e)}; a power loss could still lose it`);
+        this.log.warn(`outbox: stored ${final} but could not fsync ${this.dir}: ${describeFsError(e)}; a power loss could still lose it`);
       }
       return { file: final, points, bytes: data.length, dropped };
     } finally {
       if (lock && !lock.busy) await lock.release();
     }
-  }
-
-  private nextName(): string {
-    let ms = Date.now();
-    if (ms < lastNameMs) ms = lastNameMs; // clock stepped back: keep this process's files in order
-    lastNameMs = ms;
-    nameCounter = (nameCounter + 1) % 1e8;
-    const stamp = new Date(ms).toISOString().replace(/[-:.]/g, '');
-    return `${stamp}-${String(process.pid).padStart(10, '0')}-${String(nameCounter).padStart(8, '0')}.lp`;
   }
 
   /**
@@ -540,7 +315,7 @@ export class Outbox {
         try {
           await fsp.unlink(f.path);
         } catch (e) {
-          if (errCode(e) === 'ENOENT') {
+          if (errnoCode(e) === 'ENOENT') {
             total -= f.size; // replayed or dropped by someone else meanwhile
             this.ownFiles.delete(f.path);
             continue;
@@ -614,7 +389,7 @@ export class Outbox {
     try {
       names = await fsp.readdir(dir);
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return [];
+      if (errnoCode(e) === 'ENOENT') return [];
       throw e;
     }
     names = names.filter((n) => BATCH_NAME.test(n)).sort();
@@ -625,7 +400,7 @@ export class Outbox {
         const st = await fsp.stat(path);
         if (st.isFile()) out.push({ name, path, size: st.size });
       } catch (e) {
-        if (errCode(e) !== 'ENOENT') throw e;
+        if (errnoCode(e) !== 'ENOENT') throw e;
       }
     }
     return out;
@@ -637,7 +412,7 @@ export class Outbox {
     try {
       fh = await fsp.open(path, 'r');
     } catch (e) {
-      return { problem: describeError(e) };
+      return { problem: describeFsError(e) };
     }
     try {
       const buf = Buffer.alloc(HEADER_READ_BYTES);
@@ -646,7 +421,7 @@ export class Outbox {
       if (nl < 0) return { problem: bytesRead === 0 ? 'the file is empty' : 'no complete header line (truncated or not an outbox batch)' };
       return { header: parseHeaderLine(buf.toString('utf8', 0, nl)) };
     } catch (e) {
-      return { problem: e instanceof OutboxCorruptError ? e.message : describeError(e) };
+      return { problem: e instanceof OutboxCorruptError ? e.message : describeFsError(e) };
     } finally {
       await fh.close().catch(() => {});
     }
@@ -710,7 +485,7 @@ export class Outbox {
     try {
       corrupt = (await fsp.readdir(this.corruptDir)).filter((n) => !n.endsWith('.reason.txt') && !n.startsWith('.')).length;
     } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw e;
+      if (errnoCode(e) !== 'ENOENT') throw e;
     }
     const dropped = await this.readDropped();
     const s: OutboxStatus = {
@@ -743,137 +518,15 @@ export class Outbox {
    * Holds the replay lock throughout; if another process holds it, returns at once with `busy: true`.
    * Corrupt files go to corrupt/ (logged with the file and the reason) and the replay goes on;
    * rejected batches go to rejected/ with the server's message; 'retry-later' stops the replay.
+   * (The steps are in replay.ts.)
    */
-  async replay(send: ReplaySend, opts: ReplayOptions = {}): Promise<ReplayResult> {
-    const zero = (): Count => ({ files: 0, points: 0 });
-    await this.ensureDir(false);
-    const lock = await acquireLock(this.replayLockPath, { command: 'outbox replay', log: this.log });
-    if (lock.busy) {
-      const pending = await this.list();
-      this.log.info(`outbox: not replaying ${this.dir}: another process is replaying it (${lock.message})`);
-      return {
-        busy: true,
-        holder: lock.holder,
-        sent: zero(),
-        rejected: zero(),
-        corrupt: 0,
-        remaining: { files: pending.length, points: pending.reduce((a, e) => a + e.points, 0) },
-      };
-    }
-    const sent = zero();
-    const rejected = zero();
-    const done = zero();
-    const stay = zero(); // skipped but still in the outbox
-    let corrupt = 0;
-    let stopped: string | undefined;
-    let entries: OutboxEntry[] = [];
-    let index = 0;
-    try {
-      await this.cleanTemp();
-      entries = await this.list();
-      const total: Count = { files: entries.length, points: entries.reduce((a, e) => a + e.points, 0) };
-      for (; index < entries.length; index++) {
-        const entry = entries[index]!;
-        let buf: Buffer;
-        try {
-          buf = await fsp.readFile(entry.path);
-        } catch (e) {
-          if (errCode(e) === 'ENOENT') {
-            done.files++;
-            done.points += entry.points;
-            continue; // dropped by a concurrent store to make room
-          }
-          this.log.error(`outbox: cannot read ${entry.path}: ${describeError(e)}; skipping it, it stays in the outbox`);
-          stay.files++;
-          stay.points += entry.points;
-          continue;
-        }
-        let parsed: { header: OutboxHeader; lines: string[] };
-        try {
-          parsed = parseBatch(buf);
-        } catch (e) {
-          const reason = e instanceof Error ? e.message : String(e);
-          const dest = await this.setAside(entry, this.corruptDir, `corrupt outbox batch: ${reason}`);
-          if (dest === undefined) {
-            stay.files++;
-            stay.points += entry.points;
-            continue;
-          }
-          corrupt++;
-          done.files++;
-          done.points += entry.points;
-          this.log.error(
-            `outbox: ${entry.path} is corrupt (${reason}); moved it to ${dest} ` +
-              `(${entry.header ? `${entry.header.lines} points from ${entry.header.collector}` : 'points unknown'} not replayed); replaying the rest`,
-          );
-          opts.onProgress?.({ ...done }, total);
-          continue;
-        }
-        const full: OutboxEntry = { ...entry, header: parsed.header, points: parsed.header.lines };
-        delete full.problem;
-        let outcome: { status: 'ok' } | { status: 'rejected'; message: string } | { status: 'retry-later'; message?: string };
-        try {
-          const r = await send(parsed.lines, full);
-          outcome =
-            typeof r === 'string'
-              ? r === 'rejected'
-                ? { status: 'rejected', message: opts.rejectedMessage ?? 'rejected by the server (no message)' }
-                : { status: r }
-              : r;
-        } catch (e) {
-          stopped = `sending ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`;
-          this.log.error(`outbox: ${stopped}; stopping the replay, the batch stays in the outbox`);
-          break;
-        }
-        if (outcome.status === 'ok') {
-          try {
-            await fsp.unlink(entry.path);
-          } catch (e) {
-            if (errCode(e) !== 'ENOENT') {
-              this.log.error(`outbox: sent ${entry.path} but could not delete it: ${describeError(e)}; it will be sent again (harmless: same timestamps)`);
-            }
-          }
-          await fsyncDir(this.dir).catch(() => {});
-          this.ownFiles.delete(entry.path);
-          sent.files++;
-          sent.points += full.points;
-        } else if (outcome.status === 'rejected') {
-          const dest = await this.setAside(full, this.rejectedDir, `rejected by the server: ${outcome.message}`);
-          this.log.warn(
-            `outbox: the server rejected ${full.points} points from ${full.header?.collector} (${entry.name}): ${outcome.message}; ` +
-              (dest ? `moved to ${dest}, not retried` : 'it stays in the outbox'),
-          );
-          if (dest === undefined) {
-            stay.files++;
-            stay.points += full.points;
-            continue;
-          }
-          rejected.files++;
-          rejected.points += full.points;
-        } else if (outcome.status === 'retry-later') {
-          stopped = outcome.message ?? 'the database asked to retry later';
-          this.log.warn(`outbox: stopping the replay at ${entry.name}: ${stopped}; ${entries.length - index} files stay in the outbox`);
-          break;
-        } else {
-          throw new Error(`outbox: send returned an unknown outcome ${JSON.stringify(outcome)}`);
-        }
-        done.files++;
-        done.points += full.points;
-        opts.onProgress?.({ ...done }, total);
-      }
-    } finally {
-      await lock.release();
-    }
-    const rest = entries.slice(index);
-    const result: ReplayResult = {
-      busy: false,
-      sent,
-      rejected,
-      corrupt,
-      remaining: { files: rest.length + stay.files, points: rest.reduce((a, e) => a + e.points, 0) + stay.points },
-    };
-    if (stopped !== undefined) result.stopped = stopped;
-    return result;
+  replay(send: ReplaySend, opts: ReplayOptions = {}): Promise<ReplayResult> {
+    return replayBatches(this, send, opts);
+  }
+
+  /** A batch this Outbox stored is gone (sent by a replay): it is no longer this run's to count. */
+  forget(path: string): void {
+    this.ownFiles.delete(path);
   }
 
   /**
@@ -893,14 +546,14 @@ export class Outbox {
    * Move a batch to `toDir` and write `<name>.reason.txt` beside it. Returns the new path, or
    * undefined when it could not be moved (then it stays in the outbox, logged, and is retried).
    */
-  private async setAside(entry: OutboxEntry, toDir: string, reason: string): Promise<string | undefined> {
+  async setAside(entry: OutboxEntry, toDir: string, reason: string): Promise<string | undefined> {
     const dest = join(toDir, entry.name);
     try {
       const warning = await ensurePrivateDir(toDir, { what: 'the outbox folder' });
       if (warning) this.log.warn(`outbox: ${warning}`);
       await fsp.rename(entry.path, dest);
     } catch (e) {
-      this.log.error(`outbox: could not move ${entry.path} to ${toDir}: ${describeError(e)}; it stays in the outbox`);
+      this.log.error(`outbox: could not move ${entry.path} to ${toDir}: ${describeFsError(e)}; it stays in the outbox`);
       return undefined;
     }
     await fsyncDir(toDir).catch(() => {});
@@ -914,32 +567,8 @@ export class Outbox {
     try {
       await writeFileAtomic(`${dest}.reason.txt`, redact(text));
     } catch (e) {
-      this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeError(e)}; the reason was: ${reason}`);
+      this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeFsError(e)}; the reason was: ${reason}`);
     }
     return dest;
-  }
-
-  /** Remove temp files left by killed writers (pid gone, or older than an hour). */
-  private async cleanTemp(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const m = n.startsWith(TEMP_PREFIX) ? /^(\d+)-/.exec(n.slice(TEMP_PREFIX.length)) : null;
-      if (!m) continue;
-      const path = join(this.dir, n);
-      try {
-        const st = await fsp.stat(path);
-        if (!pidAlive(Number(m[1])) || Date.now() - st.mtimeMs > 3600_000) {
-          await fsp.unlink(path);
-          this.log.info(`outbox: removed ${path}, an incomplete write by a process that is gone (never counted as saved)`);
-        }
-      } catch {
-        // gone already
-      }
-    }
   }
 }

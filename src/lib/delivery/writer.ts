@@ -1,16 +1,16 @@
 /**
  * The InfluxDB writers: POST /write (InfluxDB 1.x: database, retention policy, user/password) and
  * POST /api/v2/write (InfluxDB 2.x/3.x, and 1.8+ through its compatibility API: org, bucket,
- * token), plus /ping and the queries of `metrics check`, all sent through our own small transport
- * (influx-transport.ts: keep-alive, TLS options, gzip, a time limit per request, and answers read
- * only up to a bound).
+ * token), plus /ping and the JSON queries of `metrics check` (check.ts), all sent through our own
+ * small transport (transport.ts: keep-alive, TLS options, gzip, a time limit per request, and
+ * answers read only up to a bound).
  *
  * Why not `@influxdata/influxdb-client` on this path: its `WriteApi` only speaks /api/v2/write
  * (InfluxDB 1.6/1.7 lack it) and owns a retry buffer that drops lines when full and keeps them only
  * in memory; and its `NodeHttpTransport` reads an error answer without a bound (a JSON body is
  * buffered whole, any other body drained to its end, a gzip body inflated without counting), so
  * a broken or hostile server could crash a run with `RangeError: Invalid string length`. The
- * client stays a dependency because collectors may yield its `Point`s (see point.ts).
+ * client stays a dependency because collectors may yield its `Point`s (see points/point.ts).
  *
  * Here a batch is one request, retried with backoff for network errors, timeouts, 429 and 5xx
  * (honouring Retry-After); after the retries it is handed back to the caller (who stores it in the
@@ -21,8 +21,8 @@
  * This module is imported lazily: a dry-run never loads it.
  */
 import { readFileSync } from 'node:fs';
-import { describeTarget, type InfluxConfig } from './platform/settings.js';
-import { ConfigError, WriteError, errorMessage } from './platform/errors.js';
+import { describeTarget, type InfluxConfig } from '../platform/settings.js';
+import { ConfigError, WriteError, errorMessage } from '../platform/errors.js';
 import {
   ERROR_BODY_LIMIT,
   HttpStatusError,
@@ -31,9 +31,9 @@ import {
   RequestTimeoutError,
   SUCCESS_BODY_LIMIT,
   type TransportResponse,
-} from './influx-transport.js';
-import type { Logger } from './platform/log.js';
-import { redact } from './platform/redact.js';
+} from './transport.js';
+import type { Logger } from '../platform/log.js';
+import { redact } from '../platform/redact.js';
 
 export interface ServerInfo {
   reachable: boolean;
@@ -282,8 +282,16 @@ export class InfluxWriter {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
-  /** A 2xx answer we parse: JSON, read only up to SUCCESS_BODY_LIMIT. */
-  private async getJson<T>(path: string, api: 'v1' | 'v2'): Promise<T> {
+  /**
+   * The API in use: the configured one, or the one `resolveApi()` detected; `auto` until then
+   * (for check.ts).
+   */
+  get apiInUse(): 'v1' | 'v2' | 'auto' {
+    return this.api;
+  }
+
+  /** A 2xx answer we parse: JSON, read only up to SUCCESS_BODY_LIMIT (the queries of check.ts). */
+  async getJson<T>(path: string, api: 'v1' | 'v2'): Promise<T> {
     const res = await this.transport.request({ method: 'GET', path, headers: this.authHeaders(api), maxBodyBytes: SUCCESS_BODY_LIMIT });
     const where = `${this.config.url}${path.split('?')[0]}`;
     if (res.truncated) throw new Error(`${where} answered with more than ${SUCCESS_BODY_LIMIT / 1024 / 1024} MiB (or the answer broke off): not read further`);
@@ -294,52 +302,6 @@ export class InfluxWriter {
     }
   }
 
-  /** For `metrics check`: can we reach it, which version, are the credentials accepted, does the database exist. */
-  async check(): Promise<{ ok: boolean; lines: string[] }> {
-    const lines: string[] = [];
-    const info = await this.ping();
-    if (!info.reachable) {
-      lines.push(info.local ? `request not sent to ${this.config.url}: ${info.error}` : `unreachable: ${this.config.url}: ${info.error}`);
-      return { ok: false, lines };
-    }
-    lines.push(`reachable: ${this.config.url} (version ${info.version ?? 'not reported'})`);
-    const api = this.api === 'auto' ? (info.version && /^v?1\./.test(info.version) ? 'v1' : 'v2') : this.api;
-    lines.push(`write API: ${api === 'v1' ? '/write (1.x)' : '/api/v2/write (2.x/3.x)'}`);
-    try {
-      if (api === 'v1') {
-        const res = await this.getJson<{ results?: Array<{ series?: Array<{ values?: string[][] }>; error?: string }> }>(
-          `/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`,
-          'v1',
-        );
-        const r = res.results?.[0];
-        if (r?.error) throw new Error(r.error);
-        lines.push('credentials: accepted');
-        const db = this.config.database ?? this.config.bucket?.split('/')[0];
-        const names = (r?.series?.[0]?.values ?? []).map((v) => v[0]);
-        if (names.includes(db!)) lines.push(`database: ${db} exists`);
-        else {
-          lines.push(`database: ${db} does NOT exist (create it with: CREATE DATABASE "${db}")`);
-          return { ok: false, lines };
-        }
-      } else {
-        const q = new URLSearchParams({ name: this.config.bucket ?? '' });
-        if (this.config.org) q.set('org', this.config.org);
-        const res = await this.getJson<{ buckets?: Array<{ name: string }> }>(`/api/v2/buckets?${q}`, 'v2');
-        lines.push('credentials: accepted');
-        if (res.buckets?.some((b) => b.name === this.config.bucket)) lines.push(`bucket: ${this.config.bucket} exists`);
-        else {
-          lines.push(`bucket: ${this.config.bucket} does NOT exist in org ${this.config.org ?? '(default)'}`);
-          return { ok: false, lines };
-        }
-      }
-    } catch (error) {
-      const status = error instanceof HttpStatusError ? error.statusCode : undefined;
-      if (status === 401 || status === 403) lines.push(`credentials: REJECTED (${this.describeError(error)})`);
-      else lines.push(`check failed: ${this.describeError(error)}`);
-      return { ok: false, lines };
-    }
-    return { ok: true, lines };
-  }
 }
 
 const TLS_CODES = new Set([
