@@ -14,8 +14,8 @@ import { after, test } from 'node:test';
 
 import { RunnerInstalled } from '../src/collectors/github_runner/events.js';
 import type { DiscoveredCollector } from '../src/lib/discovery.js';
-import { appendToMetricsLog } from '../src/lib/event-sinks.js';
-import { installLogrotate } from '../src/lib/logrotate.js';
+import { appendToMetricsLog } from '../src/lib/events/metrics-log.js';
+import { installLogrotate } from '../src/lib/events/logrotate.js';
 import { Outbox } from '../src/lib/delivery/outbox/store.js';
 import { writeLastRun } from '../src/lib/platform/state.js';
 import { MARKER, installGenerator, installUnits, runGenerator, type UnitOptions } from '../src/lib/systemd.js';

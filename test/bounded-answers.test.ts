@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { pushToPromtail } from '../src/lib/event-sinks.js';
-import { IssueMetricEventError } from '../src/lib/events.js';
+import { pushToPromtail } from '../src/lib/events/promtail.js';
+import { IssueMetricEventError } from '../src/lib/events/event.js';
 import { createLogger } from '../src/lib/platform/log.js';
 import { RunnerInstalled } from '../src/collectors/github_runner/events.js';
 import { answerEndlessly, runCli, startHttpFixtureServer, type CliResult, type HostileAnswer, type HttpFixtureServer } from './helpers/servers.js';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createEventSinks, issueEvent } from '../src/lib/event-sinks.js';
+import { createEventSinks, issueEvent } from '../src/lib/events/sinks.js';
 import { createLogger } from '../src/lib/platform/log.js';
 import { Reconciliation, RunnerInstalled, RunnerStop } from '../src/collectors/github_runner/events.js';
 import { runCli, startInfluxd, type Influxd } from './helpers/servers.js';

@@ -10,21 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { CollectorError, ConfigError } from '../src/lib/platform/errors.js';
-import { appendToMetricsLog, configuredSinks, createEventSinks } from '../src/lib/event-sinks.js';
-import {
-  Event,
-  EventValidationError,
-  IssueMetricEventError,
-  defineEvent,
-  describeEvent,
-  eventDataFromPairs,
-  eventToPoint,
-  findEvent,
-  listEvents,
-  parseEvent,
-  registerEvent,
-  snakeCaseName,
-} from '../src/lib/events.js';
+import { eventDataFromPairs } from '../src/lib/events/coerce.js';
+import { describeEvent } from '../src/lib/events/describe.js';
+import { Event, EventValidationError, IssueMetricEventError, defineEvent, snakeCaseName } from '../src/lib/events/event.js';
+import { appendToMetricsLog } from '../src/lib/events/metrics-log.js';
+import { findEvent, listEvents, parseEvent, registerEvent } from '../src/lib/events/registry.js';
+import { configuredSinks, createEventSinks } from '../src/lib/events/sinks.js';
+import { eventToPoint } from '../src/lib/events/to-point.js';
 import { Serializer } from '../src/lib/points/line-protocol.js';
 import { Integer } from '../src/lib/points/point.js';
 import { Reconciliation, RunnerInstalled, RunnerStart, RunnerStop } from '../src/collectors/github_runner/events.js';
@@ -398,7 +390,7 @@ describe('the metrics log', () => {
 
   test('8 processes x 500 events at once: every line whole, valid JSON, none lost', async () => {
     const path = join(dir, 'concurrent.log');
-    const sinksUrl = new URL('../src/lib/event-sinks.js', import.meta.url).href;
+    const sinksUrl = new URL('../src/lib/events/sinks.js', import.meta.url).href;
     const catalogUrl = new URL('../src/collectors/github_runner/events.js', import.meta.url).href;
     const worker = join(dir, 'worker.mjs');
     // big lines (~6 KB, above PIPE_BUF and a page) make torn or interleaved writes visible

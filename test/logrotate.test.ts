@@ -9,7 +9,7 @@ import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LogrotateSetupError, installLogrotate, logrotateConfig } from '../src/lib/logrotate.js';
+import { LogrotateSetupError, installLogrotate, logrotateConfig } from '../src/lib/events/logrotate.js';
 import { requireBinary, runCli } from './helpers/servers.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -42,7 +42,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 /** A process that issues events through the library (open+append+close each) until SIGTERM. */
 async function startWriter(dir: string, logPath: string, id: string): Promise<{ child: ChildProcess; stop: () => Promise<number> }> {
   const script = join(dir, `writer-${id}.mjs`);
-  const sinksUrl = new URL('../src/lib/event-sinks.js', import.meta.url).href;
+  const sinksUrl = new URL('../src/lib/events/sinks.js', import.meta.url).href;
   const catalogUrl = new URL('../src/collectors/github_runner/events.js', import.meta.url).href;
   await writeFile(
     script,

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { createEventSinks, pushToPromtail } from '../src/lib/event-sinks.js';
-import { IssueMetricEventError } from '../src/lib/events.js';
+import { pushToPromtail } from '../src/lib/events/promtail.js';
+import { createEventSinks } from '../src/lib/events/sinks.js';
+import { IssueMetricEventError } from '../src/lib/events/event.js';
 import { createLogger } from '../src/lib/platform/log.js';
 import { RunnerInstalled, RunnerStop } from '../src/collectors/github_runner/events.js';
 import { freePort, startHttpFixtureServer, type HttpFixtureServer, type RecordedRequest } from './helpers/servers.js';

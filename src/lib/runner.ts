@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { UnsafeFileError } from './platform/atomic.js';
-import type { EventSinks } from './event-sinks.js';
-import type { Event } from './events.js';
+import type { EventSinks } from './events/sinks.js';
+import type { Event } from './events/event.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
 import { Delivery, openOutbox, writePoints } from './delivery/delivery.js';
 import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './platform/settings.js';
@@ -289,7 +289,7 @@ async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<str
 function eventIssuer(env: Record<string, string | undefined>, log: Logger, collector: string): (event: unknown) => Promise<void> {
   let sinks: Promise<EventSinks> | undefined;
   return async (event) => {
-    sinks ??= import('./event-sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
+    sinks ??= import('./events/sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
     await (await sinks).issue(event as Event, { pointsHandled: true });
   };
 }

@@ -10,7 +10,8 @@
  * `status_info_code` integers.
  */
 import { z } from 'zod';
-import { defineEvent, registerEvent } from '../../lib/events.js';
+import { defineEvent } from '../../lib/events/event.js';
+import { registerEvent } from '../../lib/events/registry.js';
 
 const flavor = () => z.string().describe('runner flavor (the application / label set the runner belongs to)');
 const seconds = (what: string) => z.number().nonnegative().describe(`${what}, seconds`);

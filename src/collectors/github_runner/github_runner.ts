@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { CollectorError, errorMessage, PointError } from '../../lib/platform/errors.js';
-import { EventValidationError, type Event } from '../../lib/events.js';
+import { EventValidationError, type Event } from '../../lib/events/event.js';
 import { Metric } from '../../lib/metric.js';
 import { Serializer } from '../../lib/points/line-protocol.js';
 import { nowNanos } from '../../lib/points/point.js';

@@ -50,34 +50,36 @@ export const command: CommandModule<object, Args> = {
     const { UsageError } = await import('../platform/errors.js');
     const { EXIT } = await import('../platform/exit.js');
     const { createLogger } = await import('../platform/log.js');
-    const events = await import('../events.js');
+    const { EventValidationError, IssueMetricEventError } = await import('../events/event.js');
+    const { findEvent, listEvents, loadEventCatalogs } = await import('../events/registry.js');
+    const { eventDataFromPairs } = await import('../events/coerce.js');
     const log = createLogger({ verbose: args.verbose, scope: 'event' });
-    const catalogs = await events.loadEventCatalogs();
+    const catalogs = await loadEventCatalogs();
     for (const f of catalogs.failed) log.warn(`event catalog ${f.file} failed to load: ${f.error}`);
 
     if (args.list) {
       if (args.name) throw new UsageError('--list takes no event name');
-      const list = events.listEvents();
+      const list = listEvents();
       process.stdout.write(args.json ? JSON.stringify(list, null, 2) + '\n' : formatList(list));
       return;
     }
     if (!args.name) throw new UsageError('name the event to issue, e.g. metrics event runner_installed flavor=small duration=12.5 (see metrics event --list)');
-    const cls = events.findEvent(args.name);
+    const cls = findEvent(args.name);
     if (!cls) {
-      const known = events.listEvents().map((e) => e.name);
+      const known = listEvents().map((e) => e.name);
       const broken = catalogs.failed.length ? `; ${catalogs.failed.length} event catalog(s) failed to load, see above` : '';
       throw new UsageError(`unknown event "${args.name}": known events are ${known.join(', ') || 'none'}${broken} (see metrics event --list)`);
     }
     let event;
     try {
-      event = new cls(events.eventDataFromPairs(cls, (args.values ?? []).map(String)));
+      event = new cls(eventDataFromPairs(cls, (args.values ?? []).map(String)));
     } catch (error) {
-      if (error instanceof events.EventValidationError) {
+      if (error instanceof EventValidationError) {
         throw new UsageError(`${error.message} (see metrics event --list); nothing was issued`);
       }
       throw error;
     }
-    const { createEventSinks } = await import('../event-sinks.js');
+    const { createEventSinks } = await import('../events/sinks.js');
     const sinks = createEventSinks({ log, dryRun: args['dry-run'] });
     try {
       const { sinks: sent, deferred } = await sinks.issue(event);
@@ -85,7 +87,7 @@ export const command: CommandModule<object, Args> = {
       if (sent.length === 0) log.warn(`METRICS_EVENT_SINKS=none: event ${event.event} validated but not issued`);
       if (deferred) process.exitCode = EXIT.DEFERRED;
     } catch (error) {
-      if (error instanceof events.IssueMetricEventError) {
+      if (error instanceof IssueMetricEventError) {
         log.error(error.message);
         process.exitCode = EXIT.FAILED;
         return;
@@ -95,7 +97,7 @@ export const command: CommandModule<object, Args> = {
   },
 };
 
-function formatList(list: import('../events.js').EventInfo[]): string {
+function formatList(list: import('../events/describe.js').EventInfo[]): string {
   if (list.length === 0) return 'no events are known (no collector defines an events catalog)\n';
   const out: string[] = [];
   for (const e of list) {

@@ -27,7 +27,7 @@
  *
  * - Lock files are untrusted (anyone who can write the folder can put anything there): the lock,
  *   its guard and the file checked at release are opened with O_RDONLY|O_NOFOLLOW|O_NONBLOCK,
- *   checked with fstat to be regular files, and read up to MAX_LOCK_BYTES (atomic.ts
+ *   checked with fstat to be regular files, and read up to MAX_LOCK_BYTES (platform/atomic.ts
  *   readRegularFile). Anything else at a lock path (a FIFO, socket, device, symbolic link,
  *   directory, or a file larger than a lock can be) is never followed, waited on or read whole:
  *   acquiring throws `LockFileError` naming the path and what is there, with "remove it". It is

@@ -237,7 +237,7 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
     const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
     if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
     const token = readSecretSafely(env, 'INFLUX_TOKEN', problems);
-    // `user:password` for a 1.x server is sent as HTTP Basic authorization (see influx.ts)
+    // `user:password` for a 1.x server is sent as HTTP Basic authorization (see delivery/writer.ts)
     if (token?.includes(':')) registerCredentialPair(token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1));
     if (!env.INFLUX_BUCKET) problems.push('INFLUX_BUCKET is not set (the bucket to write to)');
     const api = version.endsWith('1') ? 'v1' : version.endsWith('2') ? 'v2' : 'auto';

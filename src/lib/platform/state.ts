@@ -61,7 +61,7 @@ export async function ensureStateFolder(name: 'locks' | 'runs', env: Record<stri
 }
 
 /**
- * Records a collector's last run in `<state>/runs/<collector>.json` (atomic.ts: a planted link is
+ * Records a collector's last run in `<state>/runs/<collector>.json` (platform/atomic.ts: a planted link is
  * replaced, never followed). `warn` is told when runs/ had to be restricted to 0700.
  */
 export async function writeLastRun(collector: string, run: LastRun, env = process.env, warn?: (msg: string) => void): Promise<void> {

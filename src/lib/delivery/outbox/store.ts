@@ -8,7 +8,7 @@
  * is refused, see `open()`):
  *   <dir>/20250102T030405678Z-0000012345-00000001.lp   pending batches; names sort oldest-first
  *                                                        (UTC time in ms, pid, per-process counter)
- *   <dir>/.tmp-<pid>-<rand>-<name>.tmp                  a batch being written (never listed; atomic.ts)
+ *   <dir>/.tmp-<pid>-<rand>-<name>.tmp                  a batch being written (never listed; platform/atomic.ts)
  *   <dir>/rejected/<name> + <name>.reason.txt           batches the server refused for their data
  *   <dir>/corrupt/<name>  + <name>.reason.txt           truncated/garbled files set aside
  *   <dir>/dropped.json                                  counter of points dropped because the outbox was full
@@ -165,7 +165,7 @@ export class Outbox implements ReplaySource {
    * The outbox directory:
    * 1. `$STATE_DIRECTORY/outbox` (systemd `StateDirectory=`; first entry if colon-separated);
    * 2. `$METRICS_OUTBOX_DIR`;
-   * 3. `<state dir>/outbox` with the state dir from `stateDir()` (state.ts) (without $STATE_DIRECTORY):
+   * 3. `<state dir>/outbox` with the state dir from `stateDir()` (platform/state.ts) (without $STATE_DIRECTORY):
    *    `/var/lib/metrics/outbox` for root or when writable, else `~/.local/state/metrics/outbox`.
    */
   static resolveDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -4,7 +4,7 @@
  * Strategy: plain rename, `nocreate`, no `copytruncate`.
  *
  * Every event is written by a fresh open(O_APPEND|O_CREAT) + one write() + close() (see
- * event-sinks.ts). logrotate renames the log (`m.log` → `m.log.1`); a writer that opened the
+ * metrics-log.ts). logrotate renames the log (`m.log` → `m.log.1`); a writer that opened the
  * file before the rename writes its line into the renamed file (same inode), any later writer
  * opens the path again and creates a new file. So every line lands in exactly one file, whole.
  *
@@ -25,7 +25,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { writeFileAtomic } from './platform/atomic.js';
+import { writeFileAtomic } from '../platform/atomic.js';
 
 export class LogrotateSetupError extends Error {
   override name = 'LogrotateSetupError';
@@ -158,7 +158,7 @@ export async function installLogrotate(opts: InstallLogrotateOptions): Promise<{
     });
   }
   try {
-    // atomic.ts: an unpredictable temp name, O_EXCL|O_NOFOLLOW, rename: a planted link is replaced, never followed
+    // platform/atomic.ts: an unpredictable temp name, O_EXCL|O_NOFOLLOW, rename: a planted link is replaced, never followed
     await writeFileAtomic(configPath, config, { mode: 0o644 });
   } catch (error) {
     throw new LogrotateSetupError(`cannot write the logrotate configuration ${configPath}: ${(error as Error).message}`, undefined, undefined, { cause: error });
