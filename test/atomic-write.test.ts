@@ -18,7 +18,10 @@ import { appendToMetricsLog } from '../src/lib/events/metrics-log.js';
 import { installLogrotate } from '../src/lib/events/logrotate.js';
 import { Outbox } from '../src/lib/delivery/outbox/store.js';
 import { writeLastRun } from '../src/lib/platform/state.js';
-import { MARKER, installGenerator, installUnits, runGenerator, type UnitOptions } from '../src/lib/systemd.js';
+import { runGenerator } from '../src/lib/systemd/generator.js';
+import { installGenerator, installUnits } from '../src/lib/systemd/install.js';
+import type { UnitOptions } from '../src/lib/systemd/options.js';
+import { MARKER } from '../src/lib/systemd/units.js';
 import { findBinary, repoRoot, runCli } from './helpers/servers.js';
 
 const dirs: string[] = [];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { runDaemon, type Clock, type DaemonLog, type RunRecord } from '../src/lib/daemon.js';
+import { runDaemon, type Clock, type DaemonLog, type RunRecord } from '../src/lib/schedule/daemon.js';
 import type { DiscoveredCollector } from '../src/lib/discovery.js';
 import { repoRoot } from './helpers/servers.js';
 

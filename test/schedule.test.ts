@@ -8,16 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import type { DiscoveredCollector } from '../src/lib/discovery.js';
-import {
-  ScheduleError,
-  USEC_INFINITY,
-  describeNextRun,
-  formatTimespan,
-  nextRuns,
-  parseSchedule,
-  parseTimespan,
-  type CronSchedule,
-} from '../src/lib/schedule.js';
+import { ScheduleError, describeNextRun, nextRuns, parseSchedule, type CronSchedule } from '../src/lib/schedule/schedule.js';
+import { USEC_INFINITY, formatTimespan, parseTimespan } from '../src/lib/schedule/timespan.js';
 import { requireBinary } from './helpers/servers.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -11,16 +11,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import type { DiscoveredCollector } from '../src/lib/discovery.js';
-import {
-  MARKER,
-  generateUnits,
-  installGenerator,
-  installUnits,
-  runGenerator,
-  uninstallGenerator,
-  uninstallUnits,
-  type UnitOptions,
-} from '../src/lib/systemd.js';
+import { runGenerator } from '../src/lib/systemd/generator.js';
+import { installGenerator, installUnits, uninstallGenerator, uninstallUnits } from '../src/lib/systemd/install.js';
+import type { UnitOptions } from '../src/lib/systemd/options.js';
+import { MARKER, generateUnits } from '../src/lib/systemd/units.js';
 import { repoRoot, requireBinary } from './helpers/servers.js';
 
 const tmpDirs: string[] = [];
@@ -318,7 +312,7 @@ test('install --generator writes an executable generator script, uninstall remov
   const script = readFileSync(path, 'utf8');
   assert.equal(path, join(generatorDir, 'metrics-generator'));
   assert.match(script, /^#!\/bin\/sh\n/);
-  assert.ok(script.includes(`exec '${process.execPath}' '${repoRoot}/dist/src/lib/systemd.js' 'generator'`), script);
+  assert.ok(script.includes(`exec '${process.execPath}' '${repoRoot}/dist/src/lib/systemd/generator.js' 'generator'`), script);
   assert.ok(script.includes(`'--randomized-delay-sec' '10s'`), script);
   assert.ok(script.trimEnd().endsWith('"$@"'));
   assert.deepEqual(systemctl.calls(), ['daemon-reload']);

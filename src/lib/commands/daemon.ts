@@ -34,10 +34,10 @@ export const command: CommandModule<object, Args> = {
           'cron expressions are evaluated in UTC, a collector never overlaps itself, and a line is logged per run. Exit code 0 after SIGTERM/SIGINT.',
       ) as never,
   handler: async (args) => {
-    const { runDaemon } = await import('../daemon.js');
+    const { runDaemon } = await import('../schedule/daemon.js');
     const { discoverCollectors } = await import('../discovery.js');
     const { readLastRun } = await import('../platform/state.js');
-    const { parseTimespan, USEC_INFINITY } = await import('../schedule.js');
+    const { parseTimespan, USEC_INFINITY } = await import('../schedule/timespan.js');
     const { UsageError } = await import('../platform/errors.js');
     const { createLogger } = await import('../platform/log.js');
 

@@ -1,9 +1,9 @@
 /**
  * `metrics systemd generate|install|uninstall|generator`: systemd units for the collectors.
- * Light at import: the work is in ../systemd.js, loaded by the handlers.
+ * Light at import: the work is in ../systemd/, loaded by the handlers.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { UnitOptions } from '../systemd.js';
+import type { UnitOptions } from '../systemd/options.js';
 
 interface UnitArgs {
   prefix: string;
@@ -84,7 +84,7 @@ const generate: CommandModule<object, UnitArgs & { out: string }> = {
         .example('systemd-analyze security --offline=true /tmp/units/metrics@.service', 'check the hardening'),
     ),
   handler: async (args) => {
-    const { generateUnits } = await import('../systemd.js');
+    const { generateUnits } = await import('../systemd/units.js');
     const { EXIT } = await import('../platform/exit.js');
     const { writeFileAtomic } = await import('../platform/atomic.js');
     const { mkdir } = await import('node:fs/promises');
@@ -132,7 +132,7 @@ const install: CommandModule<object, InstallArgs> = {
         .example('sudo $0 systemd install --generator', 'install the generator instead of static units'),
     ),
   handler: async (args) => {
-    const sd = await import('../systemd.js');
+    const sd = await import('../systemd/install.js');
     const { EXIT } = await import('../platform/exit.js');
     const opts = await toUnitOptions(args);
     if (args.generator) {
@@ -173,7 +173,7 @@ const uninstall: CommandModule<object, UninstallArgs> = {
       .option('generator', { type: 'boolean', default: false, describe: 'remove the generator installed with install --generator' })
       .option('generator-dir', { type: 'string', default: '/etc/systemd/system-generators', describe: 'where the generator is' }) as never,
   handler: async (args) => {
-    const sd = await import('../systemd.js');
+    const sd = await import('../systemd/install.js');
     const opts = { prefix: args.prefix, systemctl: args.systemctl, dryRun: args['dry-run'] };
     if (args.generator) await sd.uninstallGenerator({ ...opts, generatorDir: args['generator-dir'] });
     else await sd.uninstallUnits({ ...opts, unitDir: args['unit-dir'] });
@@ -198,7 +198,7 @@ const generator: CommandModule<object, GeneratorArgs> = {
         .epilog('Install with: metrics systemd install --generator (writes /etc/systemd/system-generators/<prefix>-generator).'),
     ),
   handler: async (args) => {
-    const { runGenerator } = await import('../systemd.js');
+    const { runGenerator } = await import('../systemd/generator.js');
     let opts: UnitOptions = {};
     try {
       opts = await toUnitOptions(args);

@@ -15,12 +15,11 @@
  * Broken collectors and invalid schedules are logged and skipped; the others run.
  */
 import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { DiscoveredCollector } from './discovery.js';
-import { errorMessage } from './platform/errors.js';
-import { EXIT } from './platform/exit.js';
-import { describeSchedule, nextCronRun, parseSchedule, type Schedule } from './schedule.js';
+import { join } from 'node:path';
+import { errorMessage } from '../platform/errors.js';
+import { EXIT } from '../platform/exit.js';
+import { repoRoot } from '../platform/paths.js';
+import { describeSchedule, nextCronRun, parseSchedule, type Schedule, type ScheduledCollector } from './schedule.js';
 
 /** Time source and timer, injectable so that tests need no real waiting. */
 export interface Clock {
@@ -78,7 +77,7 @@ export interface DaemonLog {
 }
 
 export interface DaemonOptions {
-  collectors: DiscoveredCollector[];
+  collectors: ScheduledCollector[];
   clock?: Clock;
   /** start one run; default: spawn `command` + name as a child process */
   spawnRun?: SpawnRun;
@@ -107,7 +106,7 @@ export interface DaemonOptions {
 
 export const DAEMON_DEFAULTS = { maxConcurrent: 4, jitterMs: 0, graceMs: 30_000, killAfterMs: 5_000 } as const;
 
-/** What an exit code of `metrics run` means (see exit.ts). */
+/** What an exit code of `metrics run` means (see platform/exit.ts). */
 export function describeExit(code: number | null, signal: string | null): string {
   if (signal) return `killed by ${signal}`;
   switch (code) {
@@ -129,8 +128,7 @@ export function describeExit(code: number | null, signal: string | null): string
 }
 
 function defaultCommand(): string[] {
-  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return [process.execPath, join(repo, 'bin', 'metrics'), 'run'];
+  return [process.execPath, join(repoRoot, 'bin', 'metrics'), 'run'];
 }
 
 interface Handle {
