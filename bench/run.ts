@@ -82,8 +82,7 @@ process.stdout.write(`\nmemory: dry-run streaming ${N} points (baseline: peak RS
     mkdirSync(join(dir, 'stream'));
     writeFileSync(
       join(dir, 'stream', 'index.js'),
-      `import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/points/point.js';
+      `import { Metric, int } from '../../lib/sdk/index.js';
 class Stream extends Metric {
   async *collect() {
     const n = Number(process.env.BENCH_POINTS ?? 1000000);

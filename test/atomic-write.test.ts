@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { RunnerInstalled } from '../src/collectors/github_runner/events.js';
-import type { DiscoveredCollector } from '../src/lib/discovery.js';
+import type { DiscoveredCollector } from '../src/lib/run/discovery.js';
 import { appendToMetricsLog } from '../src/lib/events/metrics-log.js';
 import { installLogrotate } from '../src/lib/events/logrotate.js';
 import { Outbox } from '../src/lib/delivery/outbox/store.js';

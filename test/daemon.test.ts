@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { runDaemon, type Clock, type DaemonLog, type RunRecord } from '../src/lib/schedule/daemon.js';
-import type { DiscoveredCollector } from '../src/lib/discovery.js';
+import type { DiscoveredCollector } from '../src/lib/run/discovery.js';
 import { repoRoot } from './helpers/servers.js';
 
 const tmpDirs: string[] = [];

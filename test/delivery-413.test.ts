@@ -38,8 +38,7 @@ export async function runMetric(options) {
   return new BigMetric(options).run();
 }
 `;
-const BIG_JS = `import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/points/point.js';
+const BIG_JS = `import { Metric, int } from '../../lib/sdk/index.js';
 export class BigMetric extends Metric {
   collect() {
     const n = Number(this.env.BIG_POINTS ?? 1000);

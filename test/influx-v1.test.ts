@@ -83,8 +83,7 @@ const TIME_NS = '1700000000123456789';
 const BIG = '9007199254740993';
 
 const ROUNDTRIP_MODULE = `
-import { Metric } from '../../lib/metric.js';
-import { int } from '../../lib/points/point.js';
+import { Metric, int } from '../../lib/sdk/index.js';
 
 export const RUN_INTERVAL = '1h';
 

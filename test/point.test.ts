@@ -14,10 +14,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Point } from '@influxdata/influxdb-client';
 import { CollectorError, PointError } from '../src/lib/platform/errors.js';
-import { Metric, type Collected } from '../src/lib/metric.js';
+import { Metric, type Collected } from '../src/lib/sdk/metric.js';
 import { Serializer } from '../src/lib/points/line-protocol.js';
 import { int, type CollectedPoint, type PointObject } from '../src/lib/points/point.js';
-import { emptyReport, type PointSink, type SinkReport } from '../src/lib/sink.js';
+import { emptyReport, type PointSink, type SinkReport } from '../src/lib/run/sink.js';
 
 /** 2023-11-14T22:13:20.123Z */
 const T_MS = 1_700_000_000_123;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
-import type { DiscoveredCollector } from '../src/lib/discovery.js';
+import type { DiscoveredCollector } from '../src/lib/run/discovery.js';
 import { ScheduleError, describeNextRun, nextRuns, parseSchedule, type CronSchedule } from '../src/lib/schedule/schedule.js';
 import { USEC_INFINITY, formatTimespan, parseTimespan } from '../src/lib/schedule/timespan.js';
 import { requireBinary } from './helpers/servers.js';

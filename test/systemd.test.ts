@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import type { DiscoveredCollector } from '../src/lib/discovery.js';
+import type { DiscoveredCollector } from '../src/lib/run/discovery.js';
 import { runGenerator } from '../src/lib/systemd/generator.js';
 import { installGenerator, installUnits, uninstallGenerator, uninstallUnits } from '../src/lib/systemd/install.js';
 import type { UnitOptions } from '../src/lib/systemd/options.js';

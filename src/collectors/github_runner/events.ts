@@ -5,13 +5,12 @@
  * non-negative integers.
  *
  * Importing this module registers the events (for `metrics event` and `parseEvent`). As points
- * (see src/lib/events.ts): measurement = event name; the string fields (flavor, workflow, repo,
+ * (see src/lib/events/to-point.ts): measurement = event name; the string fields (flavor, workflow, repo,
  * github_event, status, job_conclusion) are tags; the numbers are fields, the counts and
  * `status_info_code` integers.
  */
 import { z } from 'zod';
-import { defineEvent } from '../../lib/events/event.js';
-import { registerEvent } from '../../lib/events/registry.js';
+import { defineEvent, registerEvent } from '../../lib/sdk/events.js';
 
 const flavor = () => z.string().describe('runner flavor (the application / label set the runner belongs to)');
 const seconds = (what: string) => z.number().nonnegative().describe(`${what}, seconds`);

@@ -8,11 +8,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { CollectorError, errorMessage, PointError } from '../../lib/platform/errors.js';
-import { EventValidationError, type Event } from '../../lib/events/event.js';
-import { Metric } from '../../lib/metric.js';
-import { Serializer } from '../../lib/points/line-protocol.js';
-import { nowNanos } from '../../lib/points/point.js';
+import { EventValidationError, type Event } from '../../lib/sdk/events.js';
+import { CollectorError, errorMessage, Metric, PointError } from '../../lib/sdk/index.js';
 import { RunnerInstalled, RunnerStart, RunnerStop } from './events.js';
 import {
   CorruptDataError,
@@ -314,8 +311,7 @@ export class GithubRunnerMetric extends Metric {
     let events: Event[];
     try {
       events = runnerEvents(metrics, cfg.flavor, (m) => this.log.warn(`runner ${runner}: ${m}`));
-      const serializer = new Serializer(this.name, nowNanos());
-      for (const e of events) serializer.serialize(e.toPoint());
+      this.validatePoints(events);
     } catch (error) {
       if (error instanceof EventValidationError || error instanceof PointError) {
         await this.quarantine(runner, errorMessage(error), cfg, counts, fail);

@@ -3,7 +3,7 @@
  * shared storage directory, issues them as runner events (runner_installed, runner_start,
  * runner_stop), and cleans up; corrupt folders go to a quarantine. See README.md.
  */
-import type { MetricOptions, RunReport } from '../../lib/metric.js';
+import type { MetricOptions, RunReport } from '../../lib/sdk/index.js';
 
 export const RUN_INTERVAL = '5m';
 

@@ -1,5 +1,5 @@
 /** The `sponsoring` collector: size and age of the sponsoring queue. */
-import type { MetricOptions, RunReport } from '../../lib/metric.js';
+import type { MetricOptions, RunReport } from '../../lib/sdk/index.js';
 
 export const RUN_INTERVAL = '1h';
 

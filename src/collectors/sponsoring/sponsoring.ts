@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { CollectorError } from '../../lib/platform/errors.js';
-import { Metric } from '../../lib/metric.js';
-import { int, type PointObject } from '../../lib/points/point.js';
+import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 
 export const DEFAULT_URL = 'https://reqorts.qa.ubuntu.com/reports/sponsoring/sponsoring.json';
 export const MEASUREMENT = 'sponsoring_queue_stats';

@@ -1,5 +1,5 @@
 /** The `system` collector: load, memory, disk usage and uptime of this host. */
-import type { MetricOptions, RunReport } from '../../lib/metric.js';
+import type { MetricOptions, RunReport } from '../../lib/sdk/index.js';
 
 export const RUN_INTERVAL = '1m';
 

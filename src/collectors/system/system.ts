@@ -1,8 +1,6 @@
 import { statfs, readFile } from 'node:fs/promises';
 import { hostname, loadavg, uptime } from 'node:os';
-import { CollectorError } from '../../lib/platform/errors.js';
-import { Metric } from '../../lib/metric.js';
-import { int, type PointObject } from '../../lib/points/point.js';
+import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 
 /** Parses /proc/meminfo ("MemTotal:  16316412 kB") into bytes. */
 export function parseMeminfo(text: string): Map<string, bigint> {

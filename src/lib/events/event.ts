@@ -109,6 +109,10 @@ export type EventShape = Record<string, z.ZodType>;
 const timestampSchema = z.number().nonnegative();
 const eventNameSchema = z.string().min(1);
 
+/**
+ * The base of every metric event: a validated record with a UNIX `timestamp` (seconds) and an
+ * `event` name. Do not extend it directly: extend `defineEvent({...shape})` (see the module comment).
+ */
 export abstract class Event {
   /** the fields' schema (without `timestamp` and `event`); set by `defineEvent()` */
   static readonly fields: z.ZodObject = z.strictObject({});
@@ -175,6 +179,7 @@ export interface EventClass<E extends Event = Event> {
 /** The data a constructor takes: the shape's input, plus optional `timestamp` and `event`. */
 export type EventInput<S extends EventShape> = z.input<z.ZodObject<S>> & { timestamp?: number; event?: string };
 
+/** The class `defineEvent(shape)` returns: constructed from the shape's input, with its fields typed. */
 export type DefinedEventClass<S extends EventShape> = {
   new (data: EventInput<S>): Event & z.output<z.ZodObject<S>>;
   readonly fields: z.ZodObject<S>;

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { SchemaInfo } from './schema.js';
 
+/** One problem of an event's data: which field, and what is wrong with it. */
 export interface EventIssue {
   /** dotted path of the field (`status_info.code`); empty for the event as a whole */
   path: string;

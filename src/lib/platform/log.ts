@@ -2,6 +2,10 @@ import { redact } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
+/**
+ * A logger: `level [scope] message` lines on stderr, redacted of secrets; `debug` lines only when
+ * `verbose`. A collector's `this.log` is scoped to its name.
+ */
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;

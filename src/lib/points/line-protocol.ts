@@ -14,8 +14,10 @@ import {
   MIN_INT64,
   MIN_MS,
   isClientPoint,
+  nowNanos,
   toNanos,
   type ClientPointShape,
+  type CollectedPoint,
   type PointObject,
   type TimeValue,
 } from './point.js';
@@ -268,4 +270,19 @@ export function describePoint(p: unknown, defaultTime: string): string {
     .join(' ');
   const t = point.time === undefined || point.time === null ? defaultTime : toNanos(point.time, noFail);
   return `${point.measurement}${tags ? '  ' + tags : ''}  ${fields}  ${fmtTime(t)}`;
+}
+
+/**
+ * Checks points as a run does, without sending them (Metric.validatePoints): each is validated and
+ * serialized in order, and the first invalid one throws a PointError naming the collector, its
+ * position (#1 first), the measurement and the problem. An item with a `toPoint()` method (an
+ * event) is checked as its point, asked for when its turn comes.
+ */
+export function validatePoints(items: Iterable<CollectedPoint | { toPoint(): CollectedPoint }>, collector: string): void {
+  const serializer = new Serializer(collector, nowNanos());
+  for (const item of items) serializer.serialize(hasToPoint(item) ? item.toPoint() : item);
+}
+
+function hasToPoint(item: unknown): item is { toPoint(): CollectedPoint } {
+  return typeof item === 'object' && item !== null && typeof (item as { toPoint?: unknown }).toPoint === 'function';
 }

@@ -20,7 +20,10 @@
  * re-send of the same batch overwrites instead of adding points.
  */
 
-/** An integer field value: `int(3)`, `int('9007199254740993')`, `int(3n)`. */
+/**
+ * An integer field value, written as an InfluxDB integer (`42i`): made by `int(3)`,
+ * `int('9007199254740993')` or `int(3n)`. A plain JS number is always written as a float.
+ */
 export class Integer {
   constructor(readonly value: bigint | number) {}
   toString(): string {
@@ -28,6 +31,11 @@ export class Integer {
   }
 }
 
+/**
+ * Asks for an integer field: `int(42)`, `int(42n)`, or a decimal string for values beyond 2^53
+ * (`int('9007199254740993')`). A number that is not a safe integer, or a string that is not a
+ * whole decimal number, fails the point when it is validated.
+ */
 export function int(value: number | bigint | string): Integer {
   if (typeof value === 'string') {
     if (!/^-?\d+$/.test(value.trim())) return new Integer(Number.NaN);
@@ -36,10 +44,24 @@ export function int(value: number | bigint | string): Integer {
   return new Integer(value);
 }
 
+/**
+ * A field value: a number (always a float), an integer (`int()` or a bigint), a boolean or a
+ * string. NaN and Infinity are refused.
+ */
 export type FieldValue = number | bigint | boolean | string | Integer;
+
+/**
+ * A point's time: a number is milliseconds since the epoch (`Date.now()`), a bigint nanoseconds,
+ * a Date or an RFC 3339 string as it is. A number that looks like seconds or like micro- or
+ * nanoseconds is refused rather than guessed.
+ */
 export type TimeValue = Date | number | bigint | string;
 
-/** The seed-style point. */
+/**
+ * The seed-style point: `{ measurement, tags?, fields, time? }`. Tag values are non-empty strings
+ * (an undefined tag is left out); a field that is `undefined` or `null` is left out, and at least
+ * one field must remain. Without a time the point gets the collection time of the run.
+ */
 export interface PointObject {
   measurement: string;
   tags?: Record<string, string | undefined>;
@@ -56,6 +78,7 @@ export interface ClientPointShape {
   toLineProtocol: (...args: unknown[]) => unknown;
 }
 
+/** What a collector may hand over as a point: a PointObject or a `Point` of `@influxdata/influxdb-client`. */
 export type CollectedPoint = PointObject | ClientPointShape | object;
 
 export function isClientPoint(p: unknown): p is ClientPointShape {

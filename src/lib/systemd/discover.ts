@@ -3,7 +3,7 @@
  * METRICS_DISABLE is also read from that file.
  */
 import { readFileSync } from 'node:fs';
-import type { DiscoveredCollector } from '../discovery.js';
+import type { DiscoveredCollector } from '../run/discovery.js';
 import { DEFAULTS } from './options.js';
 
 /**
@@ -12,7 +12,7 @@ import { DEFAULTS } from './options.js';
  */
 export async function discoverForUnits(opts: { collectors?: DiscoveredCollector[]; collectorsDir?: string; environmentFile?: string }): Promise<DiscoveredCollector[]> {
   if (opts.collectors) return opts.collectors;
-  const { discoverCollectors, enabledOnly } = await import('../discovery.js');
+  const { discoverCollectors, enabledOnly } = await import('../run/discovery.js');
   // systemd runs a generator without the service's EnvironmentFile: take METRICS_DISABLE from it
   const env = { ...process.env };
   if (env.METRICS_DISABLE === undefined) {

@@ -10,7 +10,7 @@
 import { openSync, promises as fsp, realpathSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DiscoveredCollector } from '../discovery.js';
+import type { DiscoveredCollector } from '../run/discovery.js';
 import { describePath, symlinkAtomic, writeFileAtomic } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
 import { discoverForUnits } from './discover.js';

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { DiscoveredCollector } from '../discovery.js';
+import type { DiscoveredCollector } from '../run/discovery.js';
 import { UnsafeFileError, readRegularFile, writeFileAtomic } from '../platform/atomic.js';
 import { UsageError, errorMessage } from '../platform/errors.js';
 import { discoverForUnits } from './discover.js';

@@ -23,7 +23,7 @@
  *   install step. It never fails: a broken collector is skipped and logged.
  */
 import { join } from 'node:path';
-import type { DiscoveredCollector } from '../discovery.js';
+import type { DiscoveredCollector } from '../run/discovery.js';
 import { errorMessage } from '../platform/errors.js';
 import { describeSchedule, parseSchedule } from '../schedule/schedule.js';
 import { resolveUnitOptions, type Resolved, type UnitOptions } from './options.js';

@@ -47,12 +47,12 @@ export const command: CommandModule<object, Args> = {
       .example('$0 event --list', 'the known events and their fields')
       .epilogue(SINKS_HELP) as never,
   handler: async (args) => {
-    const { UsageError } = await import('../platform/errors.js');
-    const { EXIT } = await import('../platform/exit.js');
-    const { createLogger } = await import('../platform/log.js');
-    const { EventValidationError, IssueMetricEventError } = await import('../events/event.js');
-    const { findEvent, listEvents, loadEventCatalogs } = await import('../events/registry.js');
-    const { eventDataFromPairs } = await import('../events/coerce.js');
+    const { UsageError } = await import('../../platform/errors.js');
+    const { EXIT } = await import('../../platform/exit.js');
+    const { createLogger } = await import('../../platform/log.js');
+    const { EventValidationError, IssueMetricEventError } = await import('../../events/event.js');
+    const { findEvent, listEvents, loadEventCatalogs } = await import('../../events/registry.js');
+    const { eventDataFromPairs } = await import('../../events/coerce.js');
     const log = createLogger({ verbose: args.verbose, scope: 'event' });
     const catalogs = await loadEventCatalogs();
     for (const f of catalogs.failed) log.warn(`event catalog ${f.file} failed to load: ${f.error}`);
@@ -79,7 +79,7 @@ export const command: CommandModule<object, Args> = {
       }
       throw error;
     }
-    const { createEventSinks } = await import('../events/sinks.js');
+    const { createEventSinks } = await import('../../events/sinks.js');
     const sinks = createEventSinks({ log, dryRun: args['dry-run'] });
     try {
       const { sinks: sent, deferred } = await sinks.issue(event);
@@ -97,7 +97,7 @@ export const command: CommandModule<object, Args> = {
   },
 };
 
-function formatList(list: import('../events/describe.js').EventInfo[]): string {
+function formatList(list: import('../../events/describe.js').EventInfo[]): string {
   if (list.length === 0) return 'no events are known (no collector defines an events catalog)\n';
   const out: string[] = [];
   for (const e of list) {

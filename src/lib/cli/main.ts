@@ -1,14 +1,18 @@
 /**
+ * cli/: the command line: this entry point (bin/metrics and bin/<collector> import it), the yargs
+ * CLI (yargs.ts), one module per command (commands/), and the error report every command shares
+ * (report.ts). It may import every other part of src/lib; nothing imports it. Commands load what
+ * they need when they run (dynamic imports), so that a plain `metrics run <collector>` starts fast.
+ *
  * The entry point of `bin/metrics` and `bin/<collector>`. Under systemd every run is a fresh
  * process, so the common case — `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes
  * straight to the runner without loading yargs (measured by `npm run bench`: yargs costs more
  * than the rest of a dry-run together). Everything else, including `--help` and any argument this
- * fast path does not know, is parsed by the yargs CLI in cli.ts.
+ * fast path does not know, is parsed by the yargs CLI in yargs.ts.
  */
-import { ConfigError, UsageError, errorMessage } from './platform/errors.js';
-import { EXIT } from './platform/exit.js';
-import { redact, redactProcessOutput } from './platform/redact.js';
-import type { RunOptions } from './runner.js';
+import { redactProcessOutput } from '../platform/redact.js';
+import type { RunOptions } from '../run/runner.js';
+import { reportError } from './report.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -37,32 +41,19 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'env' | 'log'> 
   return opts;
 }
 
-/** Prints an error the way every command does, and sets the exit code. */
-export function reportError(error: unknown): void {
-  if (error instanceof UsageError) {
-    process.stderr.write(redact(`error: ${error.message}`) + '\n');
-    if (!(error instanceof ConfigError)) process.stderr.write('Run with --help for usage.\n');
-    process.exitCode = EXIT.USAGE;
-    return;
-  }
-  process.stderr.write(redact(`error: ${errorMessage(error)}`) + '\n');
-  if (process.env.METRICS_DEBUG && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
-  process.exitCode = EXIT.FAILED;
-}
-
 export async function main(argv: string[], scriptName?: string): Promise<void> {
   redactProcessOutput();
   const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(argv);
   if (simple) {
     try {
-      const { runCollectors } = await import('./runner.js');
+      const { runCollectors } = await import('../run/runner.js');
       process.exitCode = await runCollectors(simple);
     } catch (error) {
       reportError(error);
     }
     return;
   }
-  const cli = await import('./cli.js');
+  const cli = await import('./yargs.js');
   await cli.main(argv, scriptName);
 }
 
@@ -72,13 +63,13 @@ export async function collectorMain(name: string, argv: string[]): Promise<void>
   const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(['run', ...argv]);
   if (simple && simple.names.length === 0) {
     try {
-      const { runCollectors } = await import('./runner.js');
+      const { runCollectors } = await import('../run/runner.js');
       process.exitCode = await runCollectors({ ...simple, names: [name] });
     } catch (error) {
       reportError(error);
     }
     return;
   }
-  const cli = await import('./cli.js');
+  const cli = await import('./yargs.js');
   await cli.collectorMain(name, argv);
 }

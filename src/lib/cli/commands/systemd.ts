@@ -3,7 +3,7 @@
  * Light at import: the work is in ../systemd/, loaded by the handlers.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { UnitOptions } from '../systemd/options.js';
+import type { UnitOptions } from '../../systemd/options.js';
 
 interface UnitArgs {
   prefix: string;
@@ -43,7 +43,7 @@ function unitOptions<T>(y: Argv<T>): never {
 }
 
 async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
-  const { UsageError } = await import('../platform/errors.js');
+  const { UsageError } = await import('../../platform/errors.js');
   const credentials = (a.credential ?? []).map((c) => {
     const i = c.indexOf(':');
     if (i <= 0) throw new UsageError(`--credential ${JSON.stringify(c)} must be NAME:PATH, e.g. INFLUX_TOKEN:/etc/metrics/token`);
@@ -69,7 +69,7 @@ async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
 }
 
 async function discoverFor(opts: UnitOptions) {
-  const { discoverCollectors, enabledOnly } = await import('../discovery.js');
+  const { discoverCollectors, enabledOnly } = await import('../../run/discovery.js');
   return enabledOnly(await discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
 }
 
@@ -84,9 +84,9 @@ const generate: CommandModule<object, UnitArgs & { out: string }> = {
         .example('systemd-analyze security --offline=true /tmp/units/metrics@.service', 'check the hardening'),
     ),
   handler: async (args) => {
-    const { generateUnits } = await import('../systemd/units.js');
-    const { EXIT } = await import('../platform/exit.js');
-    const { writeFileAtomic } = await import('../platform/atomic.js');
+    const { generateUnits } = await import('../../systemd/units.js');
+    const { EXIT } = await import('../../platform/exit.js');
+    const { writeFileAtomic } = await import('../../platform/atomic.js');
     const { mkdir } = await import('node:fs/promises');
     const { join, resolve } = await import('node:path');
     const opts = await toUnitOptions(args);
@@ -132,8 +132,8 @@ const install: CommandModule<object, InstallArgs> = {
         .example('sudo $0 systemd install --generator', 'install the generator instead of static units'),
     ),
   handler: async (args) => {
-    const sd = await import('../systemd/install.js');
-    const { EXIT } = await import('../platform/exit.js');
+    const sd = await import('../../systemd/install.js');
+    const { EXIT } = await import('../../platform/exit.js');
     const opts = await toUnitOptions(args);
     if (args.generator) {
       await sd.installGenerator({ ...opts, generatorDir: args['generator-dir'], systemctl: args.systemctl, dryRun: args['dry-run'] });
@@ -173,7 +173,7 @@ const uninstall: CommandModule<object, UninstallArgs> = {
       .option('generator', { type: 'boolean', default: false, describe: 'remove the generator installed with install --generator' })
       .option('generator-dir', { type: 'string', default: '/etc/systemd/system-generators', describe: 'where the generator is' }) as never,
   handler: async (args) => {
-    const sd = await import('../systemd/install.js');
+    const sd = await import('../../systemd/install.js');
     const opts = { prefix: args.prefix, systemctl: args.systemctl, dryRun: args['dry-run'] };
     if (args.generator) await sd.uninstallGenerator({ ...opts, generatorDir: args['generator-dir'] });
     else await sd.uninstallUnits({ ...opts, unitDir: args['unit-dir'] });
@@ -198,7 +198,7 @@ const generator: CommandModule<object, GeneratorArgs> = {
         .epilog('Install with: metrics systemd install --generator (writes /etc/systemd/system-generators/<prefix>-generator).'),
     ),
   handler: async (args) => {
-    const { runGenerator } = await import('../systemd/generator.js');
+    const { runGenerator } = await import('../../systemd/generator.js');
     let opts: UnitOptions = {};
     try {
       opts = await toUnitOptions(args);

@@ -4,24 +4,19 @@
  * name starts with `.` or `_`, is not a collector and is not listed. A broken folder (no index, no runMetric, throws at
  * import) is reported with its name and the error and does not stop the others.
  *
- * The collectors directory is the compiled `dist/src/collectors` beside this module, or
- * `$METRICS_COLLECTORS_DIR`. A folder that exists in `src/collectors` but has not been compiled
+ * The collectors directory is the compiled `dist/src/collectors`, or `$METRICS_COLLECTORS_DIR`
+ * (platform/paths.ts). A folder that exists in `src/collectors` but has not been compiled
  * yet is reported as such ("run npm run build"), and a compiled folder whose source folder was
  * removed is ignored (a stale build).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorMessage } from './platform/errors.js';
-import { collectorsDir, repoRoot } from './platform/paths.js';
+import { errorMessage } from '../platform/errors.js';
+import { collectorsDir, repoRoot } from '../platform/paths.js';
+import type { CollectorModule } from './contract.js';
 
 export const DEFAULT_INTERVAL = '5m';
-
-/** What a collector module exports. */
-export interface CollectorModule {
-  RUN_INTERVAL?: string;
-  runMetric: (options: Record<string, unknown>) => Promise<unknown>;
-}
 
 export interface DiscoveredCollector {
   name: string;

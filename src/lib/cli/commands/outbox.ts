@@ -24,8 +24,8 @@ const status: CommandModule<object, { json: boolean }> = {
   describe: 'show what waits in the outbox: files, points, bytes, the oldest age, dropped, rejected and corrupt batches',
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
-    const { openOutbox } = await import('../delivery/delivery.js');
-    const { createLogger } = await import('../platform/log.js');
+    const { openOutbox } = await import('../../delivery/delivery.js');
+    const { createLogger } = await import('../../platform/log.js');
     const outbox = await openOutbox(process.env, createLogger({}));
     await outbox.open();
     const s = await outbox.status();
@@ -51,10 +51,10 @@ const flush: CommandModule<object, { verbose: boolean }> = {
   describe: 'send what waits in the outbox to InfluxDB now, oldest first',
   builder: (y) => y.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' }) as never,
   handler: async (args) => {
-    const { Delivery, openOutbox } = await import('../delivery/delivery.js');
-    const { replayOutbox } = await import('../delivery/replay-outbox.js');
-    const { createLogger } = await import('../platform/log.js');
-    const { EXIT } = await import('../platform/exit.js');
+    const { Delivery, openOutbox } = await import('../../delivery/delivery.js');
+    const { replayOutbox } = await import('../../delivery/replay-outbox.js');
+    const { createLogger } = await import('../../platform/log.js');
+    const { EXIT } = await import('../../platform/exit.js');
     const log = createLogger({ verbose: args.verbose });
     const outbox = await openOutbox(process.env, log);
     await outbox.open();
@@ -78,7 +78,7 @@ const flush: CommandModule<object, { verbose: boolean }> = {
       process.exitCode = EXIT.BUSY;
       return;
     }
-    const { redact } = await import('../platform/redact.js');
+    const { redact } = await import('../../platform/redact.js');
     process.stdout.write(
       `sent ${r.sent.points} points (${r.sent.files} files); rejected ${r.rejected.points} points (${r.rejected.files} files); ` +
         `corrupt files set aside: ${r.corrupt}; still waiting: ${r.remaining.points} points (${r.remaining.files} files)\n`,

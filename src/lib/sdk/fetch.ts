@@ -2,10 +2,11 @@
  * Fetching a collector's source over HTTP: a time limit, a size limit, and errors that name the
  * URL and the status. A failing source is an error, never "no data".
  */
-import { CollectorError } from './platform/errors.js';
-import { ERROR_BODY_LIMIT, readBounded, safeUrl } from './platform/http.js';
-import { redact } from './platform/redact.js';
+import { CollectorError } from '../platform/errors.js';
+import { ERROR_BODY_LIMIT, readBounded, safeUrl } from '../platform/http.js';
+import { redact } from '../platform/redact.js';
 
+/** Options of the HTTP helpers (`Metric.fetchJson`, `Metric.fetchText`). */
 export interface FetchOptions {
   /** ms before the request is abandoned (default 10 000) */
   timeoutMs?: number;

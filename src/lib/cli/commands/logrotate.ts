@@ -34,11 +34,11 @@ function options(y: Argv, withInstall: boolean): Argv<Args> {
 }
 
 async function resolveArgs(args: Args) {
-  const { UsageError } = await import('../platform/errors.js');
+  const { UsageError } = await import('../../platform/errors.js');
   const logPath = args['log-path'] || process.env.METRICS_LOG_PATH;
   if (!logPath) throw new UsageError('no metrics log: pass --log-path FILE or set METRICS_LOG_PATH');
   if (!Number.isSafeInteger(args.rotate) || args.rotate < 0) throw new UsageError(`--rotate must be a whole number >= 0, got ${args.rotate}`);
-  const { logrotateConfig } = await import('../events/logrotate.js');
+  const { logrotateConfig } = await import('../../events/logrotate.js');
   const opts = { logPath, rotate: args.rotate, frequency: args.frequency as 'daily', maxSize: args.maxsize };
   try {
     logrotateConfig(opts);
@@ -59,8 +59,8 @@ const install: CommandModule<object, Args> = {
       ) as never,
   handler: async (args) => {
     const opts = await resolveArgs(args);
-    const { installLogrotate, LogrotateSetupError } = await import('../events/logrotate.js');
-    const { EXIT } = await import('../platform/exit.js');
+    const { installLogrotate, LogrotateSetupError } = await import('../../events/logrotate.js');
+    const { EXIT } = await import('../../platform/exit.js');
     try {
       const { configPath } = await installLogrotate({ ...opts, configDir: args['config-dir'], name: args.name, systemctl: args.systemctl });
       process.stdout.write(`wrote ${configPath} (rotating ${opts.logPath}) and enabled logrotate.timer\n`);
@@ -78,7 +78,7 @@ const print: CommandModule<object, Args> = {
   builder: (y) => options(y, false) as never,
   handler: async (args) => {
     const opts = await resolveArgs(args);
-    const { logrotateConfig } = await import('../events/logrotate.js');
+    const { logrotateConfig } = await import('../../events/logrotate.js');
     process.stdout.write(logrotateConfig(opts));
   },
 };

@@ -5,10 +5,10 @@ export const command: CommandModule<object, { json: boolean }> = {
   describe: 'list the collectors with their schedule and next run (broken folders with their error)',
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
   handler: async (args) => {
-    const { discoverCollectors } = await import('../discovery.js');
-    const { describeNextRun } = await import('../schedule/schedule.js');
-    const { readLastRun } = await import('../platform/state.js');
-    const { EXIT } = await import('../platform/exit.js');
+    const { discoverCollectors } = await import('../../run/discovery.js');
+    const { describeNextRun } = await import('../../schedule/schedule.js');
+    const { readLastRun } = await import('../../platform/state.js');
+    const { EXIT } = await import('../../platform/exit.js');
     const now = new Date();
     const collectors = await discoverCollectors();
     const rows = await Promise.all(

@@ -1,11 +1,12 @@
 /**
- * `bin/metrics`: the command line. Each command lives in its own module under commands/ and loads
+ * `bin/metrics`: the command line, parsed by yargs (the fast path of main.ts hands everything it
+ * does not know here). Each command lives in its own module under commands/ and loads
  * what it needs when it runs, so that a plain `metrics run <collector>` starts fast.
  */
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
-import { EXIT } from './platform/exit.js';
-import { reportError } from './main.js';
+import { EXIT } from '../platform/exit.js';
+import { reportError } from './report.js';
 import { command as listCommand } from './commands/list.js';
 import { command as runCommand, runHandler, runOptions } from './commands/run.js';
 import { command as checkCommand } from './commands/check.js';

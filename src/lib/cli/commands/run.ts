@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { DryRunFormat } from '../sink.js';
+import type { DryRunFormat } from '../../run/sink.js';
 
 export interface RunArgs {
   names?: string[];
@@ -26,10 +26,10 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
 }
 
 export async function runHandler(names: string[], args: RunArgs): Promise<void> {
-  const { runCollectors, TIMEOUT_RULE } = await import('../runner.js');
+  const { runCollectors, TIMEOUT_RULE } = await import('../../run/runner.js');
   if (args.timeout !== undefined && !(args.timeout > 0)) {
-    const { UsageError } = await import('../platform/errors.js');
-    const { describeRule } = await import('../platform/settings.js');
+    const { UsageError } = await import('../../platform/errors.js');
+    const { describeRule } = await import('../../platform/settings.js');
     throw new UsageError(`--timeout must be ${describeRule(TIMEOUT_RULE)}`);
   }
   process.exitCode = await runCollectors({

@@ -3,9 +3,9 @@
  * `add()` returns a promise only when it has work to wait for (a full batch), so the per-point
  * path stays synchronous for collectors that emit millions of points.
  */
-import type { BatchTarget } from './delivery/delivery.js';
-import { CollectorError } from './platform/errors.js';
-import { describePoint } from './points/line-protocol.js';
+import type { BatchTarget } from '../delivery/delivery.js';
+import { CollectorError } from '../platform/errors.js';
+import { describePoint } from '../points/line-protocol.js';
 
 export interface SinkReport {
   /** points accepted by this sink */

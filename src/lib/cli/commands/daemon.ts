@@ -34,14 +34,14 @@ export const command: CommandModule<object, Args> = {
           'cron expressions are evaluated in UTC, a collector never overlaps itself, and a line is logged per run. Exit code 0 after SIGTERM/SIGINT.',
       ) as never,
   handler: async (args) => {
-    const { runDaemon } = await import('../schedule/daemon.js');
-    const { discoverCollectors } = await import('../discovery.js');
-    const { readLastRun } = await import('../platform/state.js');
-    const { parseTimespan, USEC_INFINITY } = await import('../schedule/timespan.js');
-    const { UsageError } = await import('../platform/errors.js');
-    const { createLogger } = await import('../platform/log.js');
+    const { runDaemon } = await import('../../schedule/daemon.js');
+    const { discoverCollectors } = await import('../../run/discovery.js');
+    const { readLastRun } = await import('../../platform/state.js');
+    const { parseTimespan, USEC_INFINITY } = await import('../../schedule/timespan.js');
+    const { UsageError } = await import('../../platform/errors.js');
+    const { createLogger } = await import('../../platform/log.js');
 
-    const { MAX_TIMER_SECONDS } = await import('../platform/settings.js');
+    const { MAX_TIMER_SECONDS } = await import('../../platform/settings.js');
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
       if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);

@@ -9,52 +9,46 @@
  *       }
  *     }
  */
-import { CollectorError, errorMessage } from './platform/errors.js';
-import { fetchJson, fetchText, type FetchOptions } from './http.js';
-import { createLogger, type Logger } from './platform/log.js';
-import { Serializer } from './points/line-protocol.js';
-import { nowNanos, type CollectedPoint } from './points/point.js';
-import { DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
+import { CollectorError, errorMessage } from '../platform/errors.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import { Serializer, validatePoints } from '../points/line-protocol.js';
+import { nowNanos, type CollectedPoint } from '../points/point.js';
+import type { MetricOptions, RunReport } from '../run/contract.js';
+import { DryRunSink, emptyReport, type PointSink, type SinkReport } from '../run/sink.js';
+import { fetchJson, fetchText, type FetchOptions } from './fetch.js';
 
+/**
+ * What `collect()` returns: an array, any iterable, or an async iterable of points (each a
+ * `PointObject` or a `Point` of `@influxdata/influxdb-client`). An async generator streams millions
+ * of points in batches without holding them in memory.
+ */
 export type Collected = Iterable<CollectedPoint> | AsyncIterable<CollectedPoint>;
 
-export interface MetricOptions {
-  /** the collector's name (its folder); set by the runner */
-  collector?: string;
-  dryRun?: boolean;
-  verbose?: boolean;
-  /** dry-run output: readable text (default) or exact line protocol */
-  format?: DryRunFormat;
-  log?: Logger;
-  /** where points go; set by the runner (a dry-run without one prints) */
-  sink?: PointSink;
-  /** aborted when the collector's time limit expires */
-  signal?: AbortSignal;
-  /** nanoseconds given to points without a time (default: now) */
-  collectionTime?: string;
-  env?: Record<string, string | undefined>;
-  /** hook for issued events (set by the runner): sends them to the event sinks */
-  issueEvent?: (event: unknown) => Promise<void>;
-}
-
-export interface RunReport extends SinkReport {
-  collector: string;
-  ok: boolean;
-  error?: string;
-  durationMs: number;
-}
-
+/**
+ * The base class of every collector. Extend it, implement {@link Metric.collect}, and return
+ * `new MyMetric(options).run()` from the collector's `runMetric(options)`: the run validates the
+ * points, stamps those without a time with the collection time, and writes them (or prints them
+ * in a dry-run), logs, cleans up and reports.
+ */
 export abstract class Metric {
+  /** The collector's name (its folder name; the class name when run outside the runner). */
   readonly name: string;
+  /** Log lines on stderr, prefixed with the collector's name; `debug` only with `--verbose`. */
   readonly log: Logger;
+  /** True in a dry-run (`--dry-run`): points are printed, nothing is written or sent. */
   readonly dryRun: boolean;
+  /** True with `--verbose`. */
   readonly verbose: boolean;
+  /** Aborted when the collector's time limit expires; the HTTP helpers honour it, long loops should too. */
   readonly signal: AbortSignal;
+  /** The environment of the run: read the collector's own settings (`SPONSORING_URL`, …) here. */
   readonly env: Record<string, string | undefined>;
+  /** The options the runner gave (see MetricOptions). */
   protected readonly options: MetricOptions;
   /** set while run() collects: where emitted points go */
   private active: { add: (p: CollectedPoint) => void | Promise<void>; sink: PointSink } | undefined;
 
+  /** @param options what the runner passes to `runMetric(options)`: hand it on unchanged. */
   constructor(options: MetricOptions = {}) {
     this.options = options;
     this.name = options.collector ?? this.constructor.name;
@@ -65,19 +59,38 @@ export abstract class Metric {
     this.env = options.env ?? process.env;
   }
 
-  /** Returns the points: an array, any iterable, or an async iterable (for large or streamed sources). */
+  /**
+   * Yours to implement: the points of this run, as an array, any iterable, or an async iterable
+   * (for large or streamed sources). Throw a `CollectorError` when the source fails: never return
+   * "no data" for a failure. Return `[]` when there is truly nothing to report.
+   */
   abstract collect(): Collected | Promise<Collected>;
 
-  /** Releases temporary resources; runs after collect() on success and on failure. */
+  /** Releases temporary resources; runs after collect() on success and on failure. Override it when needed. */
   protected cleanup(): void | Promise<void> {}
 
-  /** GET a URL and parse JSON; errors name the URL and the status, honour the run's time limit. */
+  /**
+   * GET a URL and parse its JSON, with a time limit (`timeoutMs`, default 10 s), a size limit
+   * (`maxBytes`, default 16 MiB) and the run's abort signal. A failure throws a `CollectorError`
+   * naming the URL (without credentials) and the status, with `opts.hint` appended.
+   */
   fetchJson<T = unknown>(url: string, opts: FetchOptions = {}): Promise<T> {
     return fetchJson<T>(url, { signal: this.signal, ...opts });
   }
 
+  /** As {@link Metric.fetchJson}, for a body read as text. */
   fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
     return fetchText(url, { signal: this.signal, ...opts });
+  }
+
+  /**
+   * Checks points as the run will, without sending them: the first invalid one throws a
+   * `PointError` naming the collector, its position in `items` (#1 first), the measurement and the
+   * problem. An item with a `toPoint()` method (an event) is checked as its point. For steps that
+   * must be all or nothing: check every point before acting on any.
+   */
+  protected validatePoints(items: Iterable<CollectedPoint | { toPoint(): CollectedPoint }>): void {
+    validatePoints(items, this.name);
   }
 
   /**
@@ -101,7 +114,8 @@ export abstract class Metric {
 
   /**
    * Issues a metric event: it goes to the configured event sinks (metrics log, Promtail) and,
-   * as a point, with this collector's other points.
+   * as a point, with this collector's other points (in a dry-run it is only printed as a point).
+   * Call it from `collect()`.
    */
   async issue(event: { toPoint(): CollectedPoint }): Promise<void> {
     if (this.options.issueEvent && !this.dryRun) await this.options.issueEvent(event);
@@ -109,6 +123,11 @@ export abstract class Metric {
     await this.emit(event.toPoint());
   }
 
+  /**
+   * Runs the collector once: collects, validates, stamps, writes (or prints), cleans up, and
+   * reports. It does not throw for a failing collector: the report says `ok: false` and why.
+   * Return its result from `runMetric()`.
+   */
   async run(): Promise<RunReport> {
     const started = performance.now();
     const collectionTime = this.options.collectionTime ?? nowNanos();

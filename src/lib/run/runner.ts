@@ -1,22 +1,27 @@
 /**
+ * run/: one `metrics run`: the runner <-> collector contract (contract.ts), discovery, the point
+ * sinks (print or batch for delivery), this runner, the self-metric and the summary. It imports
+ * the layers below (platform/, points/, delivery/, schedule/, events/); collectors reach it only
+ * through the SDK (sdk/), and it never imports a collector: discovery finds them.
+ *
  * One `metrics run`: discover, pick, replay the outbox, run each collector (under its lock and
- * time limit), deliver, settle the counts, write a self-metric per collector, report, exit code.
+ * time limit), deliver, settle the counts, write a self-metric per collector (self-metric.ts),
+ * report and pick the exit code (summary.ts).
  */
-import { hostname } from 'node:os';
-import { UnsafeFileError } from './platform/atomic.js';
-import type { EventSinks } from './events/sinks.js';
-import type { Event } from './events/event.js';
+import { Delivery, openOutbox } from '../delivery/delivery.js';
+import type { Event } from '../events/event.js';
+import type { EventSinks } from '../events/sinks.js';
+import { UnsafeFileError } from '../platform/atomic.js';
+import { CollectorError, ConfigError, UsageError, errorMessage } from '../platform/errors.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from '../platform/settings.js';
+import { ensureStateFolder, stateDir, writeLastRun } from '../platform/state.js';
+import { nowNanos } from '../points/point.js';
+import type { RunReport } from './contract.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
-import { Delivery, openOutbox, writePoints } from './delivery/delivery.js';
-import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from './platform/settings.js';
-import { CollectorError, ConfigError, UsageError, errorMessage } from './platform/errors.js';
-import { EXIT } from './platform/exit.js';
-import { createLogger, type Logger } from './platform/log.js';
-import type { RunReport } from './metric.js';
-import { int, nowNanos, type PointObject } from './points/point.js';
-import { redact } from './platform/redact.js';
+import { writeSelfMetric } from './self-metric.js';
 import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
-import { ensureStateFolder, stateDir, writeLastRun } from './platform/state.js';
+import { exitCode, printSummary } from './summary.js';
 
 export interface RunOptions {
   names: string[];
@@ -91,7 +96,7 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
     await outbox.open();
     delivery = await Delivery.open(env, log, outbox);
     try {
-      const { replayOutbox } = await import('./delivery/replay-outbox.js');
+      const { replayOutbox } = await import('../delivery/replay-outbox.js');
       await replayOutbox(delivery, outbox, log);
     } catch (error) {
       log.error(`outbox: replay failed: ${errorMessage(error)}; this run's points are still collected`);
@@ -107,13 +112,7 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   }
   if (delivery) await finishRun(reports, delivery, env, log);
   printSummary(reports, opts.dryRun);
-  const code = reports.some((r) => !r.ok && !r.busy)
-    ? EXIT.FAILED
-    : reports.some((r) => r.deferred > 0)
-      ? EXIT.DEFERRED
-      : reports.some((r) => r.busy)
-        ? EXIT.BUSY
-        : EXIT.OK;
+  const code = exitCode(reports);
   if (hung) {
     // a collector that ignored its abort signal may keep the event loop alive: do not wait for it
     setTimeout(() => process.exit(code), 2000).unref();
@@ -166,7 +165,7 @@ async function runOne(
   // two runs of one collector never overlap (dry-runs change nothing and take no lock)
   let lock: { release(): Promise<void> } | undefined;
   if (!opts.dryRun) {
-    const { LockFileError, acquireLock, lockPath } = await import('./delivery/lock.js');
+    const { LockFileError, acquireLock, lockPath } = await import('../delivery/lock.js');
     try {
       const { warning } = await ensureStateFolder('locks', env);
       if (warning) clog.warn(warning);
@@ -289,59 +288,7 @@ async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<str
 function eventIssuer(env: Record<string, string | undefined>, log: Logger, collector: string): (event: unknown) => Promise<void> {
   let sinks: Promise<EventSinks> | undefined;
   return async (event) => {
-    sinks ??= import('./events/sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
+    sinks ??= import('../events/sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
     await (await sinks).issue(event as Event, { pointsHandled: true });
   };
-}
-
-/**
- * One point per collector run, so that a Grafana alert can fire on a failing collector or a
- * growing outbox: measurement `collector_run`, tags `collector` and `host`.
- */
-export function selfMetricPoint(report: RunReport): PointObject {
-  return {
-    measurement: 'collector_run',
-    tags: { collector: report.collector, host: hostname() },
-    fields: {
-      success: report.ok,
-      duration: Math.round(report.durationMs) / 1000,
-      points: int(report.points),
-      written: int(report.written),
-      deferred: int(report.deferred),
-      rejected: int(report.rejected),
-      lost: int(report.lost),
-      error: report.error ? redact(report.error.split('\n')[0]!).slice(0, 1000) : undefined,
-    },
-  };
-}
-
-async function writeSelfMetric(delivery: Delivery, report: RunReport, log: Logger): Promise<void> {
-  try {
-    await writePoints([selfMetricPoint(report)], { collector: report.collector, log, delivery });
-  } catch (error) {
-    log.warn(`could not write the collector_run point: ${errorMessage(error)}`);
-  }
-}
-
-function printSummary(reports: Outcome[], dryRun: boolean): void {
-  const width = Math.max(...reports.map((r) => r.collector.length), 9);
-  const lines = [dryRun ? 'summary (dry-run: nothing was written):' : 'summary:'];
-  for (const r of reports) {
-    const status = r.busy ? 'SKIPPED' : !r.ok ? 'FAILED' : r.deferred > 0 ? 'DEFERRED' : 'ok';
-    const per = Object.entries(r.measurements)
-      .map(([m, n]) => `${m} ${n}`)
-      .join(', ');
-    let what: string;
-    if (r.busy) what = r.busy;
-    else if (dryRun) what = `${r.points} points${per ? ` (${per})` : ''}`;
-    else {
-      what = `${r.points} points${per ? ` (${per})` : ''}: ${r.written} written`;
-      if (r.deferred) what += `, ${r.deferred} to the outbox`;
-      if (r.rejected) what += `, ${r.rejected} rejected`;
-      if (r.lost) what += `, ${r.lost} LOST`;
-    }
-    lines.push(`  ${r.collector.padEnd(width)}  ${status.padEnd(8)}  ${what}  ${(r.durationMs / 1000).toFixed(2)} s`);
-    if (r.error && (!r.ok || r.deferred)) lines.push(`  ${''.padEnd(width)}  ${''.padEnd(8)}  ${r.error.split('\n')[0]}`);
-  }
-  process.stderr.write(redact(lines.join('\n')) + '\n');
 }

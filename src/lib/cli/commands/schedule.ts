@@ -24,11 +24,11 @@ export const command: CommandModule<object, Args> = {
           "or a five-field cron expression in UTC ('*/15 * * * *', '0 6 * * mon-fri', '@daily').",
       ) as never,
   handler: async (args) => {
-    const { discoverCollectors } = await import('../discovery.js');
-    const { readLastRun } = await import('../platform/state.js');
-    const { parseSchedule, nextRuns, describeSchedule } = await import('../schedule/schedule.js');
-    const { UsageError, errorMessage } = await import('../platform/errors.js');
-    const { EXIT } = await import('../platform/exit.js');
+    const { discoverCollectors } = await import('../../run/discovery.js');
+    const { readLastRun } = await import('../../platform/state.js');
+    const { parseSchedule, nextRuns, describeSchedule } = await import('../../schedule/schedule.js');
+    const { UsageError, errorMessage } = await import('../../platform/errors.js');
+    const { EXIT } = await import('../../platform/exit.js');
     const count = args.count;
     if (!Number.isInteger(count) || count < 1 || count > 1000) throw new UsageError(`--count must be a whole number from 1 to 1000, got ${args.count}`);
     let collectors = await discoverCollectors();
