@@ -12,7 +12,7 @@
  * Defining an event: the fields are a zod shape; the class name gives the event name.
  *
  *     import { z } from 'zod';
- *     import { defineEvent, registerEvent } from '../sdk/events.js';
+ *     import { defineEvent, registerEvent } from '../../lib/sdk/events.js';
  *
  *     export class RunnerInstalled extends defineEvent({
  *       flavor: z.string(),
