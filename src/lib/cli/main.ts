@@ -12,7 +12,6 @@
  */
 import { redactProcessOutput } from '../platform/redact.js';
 import type { RunOptions } from '../run/runner.js';
-import { reportError } from './report.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -49,7 +48,7 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
       const { runCollectors } = await import('../run/runner.js');
       process.exitCode = await runCollectors(simple);
     } catch (error) {
-      reportError(error);
+      await report(error);
     }
     return;
   }
@@ -66,10 +65,16 @@ export async function collectorMain(name: string, argv: string[]): Promise<void>
       const { runCollectors } = await import('../run/runner.js');
       process.exitCode = await runCollectors({ ...simple, names: [name] });
     } catch (error) {
-      reportError(error);
+      await report(error);
     }
     return;
   }
   const cli = await import('./yargs.js');
   await cli.collectorMain(name, argv);
+}
+
+/** Reports an error that ended the fast path: report.ts is loaded only then. */
+async function report(error: unknown): Promise<void> {
+  const { reportError } = await import('./report.js');
+  reportError(error);
 }

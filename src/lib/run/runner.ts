@@ -8,7 +8,7 @@
  * time limit), deliver, settle the counts, write a self-metric per collector (self-metric.ts),
  * report and pick the exit code (summary.ts).
  */
-import { Delivery, openOutbox } from '../delivery/delivery.js';
+import type { Delivery } from '../delivery/delivery.js';
 import type { Event } from '../events/event.js';
 import type { EventSinks } from '../events/sinks.js';
 import { UnsafeFileError } from '../platform/atomic.js';
@@ -19,7 +19,6 @@ import { ensureStateFolder, stateDir, writeLastRun } from '../platform/state.js'
 import { nowNanos } from '../points/point.js';
 import type { RunReport } from './contract.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
-import { writeSelfMetric } from './self-metric.js';
 import { BatchingSink, DryRunSink, emptyReport, type DryRunFormat, type PointSink, type SinkReport } from './sink.js';
 import { exitCode, printSummary } from './summary.js';
 
@@ -89,6 +88,8 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
 
   let delivery: Delivery | undefined;
   if (!opts.dryRun) {
+    // loaded only here: a dry-run never loads delivery
+    const { Delivery, openOutbox } = await import('../delivery/delivery.js');
     // configuration errors stop the run before anything is collected (exit 2)
     const outbox = await openOutbox(env, log);
     // a linked or non-directory outbox is refused before anything is collected (exit 2); a wider
@@ -276,6 +277,7 @@ async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<str
     if (wasOk && r.recorded) await recordLastRun(r.collector, r.recorded, false, env, log.child(r.collector));
   }
   delivery.spareThisRunsBatches();
+  const { writeSelfMetric } = await import('./self-metric.js');
   for (const r of reports) {
     if (r.recorded) await writeSelfMetric(delivery, r, log.child(r.collector));
   }

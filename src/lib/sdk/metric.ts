@@ -15,7 +15,7 @@ import { Serializer, validatePoints } from '../points/line-protocol.js';
 import { nowNanos, type CollectedPoint } from '../points/point.js';
 import type { MetricOptions, RunReport } from '../run/contract.js';
 import { DryRunSink, emptyReport, type PointSink, type SinkReport } from '../run/sink.js';
-import { fetchJson, fetchText, type FetchOptions } from './fetch.js';
+import type { FetchOptions } from './fetch.js';
 
 /**
  * What `collect()` returns: an array, any iterable, or an async iterable of points (each a
@@ -74,12 +74,14 @@ export abstract class Metric {
    * (`maxBytes`, default 16 MiB) and the run's abort signal. A failure throws a `CollectorError`
    * naming the URL (without credentials) and the status, with `opts.hint` appended.
    */
-  fetchJson<T = unknown>(url: string, opts: FetchOptions = {}): Promise<T> {
+  async fetchJson<T = unknown>(url: string, opts: FetchOptions = {}): Promise<T> {
+    const { fetchJson } = await import('./fetch.js'); // loaded on first use: many collectors never fetch
     return fetchJson<T>(url, { signal: this.signal, ...opts });
   }
 
   /** As {@link Metric.fetchJson}, for a body read as text. */
-  fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
+  async fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
+    const { fetchText } = await import('./fetch.js');
     return fetchText(url, { signal: this.signal, ...opts });
   }
 
