@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Dashboard, Panel as GrafanaPanel, RowPanel as GrafanaRowPanel, VariableModel } from '@grafana/schema';
 import { COLLECTOR_RUN, generateDashboard, type CollectorMeasurements, type GrafanaDashboard, type Panel, type RowPanel } from '../src/lib/grafana/dashboard.js';
-import { namesInCell, parseMeasurementTables, type MeasurementSpec } from '../src/lib/grafana/measurements.js';
+import { namesInCell, parseMeasurementTables } from '../src/lib/grafana/measurements.js';
 import { selfMetricPoint } from '../src/lib/runner.js';
 import { loadFlux } from './helpers/flux.js';
 import { repoRoot, runCli, startHttpFixtureServer, startInfluxd, type CliResult, type HttpFixtureServer, type Influxd } from './helpers/servers.js';
@@ -469,4 +469,3 @@ describe('metrics grafana dashboard (the command)', () => {
   });
 });
 
-export type { MeasurementSpec };

@@ -4,9 +4,9 @@
  *
  * - A **cron expression** maps exactly: the same expression, with two rewrites in the day fields
  *   so that Kubernetes reads it as cron-parser (our reference) does: Sunday written as `7`
- *   becomes `0` (robfig/cron accepts 0-6 only), and a `* /1` step in a day field is written as its
- *   range (robfig/cron takes `* /1` for a plain `*`, which changes which days fire when both day
- *   fields are restricted). (No space in `* /1`: it is `*` followed by `/1`.)
+ *   becomes `0` (robfig/cron accepts 0-6 only), and `*\/1` in a day field is written as its
+ *   range (robfig/cron takes `*\/1` for a plain `*`, which changes which days fire when both day
+ *   fields are restricted; cron-parser does not).
  * - A **time span** ("this long after the previous run ended" under systemd) becomes the nearest
  *   *regular* cron schedule, one whose runs are all equally far apart:
  *   every 1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 minutes (`*\/m * * * *`), every 1, 2, 3, 4, 6, 8
