@@ -4,7 +4,8 @@
  * the files named when
  *  (a) imports form a cycle;
  *  (b) a module of src/lib imports a higher layer, or a sibling folder of its own layer, in the
- *      order platform < points < {delivery, schedule} < events < run < {sdk, systemd} < cli
+ *      order platform < points < {delivery, schedule} < events < run < {sdk, systemd, kubernetes,
+ *      grafana} < cli
  *      (a module may import its own folder and the layers below);
  *  (c) a collector (src/collectors/**) imports anything of src/lib but the SDK's entries
  *      (sdk/index.js, and sdk/events.js for the event API);
@@ -30,6 +31,8 @@ export const LAYERS: Record<string, { layer: number; main: string }> = {
   run: { layer: 4, main: 'runner.ts' },
   sdk: { layer: 5, main: 'index.ts' },
   systemd: { layer: 5, main: 'units.ts' },
+  kubernetes: { layer: 5, main: 'manifests.ts' },
+  grafana: { layer: 5, main: 'dashboard.ts' },
   cli: { layer: 6, main: 'main.ts' },
 };
 

@@ -16,6 +16,8 @@ import { command as logrotateCommand } from './commands/logrotate.js';
 import { command as scheduleCommand } from './commands/schedule.js';
 import { command as systemdCommand } from './commands/systemd.js';
 import { command as daemonCommand } from './commands/daemon.js';
+import { command as kubernetesCommand } from './commands/kubernetes.js';
+import { command as grafanaCommand } from './commands/grafana.js';
 
 export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
 
@@ -46,6 +48,8 @@ export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
       .command(scheduleCommand)
       .command(systemdCommand)
       .command(daemonCommand)
+      .command(kubernetesCommand)
+      .command(grafanaCommand)
       .command(outboxCommand)
       .command(eventCommand)
       .command(logrotateCommand)
