@@ -1,5 +1,5 @@
 /**
- * Temporary collectors for the fault tests (test/faults.test.ts).
+ * Temporary collectors for the fault tests (test/lib/delivery/faults.test.ts, and other end-to-end tests of a run).
  *
  * `makeBulkCollectors()` creates `dist/src/collectors-faults-<random>/` (a SIBLING of
  * dist/src/collectors, so that a plain-JS collector there can import `../../lib/sdk/index.js`
