@@ -7,7 +7,8 @@
  *
  * Non-dry runs write their points to a stand-in for InfluxDB 1.x's `POST /write` (it answers 204
  * No Content, as InfluxDB does, and records the line protocol), so that the extraction tests run
- * anywhere; the last test writes to the real influxd and reads the points back with SELECT.
+ * anywhere; the last tests write to the real influxd and read the points back with SELECT (also
+ * when another runner fails: the good runners' events are delivered, the failed folder stays).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -953,5 +954,50 @@ describe('the real InfluxDB 1.6.7', () => {
     // the collector's own run point is there too
     const runs = await influx.rows("SELECT points, success FROM collector_run WHERE collector = 'github_runner'", 'runners');
     assert.deepEqual(runs.map((row) => [row.points, row.success]), [[11, true]]);
+  });
+
+  test('a good runner\'s events reach InfluxDB although another runner fails (quarantine unusable)', async (t) => {
+    if (!influx) return t.skip('influxd missing');
+    await influx.createDatabase('r1b');
+    const base = freshDir('gh');
+    const storage = join(base, 'storage');
+    mkdirSync(storage);
+    const good = (name: string, start: number): void => {
+      mkdirSync(join(storage, name));
+      writeFileSync(join(storage, name, 'runner-installation-start.timestamp'), `${start}\n`);
+      writeFileSync(join(storage, name, 'runner-installed.timestamp'), `${start + 10}\n`);
+    };
+    good('a-good', 1700000000);
+    mkdirSync(join(storage, 'b-bad'));
+    writeFileSync(join(storage, 'b-bad', 'runner-installed.timestamp'), 'yesterday');
+    good('c-good', 1700000100);
+    const notADir = join(base, 'regular-file');
+    writeFileSync(notADir, 'not a directory');
+    const r = await runCli(['run', 'github_runner'], {
+      env: {
+        INFLUXDB_HOSTNAME: '127.0.0.1',
+        INFLUXDB_PORT: String(influx.port),
+        INFLUXDB_DATABASE: 'r1b',
+        INFLUX_MAX_RETRIES: '0',
+        RUNNER_METRICS_STORAGE: storage,
+        RUNNER_METRICS_QUARANTINE: join(notADir, 'quarantine'),
+        RUNNER_METRICS_MIN_AGE: '0', // the folders were just created: no grace period
+        RUNNER_FLAVOR: 'small',
+        METRICS_LOG_PATH: join(base, 'metrics.log'),
+      },
+    });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /b-bad/, show(r));
+    const rows = await influx.rows('SELECT * FROM runner_installed', 'r1b', { epoch: 's' });
+    assert.deepEqual(
+      rows.map((x) => [x.time, x.flavor, x.duration]),
+      [
+        [1700000010, 'small', 10],
+        [1700000110, 'small', 10],
+      ],
+      `runner_installed rows: ${JSON.stringify(rows)}\n${show(r)}`,
+    );
+    // the extracted folders are gone, the failed one is left in place
+    assert.deepEqual(readdirSync(storage).sort(), ['b-bad'], show(r));
   });
 });

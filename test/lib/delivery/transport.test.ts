@@ -8,6 +8,9 @@
  * collector_run point) wait in the outbox, exit 3; the client reads only the start of the answer
  * and closes the connection.
  *
+ * An answer that never comes: `metrics check` against a server that answers /ping but never
+ * /query ends (INFLUX_TIMEOUT) with a non-zero exit.
+ *
  * Local request errors: a request Node refuses to send (a token holding a line break, a host
  * name that makes no valid URL) is a configuration problem, not an outage: exit 1 (or 2), the
  * points kept in the outbox, the message names the variable and never its value.
@@ -169,6 +172,26 @@ describe('a hostile InfluxDB answer never crashes a run', () => {
       } finally {
         await server.close();
       }
+    }
+  });
+
+  test('metrics check ends (non-zero) when the server answers /ping but never /query', async () => {
+    const server = await startHttpFixtureServer({
+      'GET /ping': { status: 204, headers: { 'x-influxdb-version': '1.6.7' } },
+      '/query': () => {
+        /* never answers */
+      },
+    });
+    try {
+      const r = await runCli(['check'], {
+        env: { INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_PORT: String(server.port), INFLUXDB_DATABASE: 'x', INFLUX_TIMEOUT: '1' },
+        timeoutMs: 10_000,
+      });
+      assert.notEqual(r.code, 0, show(r));
+      assert.equal(r.signal, null, show(r));
+      assert.ok(server.requests.some((q) => q.path === '/query'), `the check never asked /query\n${show(r)}`);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -9,11 +9,15 @@
  *   (INFLUXDB_USERNAME/INFLUXDB_PASSWORD) and with a token (INFLUX_URL/INFLUX_TOKEN): no form of
  *   the secret is on stdout, stderr, or in any file of the state directory (outbox batches and
  *   their headers, rejected/ and corrupt/ with their reason files, runs/, locks/), and the
- *   collector_run point stored in the outbox carries the server's message redacted.
+ *   collector_run point stored in the outbox carries the server's message redacted;
+ * - credentials in bad host names and URLs (INFLUXDB_HOSTNAME, INFLUX_URL, PROMTAIL_PUSH_API_URL)
+ *   are not printed in the configuration error;
+ * - a token read from INFLUX_TOKEN_FILE or $CREDENTIALS_DIRECTORY reaches the server but no
+ *   output of `run`, `check` or `outbox flush`, even when a 401 echoes it.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -224,4 +228,73 @@ test('no form of the InfluxDB 2.x token (raw, base64, URL-encoded, JSON) reaches
     env: { INFLUX_TOKEN: token, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_API_VERSION: '2' },
     secret: token,
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// secrets in the configuration and in credential files: never printed
+
+let seq = 0;
+function fresh(name: string): string {
+  const d = join(root, `${++seq}-${name}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+test('credentials in bad host names and URLs are never printed', async () => {
+  const cases: Array<[Record<string, string>, string[], string]> = [
+    [{ INFLUXDB_HOSTNAME: 'me:TopS3cret@h', INFLUXDB_DATABASE: 'x' }, ['run', 'system'], 'TopS3cret'],
+    [{ INFLUX_URL: 'ftp://me:TopS3cret@h', INFLUX_BUCKET: 'b' }, ['run', 'system'], 'TopS3cret'],
+    [{ INFLUX_URL: 'htp//me:TopS3cret@h', INFLUX_BUCKET: 'b' }, ['run', 'system'], 'TopS3cret'],
+    [{ PROMTAIL_PUSH_API_URL: 'htp://user:S3cretPromtail@x' }, ['event', 'runner_installed', 'flavor=a', 'duration=1'], 'S3cretPromtail'],
+  ];
+  for (const [env, args, secret] of cases) {
+    const r = await runCli(args, { env });
+    const what = `${JSON.stringify(env)} metrics ${args.join(' ')}\n${show(r)}`;
+    assert.equal(r.code, 2, what);
+    assert.ok(!(r.stdout + r.stderr).includes(secret), `secret printed: ${what}`);
+    assert.ok(r.stderr.trim().length > 0, `no error message: ${what}`);
+  }
+});
+
+test('a token from INFLUX_TOKEN_FILE / $CREDENTIALS_DIRECTORY reaches the server but never the output, even echoed in a 401', async () => {
+  const echo401 = (req: RecordedRequest, res: import('node:http').ServerResponse): void => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 'unauthorized', message: `token is invalid: ${String(req.headers.authorization)}` }));
+  };
+  const server = await startHttpFixtureServer({
+    'GET /ping': { status: 204, headers: { 'x-influxdb-version': 'v2.7.1' } },
+    'POST /api/v2/write': echo401,
+    'GET /api/v2/buckets': echo401,
+  });
+  try {
+    const base = fresh('secrets');
+    const tokenA = 'tokA-' + randomBytes(12).toString('hex');
+    const tokenB = 'tokB-' + randomBytes(12).toString('hex');
+    writeFileSync(join(base, 'token'), tokenA + '\n');
+    const creds = join(base, 'creds');
+    mkdirSync(creds);
+    writeFileSync(join(creds, 'INFLUX_TOKEN'), tokenB + '\n');
+    const common = { INFLUX_URL: server.url, INFLUX_API_VERSION: '2', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_MAX_RETRIES: '0' };
+    const leaks: string[] = [];
+    for (const [token, extra] of [
+      [tokenA, { INFLUX_TOKEN_FILE: join(base, 'token') }],
+      [tokenB, { CREDENTIALS_DIRECTORY: creds }],
+    ] as const) {
+      const before = server.requests.length;
+      const state = fresh('secrets-state');
+      for (const args of [['run', 'system'], ['check'], ['outbox', 'flush']]) {
+        const r = await runCli(args, { env: { ...common, ...extra, METRICS_STATE_DIR: state } });
+        const what = `metrics ${args.join(' ')} with ${Object.keys(extra)[0]}\n${show(r)}`;
+        assert.notEqual(r.code, 0, what);
+        if ((r.stdout + r.stderr).includes(token)) leaks.push(`token printed: ${what}`);
+        if ((r.stdout + r.stderr).includes(Buffer.from(token).toString('base64'))) leaks.push(`token printed (base64): ${what}`);
+      }
+      const writes = server.requests.slice(before).filter((q) => q.method === 'POST' && q.path === '/api/v2/write');
+      assert.ok(writes.length > 0, 'no write reached the server');
+      for (const w of writes) assert.equal(w.headers.authorization, `Token ${token}`);
+    }
+    assert.deepEqual(leaks, [], leaks.join('\n=====\n'));
+  } finally {
+    await server.close();
+  }
 });

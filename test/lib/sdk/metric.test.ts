@@ -1,13 +1,25 @@
 /**
  * The Metric base class (src/lib/sdk/metric.ts): what its run() does with the points collect()
- * returns (default time stamping, validation).
+ * returns (default time stamping, validation); then, as a user meets it (`bin/metrics run gen`),
+ * an event issued with issue() is handed to the sink at once, so that it reaches InfluxDB (and
+ * the metrics log) even when collect() throws afterwards, and points of one series without a time
+ * get a warning naming the series while every one of them is still printed.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Point } from '@influxdata/influxdb-client';
 import { Metric, type Collected } from '../../../src/lib/sdk/metric.js';
 import type { CollectedPoint } from '../../../src/lib/points/point.js';
 import { emptyReport, type PointSink, type SinkReport } from '../../../src/lib/run/sink.js';
+import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
+import { runCli, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
+
+function show(r: CliResult): string {
+  return `exit ${r.code} (signal ${r.signal})\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
 
 /** 2023-11-14T22:13:20.123Z */
 const T_MS = 1_700_000_000_123;
@@ -82,5 +94,72 @@ describe('default time stamping in Metric.run()', () => {
     ).run();
     assert.equal(report.ok, false);
     assert.match(report.error ?? '', /"stamp".*"bad".*"v"/s);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// As a user meets it: `bin/metrics run gen` (test/helpers/gen-collector.ts)
+
+describe('Metric.run() and issue() in a run of bin/metrics', () => {
+  const root = mkdtempSync(join(tmpdir(), 'metric-test-'));
+  let gen: GenCollector;
+  let influxd: Influxd | undefined;
+  before(async () => {
+    gen = await makeGenCollector();
+    influxd = await startInfluxd();
+  });
+  after(async () => {
+    await influxd?.stop();
+    await gen?.cleanup();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  let seq = 0;
+  const fresh = (name: string): string => {
+    const d = join(root, `${++seq}-${name}`);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+
+  /** Environment of a `run` of the gen collector against the real influxd. */
+  const influxEnv = (db: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> => ({
+    INFLUXDB_HOSTNAME: '127.0.0.1',
+    INFLUXDB_PORT: String(influxd!.port),
+    INFLUXDB_DATABASE: db,
+    INFLUX_MAX_RETRIES: '0',
+    METRICS_COLLECTORS_DIR: gen.dir,
+    ...extra,
+  });
+
+  test('an event issued before collect() throws is still written to InfluxDB', async (t) => {
+    if (!influxd) return t.skip('influxd missing');
+    await influxd.createDatabase('r1');
+    const log = join(fresh('log'), 'metrics.log');
+    const r = await runCli(['run', 'gen'], { env: influxEnv('r1', { GEN_EVENT: 'p1', GEN_THROW: 'boom after the event', METRICS_LOG_PATH: log }) });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /boom after the event/, show(r));
+    const rows = await influxd.rows('SELECT * FROM review_probe', 'r1', { epoch: 'ms' });
+    assert.equal(rows.length, 1, `review_probe rows: ${JSON.stringify(rows)}\n${show(r)}`);
+    assert.equal(rows[0]!.probe, 'p1');
+    assert.equal(rows[0]!.value, 42);
+    assert.equal(rows[0]!.time, 1700000123500);
+    // and it went to the metrics log too
+    assert.match(readFileSync(log, 'utf8'), /"event":"review_probe"/);
+  });
+
+  test('points of one series without time: a warning naming the series, and all are printed', async () => {
+    const points = JSON.stringify([1, 2, 3].map((v) => ({ measurement: 'coll', tags: { k: 'x' }, fields: { v } })));
+    const r = await runCli(['run', 'gen', '--dry-run', '--format', 'lp'], { env: { METRICS_COLLECTORS_DIR: gen.dir, GEN_POINTS: points } });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /no time/, show(r));
+    assert.match(r.stderr, /coll,k=x/, show(r));
+    const lines = r.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 3, show(r));
+    for (const [i, l] of lines.entries()) assert.match(l, new RegExp(`^coll,k=x v=${i + 1} \\d+$`), show(r));
+    // control: with their own times there is no warning
+    const timed = JSON.stringify([1, 2, 3].map((v) => ({ measurement: 'coll', tags: { k: 'x' }, fields: { v }, time: 1700000000000 + v })));
+    const r2 = await runCli(['run', 'gen', '--dry-run', '--format', 'lp'], { env: { METRICS_COLLECTORS_DIR: gen.dir, GEN_POINTS: timed } });
+    assert.equal(r2.code, 0, show(r2));
+    assert.doesNotMatch(r2.stderr, /no time/, show(r2));
   });
 });

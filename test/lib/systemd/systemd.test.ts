@@ -2,9 +2,13 @@
  * systemd units: `systemd-analyze verify` and `security --offline=true` on what we generate,
  * install/uninstall against a fake systemctl that records its arguments, and the generator mode
  * on a temporary collectors directory (a new folder gets its timer; a broken one is skipped).
+ * Then `bin/metrics systemd install` and `systemd generator` as a user runs them: a collector that
+ * is broken keeps its timer (it is not gone); a gone one, or one in METRICS_DISABLE (also from
+ * the generator's environment file), loses it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +19,7 @@ import { runGenerator } from '../../../src/lib/systemd/generator.js';
 import { installGenerator, installUnits, uninstallGenerator, uninstallUnits } from '../../../src/lib/systemd/install.js';
 import type { UnitOptions } from '../../../src/lib/systemd/options.js';
 import { MARKER, generateUnits } from '../../../src/lib/systemd/units.js';
-import { repoRoot, requireBinary } from '../../helpers/servers.js';
+import { repoRoot, requireBinary, runCli, type CliResult } from '../../helpers/servers.js';
 
 const tmpDirs: string[] = [];
 function tmp(prefix: string): string {
@@ -394,4 +398,91 @@ test('generator never fails hard', async () => {
   writeFileSync(file, '');
   assert.equal(await runGenerator([file], { ...BASE_OPTIONS, collectors: [collector('a', '5m')], log }), 0);
   assert.match(logged.join('\n'), /unexpected failure|cannot/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// As a user runs them: `bin/metrics systemd install` and `systemd generator`
+
+function show(r: CliResult): string {
+  return `exit ${r.code} (signal ${r.signal})\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
+
+test('systemd install keeps the timer of a broken collector, removes it when gone or disabled (also in generator mode)', async () => {
+  const base = tmp('install-broken');
+  const cdir = join(repoRoot, 'dist', 'src', `collectors-systemd-${randomBytes(6).toString('hex')}`);
+  const index = (interval: string): string => `export const RUN_INTERVAL = ${JSON.stringify(interval)};\nexport async function runMetric() { throw new Error('not for running'); }\n`;
+  try {
+    mkdirSync(join(cdir, 'a'), { recursive: true });
+    mkdirSync(join(cdir, 'b'), { recursive: true });
+    writeFileSync(join(cdir, 'a', 'index.js'), index('5m'));
+    writeFileSync(join(cdir, 'b', 'index.js'), index('10m'));
+    const unitDir = join(base, 'units');
+    const calls = join(base, 'systemctl.log');
+    const systemctl = join(base, 'systemctl');
+    writeFileSync(systemctl, `#!/bin/sh\necho "$*" >> '${calls}'\n`);
+    chmodSync(systemctl, 0o755);
+    const readCalls = (): string[] => (existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean) : []);
+    const install = (env: Record<string, string> = {}): Promise<CliResult> =>
+      runCli(
+        ['systemd', 'install', '--unit-dir', unitDir, '--systemctl', systemctl, '--collectors-dir', cdir, '--credentials-dir', '', '--environment-file', ''],
+        { env },
+      );
+
+    const r1 = await install();
+    assert.equal(r1.code, 0, show(r1));
+    assert.ok(existsSync(join(unitDir, 'metrics@a.timer')), show(r1));
+    assert.ok(existsSync(join(unitDir, 'metrics@b.timer')), show(r1));
+
+    // b is broken now (invalid RUN_INTERVAL): its timer stays, it is not disabled
+    writeFileSync(join(cdir, 'b', 'index.js'), index('every blue moon'));
+    const n1 = readCalls().length;
+    const r2 = await install();
+    assert.ok(existsSync(join(unitDir, 'metrics@b.timer')), `metrics@b.timer was removed for a broken collector\n${show(r2)}`);
+    const disables2 = readCalls()
+      .slice(n1)
+      .filter((c) => c.startsWith('disable') && c.includes('metrics@b.timer'));
+    assert.deepEqual(disables2, [], show(r2));
+    assert.match(r2.stdout + r2.stderr, /\bb\b.*(RUN_INTERVAL|every blue moon)/, show(r2));
+
+    // b is gone: its timer goes
+    rmSync(join(cdir, 'b'), { recursive: true });
+    const n2 = readCalls().length;
+    const r3 = await install();
+    assert.equal(r3.code, 0, show(r3));
+    assert.ok(!existsSync(join(unitDir, 'metrics@b.timer')), show(r3));
+    assert.ok(existsSync(join(unitDir, 'metrics@a.timer')), show(r3));
+    assert.ok(
+      readCalls()
+        .slice(n2)
+        .some((c) => c.startsWith('disable') && c.includes('metrics@b.timer')),
+      readCalls().join('\n'),
+    );
+
+    // b back; then METRICS_DISABLE=b removes its timer
+    mkdirSync(join(cdir, 'b'));
+    writeFileSync(join(cdir, 'b', 'index.js'), index('10m'));
+    const r4 = await install();
+    assert.equal(r4.code, 0, show(r4));
+    assert.ok(existsSync(join(unitDir, 'metrics@b.timer')), show(r4));
+    const r5 = await install({ METRICS_DISABLE: 'b' });
+    assert.equal(r5.code, 0, show(r5));
+    assert.ok(!existsSync(join(unitDir, 'metrics@b.timer')), `METRICS_DISABLE=b left metrics@b.timer\n${show(r5)}`);
+    assert.ok(existsSync(join(unitDir, 'metrics@a.timer')), show(r5));
+
+    // generator mode: METRICS_DISABLE from the environment file
+    const envFile = join(base, 'env');
+    writeFileSync(envFile, '# metrics\nMETRICS_DISABLE=b\n');
+    const [d1, d2, d3] = ['normal', 'early', 'late'].map((d) => join(base, 'gen', d)) as [string, string, string];
+    const g = await runCli(['systemd', 'generator', d1, d2, d3, '--environment-file', envFile, '--collectors-dir', cdir, '--credentials-dir', '']);
+    assert.equal(g.code, 0, show(g));
+    assert.ok(existsSync(join(d1, 'metrics@a.timer')), `${show(g)}\n${existsSync(d1) ? readdirSync(d1).join(', ') : '(no dir)'}`);
+    assert.ok(!existsSync(join(d1, 'metrics@b.timer')), `generator wrote a timer for disabled b\n${show(g)}`);
+    assert.ok(!existsSync(join(d1, 'timers.target.wants', 'metrics@b.timer')), show(g));
+    // control: without the file's METRICS_DISABLE, b gets its timer
+    const g2dir = join(base, 'gen2');
+    const g2 = await runCli(['systemd', 'generator', g2dir, '--environment-file', join(base, 'no-such-env'), '--collectors-dir', cdir, '--credentials-dir', '']);
+    assert.ok(existsSync(join(g2dir, 'metrics@b.timer')), show(g2));
+  } finally {
+    rmSync(cdir, { recursive: true, force: true });
+  }
 });
