@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { Point } from '@influxdata/influxdb-client';
 import { Metric, type Collected } from '../../../src/lib/sdk/metric.js';
 import type { CollectedPoint } from '../../../src/lib/points/point.js';
-import { emptyReport, type PointSink, type SinkReport } from '../../../src/lib/run/sink.js';
 import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
+import { CaptureSink } from '../../helpers/metric.js';
 import { runCli, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
 
 function show(r: CliResult): string {
@@ -28,16 +28,6 @@ const DEFAULT_NS = '1600000000000000000';
 
 // ------------------------------------------------------------------------------------------------
 // Default time stamping through Metric.run()
-
-class CaptureSink implements PointSink {
-  lines: string[] = [];
-  add(line: string): void {
-    this.lines.push(line);
-  }
-  async finish(): Promise<SinkReport> {
-    return { ...emptyReport(), points: this.lines.length, written: this.lines.length };
-  }
-}
 
 class FixedMetric extends Metric {
   constructor(
