@@ -183,8 +183,8 @@ test('state: the last-run file never follows a planted link', async () => {
   symlinkSync(o.file, join(state, 'runs', `a.json.${process.pid}.tmp`));
   symlinkSync(o.dangling, join(state, 'runs', 'b.json'));
   const run = { start: new Date(0).toISOString(), end: new Date(1000).toISOString(), success: true };
-  await writeLastRun('a', run, { METRICS_STATE_DIR: state });
-  await writeLastRun('b', run, { METRICS_STATE_DIR: state });
+  await writeLastRun('a', run, state);
+  await writeLastRun('b', run, state);
   o.untouched();
   assertRegular(join(state, 'runs', 'a.json'), '{');
   assertRegular(join(state, 'runs', 'b.json'), '{');

@@ -3,23 +3,13 @@
  * network errors, 429 and 5xx with exponential backoff, honouring Retry-After (see sinks.ts for
  * the labels and the limits); of any answer at most 64 KiB is read.
  */
-import { ConfigError, errorMessage } from '../platform/errors.js';
-import { ERROR_BODY_LIMIT, readBounded, safeUrl } from '../platform/http.js';
+import { errorMessage } from '../platform/errors.js';
+import { ERROR_BODY_LIMIT, readBounded } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
 import { registerCredentialPair } from '../platform/redact.js';
+import { checkPromtailUrl } from '../platform/settings.js';
 import { IssueMetricEventError, eventLabel, type Event } from './event.js';
 import { timestampToNanoString } from './to-point.js';
-
-/** The push URL, checked: an http(s) URL, else ConfigError (shown without credentials). */
-export function checkPromtailUrl(url: string): URL {
-  try {
-    const target = new URL(url);
-    if (target.protocol === 'http:' || target.protocol === 'https:') return target;
-  } catch {
-    /* below */
-  }
-  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
-}
 
 export interface RetryPolicy {
   /** attempts in all (first try included) */

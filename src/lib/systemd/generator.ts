@@ -13,19 +13,23 @@ import { fileURLToPath } from 'node:url';
 import type { DiscoveredCollector } from '../run/discovery.js';
 import { describePath, symlinkAtomic, writeFileAtomic } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
+import { readSettings, type RunSettings } from '../platform/settings.js';
 import { discoverForUnits } from './discover.js';
 import { parseUnitArgs, type UnitOptions } from './options.js';
 import { generateUnits, type GeneratedUnits } from './units.js';
 
 export interface GeneratorOptions extends UnitOptions {
   collectors?: DiscoveredCollector[];
-  /** log sink; default: /dev/kmsg when run by systemd ($SYSTEMD_SCOPE set) and writable, else stderr */
+  /** the run settings, to discover the collectors when `collectors` is not given */
+  run?: RunSettings;
+  /** log sink; default: defaultGeneratorLog(false) */
   log?: (level: 'info' | 'warning' | 'error', message: string) => void;
 }
 
-async function defaultGeneratorLog(): Promise<(level: 'info' | 'warning' | 'error', message: string) => void> {
+/** The generator's log: /dev/kmsg when run by systemd (`underSystemd`: $SYSTEMD_SCOPE is set) and writable, else stderr. */
+export async function defaultGeneratorLog(underSystemd: boolean): Promise<(level: 'info' | 'warning' | 'error', message: string) => void> {
   const stderr = (level: string, message: string) => process.stderr.write(`metrics-generator: ${level}: ${message}\n`);
-  if (!process.env.SYSTEMD_SCOPE) return stderr; // run by hand (or by a test): stderr
+  if (!underSystemd) return stderr; // run by hand (or by a test): stderr
   let fd: number;
   try {
     fd = openSync('/dev/kmsg', 'w');
@@ -50,7 +54,7 @@ async function defaultGeneratorLog(): Promise<(level: 'info' | 'warning' | 'erro
  * code, always 0 (a generator failing would only hide the units of the healthy collectors).
  */
 export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}): Promise<number> {
-  const log = opts.log ?? (await defaultGeneratorLog());
+  const log = opts.log ?? (await defaultGeneratorLog(false));
   try {
     const dir = dirs[0];
     if (!dir || !isAbsolute(dir)) {
@@ -59,7 +63,7 @@ export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}):
     }
     let collectors: DiscoveredCollector[];
     try {
-      collectors = await discoverForUnits(opts);
+      collectors = await discoverForUnits(opts, (m) => log('warning', m));
     } catch (error) {
       log('error', `cannot discover the collectors: ${errorMessage(error)}; nothing generated`);
       return 0;
@@ -114,9 +118,15 @@ async function ensureRealDir(dir: string): Promise<string | undefined> {
 // ---------------------------------------------------------------------------------------------
 // Direct entry point: `node dist/src/lib/systemd/generator.js generator [options] DIR…`
 
-/** `node dist/src/lib/systemd/generator.js generator [options] NORMAL [EARLY LATE]`: always exit code 0. */
+/**
+ * `node dist/src/lib/systemd/generator.js generator [options] NORMAL [EARLY LATE]`: always exit
+ * code 0. This entry point reads the settings itself (readSettings: a mistake in them is logged,
+ * and the defaults are used in its place), as cli/main.ts does for bin/metrics.
+ */
 export async function generatorMain(argv: string[]): Promise<number> {
-  const log = await defaultGeneratorLog();
+  const { settings, problems: invalid } = readSettings();
+  const log = await defaultGeneratorLog(settings.underSystemd);
+  for (const p of invalid) log('warning', `${p} (the default is used)`);
   const [verb, ...rest] = argv;
   if (verb !== 'generator') {
     log('error', `usage: node ${fileURLToPath(import.meta.url)} generator [options] NORMAL-DIR [EARLY-DIR LATE-DIR]`);
@@ -124,7 +134,8 @@ export async function generatorMain(argv: string[]): Promise<number> {
   }
   const { options, positionals, problems } = parseUnitArgs(rest);
   for (const p of problems) log('warning', `${p} (ignored)`);
-  return runGenerator(positionals, { ...options, log });
+  const run = settings.run;
+  return runGenerator(positionals, { ...options, collectorsDir: options.collectorsDir ?? (run.collectorsDirGiven ? run.collectorsDir : undefined), run, log });
 }
 
 function isMainModule(): boolean {

@@ -247,7 +247,7 @@ export function parseUnitArgs(argv: string[]): { options: UnitOptions; positiona
     credentialsDir: values.get('credentials-dir'),
     procSubset: values.get('proc-subset') as UnitOptions['procSubset'],
     ipAddressAllow: multi.get('ip-address-allow'),
-    collectorsDir: values.get('collectors-dir') ?? (process.env.METRICS_COLLECTORS_DIR || undefined),
+    collectorsDir: values.get('collectors-dir'),
     extraService: multi.get('service-option'),
   };
   return { options, positionals, problems };

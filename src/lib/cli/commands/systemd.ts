@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import type { UnitOptions } from '../../systemd/options.js';
+import { settings } from '../context.js';
 
 interface UnitArgs {
   prefix: string;
@@ -49,6 +50,7 @@ async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
     if (i <= 0) throw new UsageError(`--credential ${JSON.stringify(c)} must be NAME:PATH, e.g. INFLUX_TOKEN:/etc/metrics/token`);
     return { name: c.slice(0, i), path: c.slice(i + 1) };
   });
+  const { run } = settings();
   return {
     prefix: a.prefix,
     node: a.node,
@@ -63,14 +65,15 @@ async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
     credentialsDir: a['credentials-dir'],
     procSubset: a['proc-subset'],
     ipAddressAllow: a['ip-address-allow'],
-    collectorsDir: a['collectors-dir'] ?? (process.env.METRICS_COLLECTORS_DIR || undefined),
+    // the runs get the collectors directory this command was given: --collectors-dir, else METRICS_COLLECTORS_DIR
+    collectorsDir: a['collectors-dir'] ?? (run.collectorsDirGiven ? run.collectorsDir : undefined),
     extraService: a['service-option'],
   };
 }
 
 async function discoverFor(opts: UnitOptions) {
   const { discoverCollectors, enabledOnly } = await import('../../run/discovery.js');
-  return enabledOnly(await discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
+  return enabledOnly(await discoverCollectors(settings().run, opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
 }
 
 const generate: CommandModule<object, UnitArgs & { out: string }> = {
@@ -198,15 +201,17 @@ const generator: CommandModule<object, GeneratorArgs> = {
         .epilog('Install with: metrics systemd install --generator (writes /etc/systemd/system-generators/<prefix>-generator).'),
     ),
   handler: async (args) => {
-    const { runGenerator } = await import('../../systemd/generator.js');
+    const { defaultGeneratorLog, runGenerator } = await import('../../systemd/generator.js');
+    const { run, underSystemd } = settings();
+    const log = await defaultGeneratorLog(underSystemd);
     let opts: UnitOptions = {};
     try {
       opts = await toUnitOptions(args);
     } catch (error) {
-      process.stderr.write(`metrics-generator: error: ${(error as Error).message}; using the defaults\n`);
+      log('error', `${(error as Error).message}; using the defaults`);
     }
     const dirs = [args['normal-dir'], args['early-dir'], args['late-dir']].filter((d): d is string => typeof d === 'string');
-    process.exitCode = await runGenerator(dirs, opts);
+    process.exitCode = await runGenerator(dirs, { ...opts, run, log });
   },
 };
 
