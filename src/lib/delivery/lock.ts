@@ -38,10 +38,11 @@
  * no containers with the same hostname sharing the lock directory).
  */
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
-import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -195,7 +196,7 @@ export async function acquireLockWait(
   for (;;) {
     const r = await acquireLock(path, opts);
     if (!r.busy || Date.now() >= deadline) return r;
-    await new Promise((res) => setTimeout(res, poll + Math.floor(Math.random() * poll)));
+    await sleep(poll + Math.floor(Math.random() * poll));
   }
 }
 
@@ -366,8 +367,6 @@ async function judge(path: string, opts: AcquireLockOptions): Promise<Judgement>
   }
   return { kind: 'live', holder };
 }
-
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 /**
  * Remove the stale lock whose content was `raw`, never someone else's fresh lock.

@@ -16,6 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorMessage } from '../platform/errors.js';
 import { EXIT } from '../platform/exit.js';
 import { repoRoot } from '../platform/paths.js';
@@ -33,17 +34,8 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolvePromise) => {
-      if (signal?.aborted) return resolvePromise();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolvePromise();
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, MAX_TIMEOUT)));
-      signal?.addEventListener('abort', done, { once: true });
-    }),
+  // node:timers/promises; an abort ends the wait early (resolves: the loop looks at the signal itself)
+  sleep: (ms, signal) => delay(Math.max(0, Math.min(ms, MAX_TIMEOUT)), undefined, signal ? { signal } : undefined).catch(() => undefined),
 };
 
 /** What `spawnRun` may return: a child process (or anything shaped like one)… */
