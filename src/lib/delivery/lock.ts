@@ -43,6 +43,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
+import type { Logger } from '../platform/log.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -88,7 +89,7 @@ export interface AcquireLockOptions {
   /** Recorded in the lock as `command`; default: the process's script and arguments (truncated). */
   command?: string;
   /** Told when a stale lock is taken over. */
-  log?: { warn(msg: string): void };
+  log?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT_STALE_MS = 2 * 60 * 60 * 1000;

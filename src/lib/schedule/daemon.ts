@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { errorMessage } from '../platform/errors.js';
 import { EXIT } from '../platform/exit.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import { repoRoot } from '../platform/paths.js';
 import { describeSchedule, nextCronRun, parseSchedule, type Schedule, type ScheduledCollector } from './schedule.js';
 
@@ -61,12 +62,8 @@ export interface RunRecord {
   error?: string;
 }
 
-export interface DaemonLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-  debug?(message: string): void;
-}
+/** What the daemon logs with: a Logger (platform/log.ts), of which `debug` is optional. */
+export type DaemonLog = Pick<Logger, 'info' | 'warn' | 'error'> & Partial<Pick<Logger, 'debug'>>;
 
 export interface DaemonOptions {
   collectors: ScheduledCollector[];
@@ -176,11 +173,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 1)} s`;
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const clock = opts.clock ?? realClock;
-  const log: DaemonLog = opts.log ?? {
-    info: (m) => process.stderr.write(`info [daemon] ${m}\n`),
-    warn: (m) => process.stderr.write(`warn [daemon] ${m}\n`),
-    error: (m) => process.stderr.write(`error [daemon] ${m}\n`),
-  };
+  const log: DaemonLog = opts.log ?? createLogger({ scope: 'daemon' });
   const maxConcurrent = Math.max(1, Math.floor(opts.maxConcurrent ?? DAEMON_DEFAULTS.maxConcurrent));
   const jitterMs = Math.max(0, opts.jitterMs ?? DAEMON_DEFAULTS.jitterMs);
   const graceMs = Math.max(0, opts.graceMs ?? DAEMON_DEFAULTS.graceMs);

@@ -201,14 +201,14 @@ const generator: CommandModule<object, GeneratorArgs> = {
         .epilog('Install with: metrics systemd install --generator (writes /etc/systemd/system-generators/<prefix>-generator).'),
     ),
   handler: async (args) => {
-    const { defaultGeneratorLog, runGenerator } = await import('../../systemd/generator.js');
+    const { generatorLog, runGenerator } = await import('../../systemd/generator.js');
     const { run, underSystemd } = settings();
-    const log = await defaultGeneratorLog(underSystemd);
+    const log = generatorLog(underSystemd);
     let opts: UnitOptions = {};
     try {
       opts = await toUnitOptions(args);
     } catch (error) {
-      log('error', `${(error as Error).message}; using the defaults`);
+      log.error(`${(error as Error).message}; using the defaults`);
     }
     const dirs = [args['normal-dir'], args['early-dir'], args['late-dir']].filter((d): d is string => typeof d === 'string');
     process.exitCode = await runGenerator(dirs, { ...opts, run, log });

@@ -33,6 +33,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from '../../platform/atomic.js';
 import { ConfigError, describeFsError, errnoCode } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
 import { redact } from '../../platform/redact.js';
 import { LockFileError, acquireLockWait, type LockResult } from '../lock.js';
 import {
@@ -51,11 +52,8 @@ import { replayBatches, type ReplayOptions, type ReplayResult, type ReplaySend, 
 
 const HEADER_READ_BYTES = 16 * 1024;
 
-export interface OutboxLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+/** What the outbox logs with. */
+export type OutboxLog = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface OutboxOptions {
   dir: string;
