@@ -13,34 +13,41 @@
  * together). Everything else, including `--help`, any argument this fast path does not know, and
  * an environment the settings refuse, is parsed by the yargs CLI in yargs.ts.
  */
+import { parseArgs } from 'node:util';
 import { redactProcessOutput } from '../platform/redact.js';
 import { COLLECTOR_NAME, loadSettings, type Settings } from '../platform/settings.js';
 import type { RunOptions } from '../run/runner.js';
 import { provideSettings } from './context.js';
 
-/** The options of a plain `run` command line, or undefined when yargs must parse it. */
+/** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
 export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'log'> | undefined {
   if (argv[0] !== 'run') return undefined;
-  const opts: Omit<RunOptions, 'settings' | 'log'> = { names: [], dryRun: false, verbose: false, format: 'text' };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-n' || a === '--dry-run') opts.dryRun = true;
-    else if (a === '-v' || a === '--verbose') opts.verbose = true;
-    else if (a === '-nv' || a === '-vn') opts.dryRun = opts.verbose = true;
-    else if (a === '--format' || a.startsWith('--format=')) {
-      const v = a === '--format' ? argv[++i] : a.slice('--format='.length);
-      if (v !== 'text' && v !== 'lp') return undefined;
-      opts.format = v;
-    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      // a plain decimal is taken here and its range checked by the runner (exit 2 beyond it, as
-      // through yargs); anything else is left to yargs and its message
-      const v = a === '--timeout' ? argv[++i] : a.slice('--timeout='.length);
-      if (v === undefined || !/^[0-9]+(\.[0-9]+)?$/.test(v)) return undefined;
-      opts.timeoutSec = Number(v);
-    } else if (COLLECTOR_NAME.test(a)) opts.names.push(a);
-    else return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(1),
+      options: { 'dry-run': { type: 'boolean', short: 'n' }, verbose: { type: 'boolean', short: 'v' }, format: { type: 'string' }, timeout: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch {
+    return undefined; // an unknown option, a missing value: yargs says what is wrong
   }
-  return opts;
+  const { values, positionals, tokens } = parsed;
+  if (tokens.some((t) => t.kind === 'option-terminator')) return undefined;
+  if (!positionals.every((n) => COLLECTOR_NAME.test(n))) return undefined;
+  if (values.format !== undefined && values.format !== 'text' && values.format !== 'lp') return undefined;
+  // a plain decimal is taken here and its range checked by the runner (exit 2 beyond it, as
+  // through yargs); anything else is left to yargs and its message
+  if (values.timeout !== undefined && !/^[0-9]+(\.[0-9]+)?$/.test(values.timeout)) return undefined;
+  return {
+    names: positionals,
+    dryRun: values['dry-run'] ?? false,
+    verbose: values.verbose ?? false,
+    format: values.format ?? 'text',
+    ...(values.timeout !== undefined ? { timeoutSec: Number(values.timeout) } : {}),
+  };
 }
 
 /**
