@@ -273,6 +273,13 @@ function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * Creates the lock file only if none is there. Not platform/atomic.ts's writeFileAtomic on
+ * purpose: its rename() replaces what is at the path, and taking a lock must never replace
+ * another process's lock. The content goes to a temp file (O_CREAT|O_EXCL: never through a
+ * link) and is put in place with link(), which fails with EEXIST instead of overwriting; a
+ * reader never sees a half-written lock.
+ */
 async function tryCreate(path: string, raw: string): Promise<boolean> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await fsp.writeFile(tmp, raw, { mode: 0o600, flag: 'wx' });
