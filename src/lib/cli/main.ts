@@ -15,9 +15,8 @@
  */
 import { parseArgs } from 'node:util';
 import { redactProcessOutput } from '../platform/redact.js';
-import { COLLECTOR_NAME, loadSettings, type Settings } from '../platform/settings.js';
+import { COLLECTOR_NAME, isPlainNumber, loadSettings, type Settings } from '../platform/settings.js';
 import type { RunOptions } from '../run/runner.js';
-import { provideSettings } from './context.js';
 
 /** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
 export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'log'> | undefined {
@@ -40,7 +39,7 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'l
   if (values.format !== undefined && values.format !== 'text' && values.format !== 'lp') return undefined;
   // a plain decimal is taken here and its range checked by the runner (exit 2 beyond it, as
   // through yargs); anything else is left to yargs and its message
-  if (values.timeout !== undefined && !/^[0-9]+(\.[0-9]+)?$/.test(values.timeout)) return undefined;
+  if (values.timeout !== undefined && !isPlainNumber(values.timeout)) return undefined;
   return {
     names: positionals,
     dryRun: values['dry-run'] ?? false,
@@ -51,26 +50,34 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'l
 }
 
 /**
- * Reads the environment (the only place besides platform/settings.ts that names process.env) and
- * provides the settings to the commands. An environment the settings refuse is not thrown here:
- * the command that asks for them reports it (exit 2), and the fast path is not taken.
+ * Reads the environment: the only place besides platform/settings.ts that names process.env. An
+ * environment the settings refuse is not thrown here: the command that asks for the settings
+ * reports it (exit 2), and the fast path is not taken.
  */
-function readEnvironment(): Settings | undefined {
+function readEnvironment(): { settings: Settings } | { error: unknown } {
   try {
-    const settings = loadSettings(process.env);
-    provideSettings(settings);
-    return settings;
+    return { settings: loadSettings(process.env) };
   } catch (error) {
-    provideSettings(() => {
-      throw error;
-    });
-    return undefined;
+    return { error };
   }
+}
+
+/** The yargs CLI, with the settings (or the error they gave) handed to its commands (context.ts). */
+async function viaYargs(env: { settings: Settings } | { error: unknown }): Promise<typeof import('./yargs.js')> {
+  const cli = await import('./yargs.js');
+  const { provideSettings } = await import('./context.js'); // loaded with yargs.js: no second wait
+  if ('settings' in env) provideSettings(env.settings);
+  else
+    provideSettings(() => {
+      throw env.error;
+    });
+  return cli;
 }
 
 export async function main(argv: string[], scriptName?: string): Promise<void> {
   redactProcessOutput();
-  const settings = readEnvironment();
+  const env = readEnvironment();
+  const settings = 'settings' in env ? env.settings : undefined;
   const simple = settings?.fastPath ? parseSimpleRun(argv) : undefined;
   if (settings && simple) {
     try {
@@ -81,14 +88,14 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
     }
     return;
   }
-  const cli = await import('./yargs.js');
-  await cli.main(argv, scriptName);
+  await (await viaYargs(env)).main(argv, scriptName);
 }
 
 /** `bin/<collector> [options]`: `metrics run <collector>` for one collector, named by the script. */
 export async function collectorMain(name: string, argv: string[]): Promise<void> {
   redactProcessOutput();
-  const settings = readEnvironment();
+  const env = readEnvironment();
+  const settings = 'settings' in env ? env.settings : undefined;
   const simple = settings?.fastPath ? parseSimpleRun(['run', ...argv]) : undefined;
   if (settings && simple && simple.names.length === 0) {
     try {
@@ -99,8 +106,7 @@ export async function collectorMain(name: string, argv: string[]): Promise<void>
     }
     return;
   }
-  const cli = await import('./yargs.js');
-  await cli.collectorMain(name, argv);
+  await (await viaYargs(env)).collectorMain(name, argv);
 }
 
 /** Reports an error that ended the fast path: report.ts is loaded only then. */

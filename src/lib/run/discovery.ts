@@ -13,7 +13,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../platform/errors.js';
-import { createLogger } from '../platform/log.js';
 import { sourceCollectorsDir } from '../platform/paths.js';
 import { COLLECTOR_NAME, type RunSettings } from '../platform/settings.js';
 import type { CollectorModule } from './contract.js';
@@ -88,6 +87,7 @@ export async function discoverCollectors(run: Pick<RunSettings, 'collectorsDir' 
       if (checkSource) {
         const src = join(sourceDir, name, 'index.ts');
         if (existsSync(src) && statSync(src).mtimeMs > statSync(index).mtimeMs + 1000) {
+          const { createLogger } = await import('../platform/log.js'); // rare: not loaded for it otherwise
           createLogger({ scope: name }).warn(`${src} is newer than its build: run npm run build`);
         }
       }

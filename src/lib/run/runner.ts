@@ -11,11 +11,9 @@
 import type { Delivery } from '../delivery/delivery.js';
 import type { Event } from '../events/event.js';
 import type { EventSinks } from '../events/sinks.js';
-import { UnsafeFileError } from '../platform/atomic.js';
 import { CollectorError, UsageError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { TIMEOUT_RULE, type Settings } from '../platform/settings.js';
-import { ensureStateFolder, writeLastRun } from '../platform/state.js';
 import { nowNanos } from '../points/point.js';
 import type { RunReport } from './contract.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
@@ -156,7 +154,10 @@ async function runOne(
   // two runs of one collector never overlap (dry-runs change nothing and take no lock)
   let lock: { release(): Promise<void> } | undefined;
   if (!opts.dryRun) {
+    // loaded only here, as the state folder's: a dry-run takes no lock and records no run
     const { LockFileError, acquireLock, lockPath } = await import('../delivery/lock.js');
+    const { UnsafeFileError } = await import('../platform/atomic.js');
+    const { ensureStateFolder } = await import('../platform/state.js');
     try {
       const { warning } = await ensureStateFolder('locks', stateDir);
       if (warning) clog.warn(warning);
@@ -233,6 +234,7 @@ async function runOne(
 
 async function recordLastRun(collector: string, times: { start: string; end: string }, success: boolean, stateDir: string, log: Logger): Promise<void> {
   try {
+    const { writeLastRun } = await import('../platform/state.js');
     await writeLastRun(collector, { ...times, success }, stateDir, (w) => log.warn(w));
   } catch (error) {
     log.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
