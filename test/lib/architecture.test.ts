@@ -322,6 +322,18 @@ test('src/: no import cycle, no import up a layer, collectors import only the SD
   assert.deepEqual(problems, [], `the architecture rules are broken (see README "Layout"):\n  ${problems.join('\n  ')}`);
 });
 
+/** Where the environment may be read: the settings loader, and the entry point that hands it the environment. */
+export const ENVIRONMENT_READERS = ['src/lib/platform/settings.ts', 'src/lib/cli/main.ts'];
+
+test('src/: the environment is read at the edge only (process.env in platform/settings.ts and cli/main.ts)', () => {
+  const readers = [...sourceFiles()].filter(([, source]) => source.includes('process.env')).map(([path]) => path);
+  assert.deepEqual(
+    readers.filter((p) => !ENVIRONMENT_READERS.includes(p)),
+    [],
+    'these modules read process.env: take the settings (platform/settings.ts) from the caller instead',
+  );
+});
+
 // ---------------------------------------------------------------------------------------------
 // The checker, on synthetic input
 

@@ -951,7 +951,13 @@ async function packItems(items: ArchiveItem[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Writes `data` as a new file of the quarantine: temp name, fsync, then link to a free name. */
+/**
+ * Writes `data` as a new file of the quarantine: temp name, fsync, then link to a free name.
+ * Not the framework's writeFileAtomic (platform/atomic.ts, used for every other file we write)
+ * on purpose: that one renames over its target, and an archive must never replace another
+ * (`<runner>.tar.gz`, `<runner>.1.tar.gz`, …): link() fails with EEXIST instead. The temp file is
+ * opened O_EXCL|O_NOFOLLOW like atomic.ts's, so nothing planted in the quarantine is followed.
+ */
 async function storeArchive(dir: string, runner: string, data: Buffer): Promise<string> {
   const tmp = join(dir, `.${runner}.tar.gz.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {

@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { EventValidationError, type Event } from '../../lib/sdk/events.js';
-import { CollectorError, errorMessage, Metric, PointError } from '../../lib/sdk/index.js';
+import { CollectorError, durationRule, errorMessage, integerRule, Metric, PointError } from '../../lib/sdk/index.js';
 import { RunnerInstalled, RunnerStart, RunnerStop } from './events.js';
 import {
   CorruptDataError,
@@ -58,32 +58,33 @@ interface Counts {
   events: Record<string, number>;
 }
 
+/**
+ * A whole number from 1 to `max` (the SDK's integerRule; surrounding spaces are allowed here), or
+ * `fallback` when unset; else a CollectorError naming the variable.
+ */
 function positiveInt(env: Record<string, string | undefined>, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const t = raw.trim();
-  const n = Number(t);
-  if (!/^[0-9]+$/.test(t) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new CollectorError(`${name}=${JSON.stringify(raw)} must be a whole number from 1 to ${max} (default ${fallback})`);
-  }
-  return n;
+  const checked = integerRule({ min: 1, max }).check(name, raw.trim());
+  if (!checked.ok) throw new CollectorError(`${name}=${JSON.stringify(raw)} must be a whole number from 1 to ${max} (default ${fallback})`);
+  return checked.value;
 }
 
 /** Longest grace period RUNNER_METRICS_MIN_AGE accepts: a week. */
 const MAX_MIN_AGE_SECONDS = 7 * 24 * 3600;
 
+/** RUNNER_METRICS_MIN_AGE: seconds (the SDK's durationRule, at most 3 decimals), or its default when unset. */
 function minAgeSeconds(env: Record<string, string | undefined>): number {
   const name = 'RUNNER_METRICS_MIN_AGE';
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return DEFAULT_MIN_AGE_SECONDS;
-  const t = raw.trim();
-  const n = Number(t);
-  if (!/^[0-9]{1,7}(\.[0-9]{1,3})?$/.test(t) || !(n <= MAX_MIN_AGE_SECONDS)) {
+  const checked = durationRule({ max: MAX_MIN_AGE_SECONDS, fractionDigits: 3 }).check(name, raw.trim());
+  if (!checked.ok) {
     throw new CollectorError(
       `${name}=${JSON.stringify(raw)} must be a number of seconds from 0 to ${MAX_MIN_AGE_SECONDS} (a week), such as 330 or 5.5 (default ${DEFAULT_MIN_AGE_SECONDS} = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
     );
   }
-  return n;
+  return checked.value;
 }
 
 function nameList(raw: string | undefined, separator: RegExp): string[] {

@@ -1,80 +1,116 @@
 /**
  * cli/: the command line: this entry point (bin/metrics and bin/<collector> import it), the yargs
- * CLI (yargs.ts), one module per command (commands/), and the error report every command shares
- * (report.ts). It may import every other part of src/lib; nothing imports it. Commands load what
- * they need when they run (dynamic imports), so that a plain `metrics run <collector>` starts fast.
+ * CLI (yargs.ts), one module per command (commands/), the settings the entry point hands to the
+ * commands (context.ts), and the error report every command shares (report.ts). It may import
+ * every other part of src/lib; nothing imports it. Commands load what they need when they run
+ * (dynamic imports), so that a plain `metrics run <collector>` starts fast.
  *
- * The entry point of `bin/metrics` and `bin/<collector>`. Under systemd every run is a fresh
- * process, so the common case — `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes
- * straight to the runner without loading yargs (measured by `npm run bench`: yargs costs more
- * than the rest of a dry-run together). Everything else, including `--help` and any argument this
- * fast path does not know, is parsed by the yargs CLI in yargs.ts.
+ * The entry point of `bin/metrics` and `bin/<collector>`, and the edge where the environment is
+ * read: `loadSettings(process.env)` (platform/settings.ts), once; every command receives the
+ * settings (context.ts). Under systemd every run is a fresh process, so the common case —
+ * `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes straight to the runner
+ * without loading yargs (measured by `npm run bench`: yargs costs more than the rest of a dry-run
+ * together). Everything else, including `--help`, any argument this fast path does not know, and
+ * an environment the settings refuse, is parsed by the yargs CLI in yargs.ts.
  */
+import { parseArgs } from 'node:util';
 import { redactProcessOutput } from '../platform/redact.js';
+import { COLLECTOR_NAME, isPlainNumber, loadSettings, type Settings } from '../platform/settings.js';
 import type { RunOptions } from '../run/runner.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
-/** The options of a plain `run` command line, or undefined when yargs must parse it. */
-export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'env' | 'log'> | undefined {
+/** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
+export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'log'> | undefined {
   if (argv[0] !== 'run') return undefined;
-  const opts: Omit<RunOptions, 'env' | 'log'> = { names: [], dryRun: false, verbose: false, format: 'text' };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-n' || a === '--dry-run') opts.dryRun = true;
-    else if (a === '-v' || a === '--verbose') opts.verbose = true;
-    else if (a === '-nv' || a === '-vn') opts.dryRun = opts.verbose = true;
-    else if (a === '--format' || a.startsWith('--format=')) {
-      const v = a === '--format' ? argv[++i] : a.slice('--format='.length);
-      if (v !== 'text' && v !== 'lp') return undefined;
-      opts.format = v;
-    } else if (a === '--timeout' || a.startsWith('--timeout=')) {
-      // a plain decimal is taken here and its range checked by the runner (timeoutFrom: exit 2
-      // beyond it, as through yargs); anything else is left to yargs and its message
-      const v = a === '--timeout' ? argv[++i] : a.slice('--timeout='.length);
-      if (v === undefined || !/^[0-9]+(\.[0-9]+)?$/.test(v)) return undefined;
-      opts.timeoutSec = Number(v);
-    } else if (NAME.test(a)) opts.names.push(a);
-    else return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(1),
+      options: { 'dry-run': { type: 'boolean', short: 'n' }, verbose: { type: 'boolean', short: 'v' }, format: { type: 'string' }, timeout: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch {
+    return undefined; // an unknown option, a missing value: yargs says what is wrong
   }
-  return opts;
+  const { values, positionals, tokens } = parsed;
+  if (tokens.some((t) => t.kind === 'option-terminator')) return undefined;
+  if (!positionals.every((n) => COLLECTOR_NAME.test(n))) return undefined;
+  if (values.format !== undefined && values.format !== 'text' && values.format !== 'lp') return undefined;
+  // a plain decimal is taken here and its range checked by the runner (exit 2 beyond it, as
+  // through yargs); anything else is left to yargs and its message
+  if (values.timeout !== undefined && !isPlainNumber(values.timeout)) return undefined;
+  return {
+    names: positionals,
+    dryRun: values['dry-run'] ?? false,
+    verbose: values.verbose ?? false,
+    format: values.format ?? 'text',
+    ...(values.timeout !== undefined ? { timeoutSec: Number(values.timeout) } : {}),
+  };
+}
+
+/**
+ * Reads the environment: the only place besides platform/settings.ts that names process.env. An
+ * environment the settings refuse is not thrown here: the command that asks for the settings
+ * reports it (exit 2), and the fast path is not taken.
+ */
+function readEnvironment(): { settings: Settings } | { error: unknown } {
+  try {
+    return { settings: loadSettings(process.env) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The yargs CLI, with the settings (or the error they gave) handed to its commands (context.ts). */
+async function viaYargs(env: { settings: Settings } | { error: unknown }): Promise<typeof import('./yargs.js')> {
+  const cli = await import('./yargs.js');
+  const { provideSettings } = await import('./context.js'); // loaded with yargs.js: no second wait
+  if ('settings' in env) provideSettings(env.settings);
+  else
+    provideSettings(() => {
+      throw env.error;
+    });
+  return cli;
 }
 
 export async function main(argv: string[], scriptName?: string): Promise<void> {
   redactProcessOutput();
-  const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(argv);
-  if (simple) {
+  const env = readEnvironment();
+  const settings = 'settings' in env ? env.settings : undefined;
+  const simple = settings?.fastPath ? parseSimpleRun(argv) : undefined;
+  if (settings && simple) {
     try {
       const { runCollectors } = await import('../run/runner.js');
-      process.exitCode = await runCollectors(simple);
+      process.exitCode = await runCollectors({ ...simple, settings });
     } catch (error) {
-      await report(error);
+      await report(error, settings);
     }
     return;
   }
-  const cli = await import('./yargs.js');
-  await cli.main(argv, scriptName);
+  await (await viaYargs(env)).main(argv, scriptName);
 }
 
 /** `bin/<collector> [options]`: `metrics run <collector>` for one collector, named by the script. */
 export async function collectorMain(name: string, argv: string[]): Promise<void> {
   redactProcessOutput();
-  const simple = process.env.METRICS_NO_FAST_PATH ? undefined : parseSimpleRun(['run', ...argv]);
-  if (simple && simple.names.length === 0) {
+  const env = readEnvironment();
+  const settings = 'settings' in env ? env.settings : undefined;
+  const simple = settings?.fastPath ? parseSimpleRun(['run', ...argv]) : undefined;
+  if (settings && simple && simple.names.length === 0) {
     try {
       const { runCollectors } = await import('../run/runner.js');
-      process.exitCode = await runCollectors({ ...simple, names: [name] });
+      process.exitCode = await runCollectors({ ...simple, names: [name], settings });
     } catch (error) {
-      await report(error);
+      await report(error, settings);
     }
     return;
   }
-  const cli = await import('./yargs.js');
-  await cli.collectorMain(name, argv);
+  await (await viaYargs(env)).collectorMain(name, argv);
 }
 
 /** Reports an error that ended the fast path: report.ts is loaded only then. */
-async function report(error: unknown): Promise<void> {
+async function report(error: unknown, settings: Settings): Promise<void> {
   const { reportError } = await import('./report.js');
-  reportError(error);
+  reportError(error, settings.debug);
 }

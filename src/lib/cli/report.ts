@@ -7,8 +7,8 @@ import { ConfigError, UsageError, errorMessage } from '../platform/errors.js';
 import { EXIT } from '../platform/exit.js';
 import { redact } from '../platform/redact.js';
 
-/** Prints an error the way every command does, and sets the exit code. */
-export function reportError(error: unknown): void {
+/** Prints an error the way every command does, and sets the exit code; `debug` (METRICS_DEBUG): with the stack. */
+export function reportError(error: unknown, debug = false): void {
   if (error instanceof UsageError) {
     process.stderr.write(redact(`error: ${error.message}`) + '\n');
     if (!(error instanceof ConfigError)) process.stderr.write('Run with --help for usage.\n');
@@ -16,6 +16,6 @@ export function reportError(error: unknown): void {
     return;
   }
   process.stderr.write(redact(`error: ${errorMessage(error)}`) + '\n');
-  if (process.env.METRICS_DEBUG && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
+  if (debug && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
   process.exitCode = EXIT.FAILED;
 }

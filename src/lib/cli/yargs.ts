@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { EXIT } from '../platform/exit.js';
+import { loadedSettings } from './context.js';
 import { reportError } from './report.js';
 import { command as listCommand } from './commands/list.js';
 import { command as runCommand, runHandler, runOptions } from './commands/run.js';
@@ -70,7 +71,7 @@ async function parse(cli: Argv): Promise<void> {
       process.exitCode = EXIT.USAGE;
       return;
     }
-    reportError(error);
+    reportError(error, loadedSettings()?.debug);
   }
 }
 

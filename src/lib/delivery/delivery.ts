@@ -16,8 +16,8 @@
  * are sent. Stored batches are replayed in requests of at most INFLUX_BATCH_SIZE points, split
  * the same way: an outbox filled while batches were too large drains once it fits.
  */
-import { loadInfluxConfig, type Env, type InfluxConfig } from '../platform/settings.js';
-import { ConfigError, WriteError, errorMessage } from '../platform/errors.js';
+import type { InfluxConfig, Settings, StateSettings } from '../platform/settings.js';
+import { WriteError, errorMessage } from '../platform/errors.js';
 import type { InfluxWriter } from './writer.js';
 import type { Logger } from '../platform/log.js';
 import { Serializer } from '../points/line-protocol.js';
@@ -92,8 +92,8 @@ export class Delivery implements BatchTarget {
     readonly outbox?: OutboxStore,
   ) {}
 
-  static async open(env: Env, log: Logger, outbox?: OutboxStore): Promise<Delivery> {
-    const config = loadInfluxConfig(env);
+  /** A Delivery to the InfluxDB of `config` (the settings' `influx()`), falling back to `outbox`. */
+  static async open(config: InfluxConfig, log: Logger, outbox?: OutboxStore): Promise<Delivery> {
     const { InfluxWriter } = await import('./writer.js');
     return new Delivery(new InfluxWriter(config, { log }), config, log, outbox);
   }
@@ -260,9 +260,9 @@ export class Delivery implements BatchTarget {
  */
 export async function writePoints(
   points: CollectedPoint[],
-  opts: { collector: string; log: Logger; env?: Env; delivery?: Delivery },
+  opts: { collector: string; log: Logger } & ({ delivery: Delivery } | { settings: Pick<Settings, 'influx' | 'state'> }),
 ): Promise<SendResult> {
-  const delivery = opts.delivery ?? (await Delivery.open(opts.env ?? process.env, opts.log, await openOutbox(opts.env ?? process.env, opts.log)));
+  const delivery = 'delivery' in opts ? opts.delivery : await Delivery.open(opts.settings.influx(), opts.log, await openOutbox(opts.settings.state, opts.log));
   const serializer = new Serializer(opts.collector, nowNanos());
   const lines = points.map((p) => serializer.serialize(p));
   const total: SendResult = { written: 0, deferred: 0, rejected: 0 };
@@ -279,16 +279,8 @@ export async function writePoints(
   return total;
 }
 
-/** The outbox for this environment (see outbox/store.ts): `$STATE_DIRECTORY/outbox`, `$METRICS_OUTBOX_DIR`, … */
-export async function openOutbox(env: Env, log: Logger): Promise<Outbox> {
-  const { Outbox, DEFAULT_OUTBOX_MAX_BYTES } = await import('./outbox/store.js');
-  let maxBytes = DEFAULT_OUTBOX_MAX_BYTES;
-  if (env.METRICS_OUTBOX_MAX_SIZE) {
-    try {
-      maxBytes = Outbox.parseSize(env.METRICS_OUTBOX_MAX_SIZE);
-    } catch (error) {
-      throw new ConfigError(`METRICS_OUTBOX_MAX_SIZE=${JSON.stringify(env.METRICS_OUTBOX_MAX_SIZE)} is not a size (e.g. 256M, 1G): ${errorMessage(error)}`);
-    }
-  }
-  return new Outbox({ dir: Outbox.resolveDir(env), maxBytes, log });
+/** The outbox of the state settings (see outbox/store.ts): its directory and its bound. */
+export async function openOutbox(state: Pick<StateSettings, 'outboxDir' | 'outboxMaxBytes'>, log: Logger): Promise<Outbox> {
+  const { Outbox } = await import('./outbox/store.js');
+  return new Outbox({ dir: state.outboxDir, maxBytes: state.outboxMaxBytes, log });
 }

@@ -38,10 +38,12 @@
  * no containers with the same hostname sharing the lock directory).
  */
 import { promises as fsp, readFileSync, unlinkSync } from 'node:fs';
-import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnsafeFileError, readRegularFile, readRegularFileSync } from '../platform/atomic.js';
+import type { Logger } from '../platform/log.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -87,7 +89,7 @@ export interface AcquireLockOptions {
   /** Recorded in the lock as `command`; default: the process's script and arguments (truncated). */
   command?: string;
   /** Told when a stale lock is taken over. */
-  log?: { warn(msg: string): void };
+  log?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT_STALE_MS = 2 * 60 * 60 * 1000;
@@ -195,7 +197,7 @@ export async function acquireLockWait(
   for (;;) {
     const r = await acquireLock(path, opts);
     if (!r.busy || Date.now() >= deadline) return r;
-    await new Promise((res) => setTimeout(res, poll + Math.floor(Math.random() * poll)));
+    await sleep(poll + Math.floor(Math.random() * poll));
   }
 }
 
@@ -271,6 +273,13 @@ function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * Creates the lock file only if none is there. Not platform/atomic.ts's writeFileAtomic on
+ * purpose: its rename() replaces what is at the path, and taking a lock must never replace
+ * another process's lock. The content goes to a temp file (O_CREAT|O_EXCL: never through a
+ * link) and is put in place with link(), which fails with EEXIST instead of overwriting; a
+ * reader never sees a half-written lock.
+ */
 async function tryCreate(path: string, raw: string): Promise<boolean> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await fsp.writeFile(tmp, raw, { mode: 0o600, flag: 'wx' });
@@ -366,8 +375,6 @@ async function judge(path: string, opts: AcquireLockOptions): Promise<Judgement>
   }
   return { kind: 'live', holder };
 }
-
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 /**
  * Remove the stale lock whose content was `raw`, never someone else's fresh lock.

@@ -27,9 +27,7 @@
 import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions as HttpRequestOptions } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlibConstants, gzip } from 'node:zlib';
-
-/** Bytes read of an error answer (non-2xx), and of a 2xx answer whose body we do not parse. */
-export const ERROR_BODY_LIMIT = 64 * 1024;
+import { ERROR_BODY_LIMIT, RequestTimeoutError, readBounded } from '../platform/http.js';
 /** Bytes read of the few 2xx answers we parse (`check`: /query SHOW DATABASES, /api/v2/buckets). */
 export const SUCCESS_BODY_LIMIT = 1024 * 1024;
 
@@ -84,14 +82,6 @@ export class HttpStatusError extends Error {
   get retryAfter(): string | undefined {
     const v = this.headers['retry-after'];
     return Array.isArray(v) ? v[0] : v;
-  }
-}
-
-/** No answer within the request's time limit (retriable). */
-export class RequestTimeoutError extends Error {
-  override name = 'RequestTimedOutError';
-  constructor(readonly timeoutMs: number) {
-    super(`no answer within ${timeoutMs / 1000} s`);
   }
 }
 
@@ -233,7 +223,7 @@ export class InfluxTransport {
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;
       let response: IncomingMessage | undefined;
-      let finishBody: ((why: 'limit' | 'broken') => void) | undefined;
+      let finishBody: (() => void) | undefined;
       let request: ClientRequest | undefined;
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -249,7 +239,7 @@ export class InfluxTransport {
       };
       const timer = setTimeout(() => {
         // an answer that has begun keeps its status (a 4xx stays a 4xx): its body ends here
-        if (finishBody) finishBody('broken');
+        if (finishBody) finishBody();
         else fail(new RequestTimeoutError(timeoutMs));
       }, timeoutMs);
       const onAbort = (): void => fail(req.signal!.reason);
@@ -270,11 +260,13 @@ export class InfluxTransport {
             response = res;
             const status = res.statusCode ?? 0;
             const max = status >= 200 && status < 300 ? limit : ERROR_BODY_LIMIT;
-            finishBody = readBounded(res, max, (buf, truncated) => {
+            const body = answerBody(res, max);
+            finishBody = body.stop;
+            void readBounded(body.chunks, max).then(({ text, truncated: over }) => {
               if (settled) return;
               settled = true;
               cleanup();
-              const text = buf.toString('utf8');
+              const truncated = over || body.broken();
               if (status >= 200 && status < 300) {
                 resolve({ status, statusMessage: res.statusMessage ?? '', headers: res.headers, body: text, truncated });
                 return;
@@ -294,7 +286,7 @@ export class InfluxTransport {
       request.on('error', (error) => {
         // after the answer began (a server that answers 413 and closes while we still send),
         // the answer counts: its body ends here
-        if (finishBody) finishBody('broken');
+        if (finishBody) finishBody();
         else if (isLocalRequestError(error)) fail(new LocalRequestError(codeOf(error), 'request', undefined, { cause: error }));
         else if (request!.reusedSocket && STALE_SOCKET_CODES.has(codeOf(error))) fail(new StaleSocketError(error));
         else fail(error);
@@ -310,68 +302,51 @@ export class InfluxTransport {
 }
 
 /**
- * Reads at most `max` bytes of a response body: raw bytes are counted as they arrive, and, for a
- * compressed answer (`content-encoding` gzip, deflate, br), decoded bytes too. Past the bound,
- * or when the body breaks off, the response (and its socket) is destroyed and `done` gets what
- * was read, with `truncated`. Returns a function that ends the read early.
+ * The body of an answer as decoded bytes, for readBounded (platform/http.ts): for a compressed
+ * answer (`content-encoding` gzip, deflate, br) the decoder's output, and its raw bytes are
+ * counted too: no more than `max` bytes are taken from the network, compressed or not. The
+ * chunks end early, and `broken()` says so, when the body breaks off, cannot be decoded (what was
+ * decoded is kept), or `stop()` ends it (the time limit). When the chunks end before the body
+ * did (stopped, broken, or left at the bound), the response and its socket are destroyed.
  */
-function readBounded(res: IncomingMessage, max: number, done: (body: Buffer, truncated: boolean) => void): (why: 'limit' | 'broken') => void {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let raw = 0;
-  let finished = false;
+function answerBody(res: IncomingMessage, max: number): { chunks: AsyncIterable<Uint8Array>; stop: () => void; broken: () => boolean } {
   const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
   let decoder: Transform | undefined;
   const lenient = { flush: zlibConstants.Z_SYNC_FLUSH, finishFlush: zlibConstants.Z_SYNC_FLUSH };
   if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip(lenient);
   else if (encoding === 'deflate') decoder = createInflate(lenient);
   else if (encoding === 'br') decoder = createBrotliDecompress();
-
-  const finish = (truncated: boolean): void => {
-    if (finished) return;
-    finished = true;
-    if (truncated || !res.complete) res.destroy();
+  let broken = false;
+  const stop = (): void => {
+    res.destroy();
     decoder?.destroy();
-    done(Buffer.concat(chunks), truncated);
   };
-  const keep = (data: Buffer): void => {
-    if (finished) return;
-    const room = max - kept;
-    if (data.length > room) {
-      if (room > 0) chunks.push(data.subarray(0, room));
-      kept = max;
-      finish(true);
-      return;
-    }
-    chunks.push(data);
-    kept += data.length;
-  };
-
   if (decoder) {
-    decoder.on('data', keep);
-    decoder.on('end', () => finish(false));
-    decoder.on('error', () => finish(true)); // not decodable: keep what was decoded
+    let raw = 0;
+    res.on('data', (chunk: Buffer) => {
+      raw += chunk.length;
+      if (raw > max) stop(); // a compressed answer larger than the bound: not read further
+    });
+    // an answer that breaks off ends the decoded bytes too (pipe() does not pass errors on)
+    res.on('close', () => {
+      if (!res.complete) decoder!.destroy();
+    });
+    res.pipe(decoder);
   }
-  res.on('data', (chunk: Buffer) => {
-    if (finished) return;
-    raw += chunk.length;
-    if (raw > max) {
-      // compressed or not, no more than `max` bytes are taken from the network
-      if (!decoder) keep(chunk);
-      else finish(true);
-      return;
+  const source: AsyncIterable<Uint8Array> = decoder ?? res;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    let ended = false;
+    try {
+      for await (const chunk of source) yield chunk as Uint8Array;
+      ended = true;
+    } catch {
+      broken = true; // broken off, stopped, or not decodable: keep what was read
+    } finally {
+      if (!ended || !res.complete) {
+        if (ended) broken = true;
+        stop();
+      }
     }
-    if (decoder) decoder.write(chunk);
-    else keep(chunk);
-  });
-  res.on('end', () => {
-    if (decoder) decoder.end();
-    else finish(false);
-  });
-  res.on('error', () => finish(true));
-  res.on('aborted', () => finish(true));
-  res.on('close', () => {
-    if (!res.complete) finish(true);
-  });
-  return (why) => finish(why === 'limit' || why === 'broken');
+  }
+  return { chunks: chunks(), stop, broken: () => broken };
 }

@@ -12,9 +12,9 @@
  * a broken or hostile server could crash a run with `RangeError: Invalid string length`. The
  * client stays a dependency because collectors may yield its `Point`s (see points/point.ts).
  *
- * Here a batch is one request, retried with backoff for network errors, timeouts, 429 and 5xx
- * (honouring Retry-After); after the retries it is handed back to the caller (who stores it in the
- * outbox). A 4xx other than 429 is never retried: the server's message is shown. Neither is a TLS
+ * Here a batch is one request, retried with backoff (platform/retry.ts) for network errors,
+ * timeouts, 429 and 5xx (honouring Retry-After); after the retries it is handed back to the caller
+ * (who stores it in the outbox). A 4xx other than 429 is never retried: the server's message is shown. Neither is a TLS
  * certificate that does not verify, nor a request Node refuses to send (a header value with a line
  * break, an invalid URL): those are configuration problems, named with the variable to fix.
  *
@@ -23,17 +23,11 @@
 import { readFileSync } from 'node:fs';
 import { describeTarget, type InfluxConfig } from '../platform/settings.js';
 import { ConfigError, WriteError, errorMessage } from '../platform/errors.js';
-import {
-  ERROR_BODY_LIMIT,
-  HttpStatusError,
-  InfluxTransport,
-  LocalRequestError,
-  RequestTimeoutError,
-  SUCCESS_BODY_LIMIT,
-  type TransportResponse,
-} from './transport.js';
+import { ERROR_BODY_LIMIT, RequestTimeoutError } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
 import { redact } from '../platform/redact.js';
+import { parseRetryAfter, retry, type Sleep } from '../platform/retry.js';
+import { HttpStatusError, InfluxTransport, LocalRequestError, SUCCESS_BODY_LIMIT, type TransportResponse } from './transport.js';
 
 export interface ServerInfo {
   reachable: boolean;
@@ -49,22 +43,8 @@ export interface ServerInfo {
 export interface WriterOptions {
   log: Logger;
   /** for tests: replaces the real sleep between retries */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
 }
-
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 function versionHeader(headers: TransportResponse['headers']): string | undefined {
   const v = headers['x-influxdb-version'];
@@ -74,12 +54,12 @@ function versionHeader(headers: TransportResponse['headers']): string | undefine
 export class InfluxWriter {
   private readonly transport: InfluxTransport;
   private api: 'v1' | 'v2' | 'auto';
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly sleep: Sleep | undefined;
   private readonly log: Logger;
 
   constructor(readonly config: InfluxConfig, options: WriterOptions) {
     this.log = options.log;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep;
     this.api = config.api;
     let ca: Buffer | undefined;
     if (config.caFile) {
@@ -220,12 +200,19 @@ export class InfluxWriter {
   async write(lines: string[], signal?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
     const body = lines.join('\n');
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      let api: 'v1' | 'v2';
-      try {
-        api = await this.resolveApi(signal);
+    const c = this.config;
+    const failed = (error: unknown, attempts: number): WriteError => {
+      const status = error instanceof HttpStatusError ? error.statusCode : undefined;
+      return new WriteError(
+        `InfluxDB at ${this.target} did not take ${lines.length} points after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${this.describeError(error)}`,
+        true,
+        status,
+        { cause: error },
+      );
+    };
+    await retry(
+      async () => {
+        const api = await this.resolveApi(signal);
         await this.transport.request({
           method: 'POST',
           path: this.writePath(api),
@@ -233,53 +220,43 @@ export class InfluxWriter {
           body,
           signal,
         });
-        return;
-      } catch (error) {
-        const reason = this.describeError(error);
-        if (error instanceof WriteError && !error.retriable) throw error;
-        if (isTlsError(error)) {
-          // retrying cannot fix a certificate: keep the data, say what to do
-          throw new WriteError(`InfluxDB at ${this.target}: TLS certificate check failed: ${reason}`, false, undefined, { cause: error });
-        }
-        if (error instanceof LocalRequestError) {
-          // never sent: retrying cannot fix the configuration; keep the data, say what to fix
-          throw new WriteError(`InfluxDB at ${this.target}: the request was not sent: ${reason}`, false, undefined, { cause: error });
-        }
-        const status = error instanceof HttpStatusError ? error.statusCode : undefined;
-        // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
-        const retriable = status === undefined || status === 429 || status >= 500;
-        if (!retriable) {
-          throw new WriteError(
-            `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ${reason}${hintFor(status)}`,
-            false,
-            status,
-            { cause: error },
-          );
-        }
-        if (attempt > this.config.maxRetries || signal?.aborted) {
-          throw new WriteError(
-            `InfluxDB at ${this.target} did not take ${lines.length} points after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${reason}`,
-            true,
-            status,
-            { cause: error },
-          );
-        }
-        const delay = this.retryDelay(error, attempt);
-        this.log.warn(`write to ${this.config.url} failed (${reason}); retry ${attempt} of ${this.config.maxRetries} in ${(delay / 1000).toFixed(1)} s`);
-        await this.sleep(delay, signal);
-      }
-    }
-  }
-
-  private retryDelay(error: unknown, attempt: number): number {
-    const c = this.config;
-    const value = error instanceof HttpStatusError ? error.retryAfter : undefined;
-    if (value !== undefined) {
-      const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
-      if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, Math.max(c.maxRetryDelayMs, c.retryDelayMs));
-    }
-    const base = Math.min(c.retryDelayMs * 2 ** (attempt - 1), c.maxRetryDelayMs);
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+      },
+      {
+        attempts: c.maxRetries + 1,
+        baseDelayMs: c.retryDelayMs,
+        maxDelayMs: c.maxRetryDelayMs,
+        ...(signal ? { signal } : {}),
+        ...(this.sleep ? { sleep: this.sleep } : {}),
+        classify: (error) => {
+          if (error instanceof WriteError && !error.retriable) throw error;
+          const reason = this.describeError(error);
+          if (isTlsError(error)) {
+            // retrying cannot fix a certificate: keep the data, say what to do
+            throw new WriteError(`InfluxDB at ${this.target}: TLS certificate check failed: ${reason}`, false, undefined, { cause: error });
+          }
+          if (error instanceof LocalRequestError) {
+            // never sent: retrying cannot fix the configuration; keep the data, say what to fix
+            throw new WriteError(`InfluxDB at ${this.target}: the request was not sent: ${reason}`, false, undefined, { cause: error });
+          }
+          const status = error instanceof HttpStatusError ? error.statusCode : undefined;
+          // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
+          if (status !== undefined && status !== 429 && status < 500) {
+            throw new WriteError(
+              `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ${reason}${hintFor(status)}`,
+              false,
+              status,
+              { cause: error },
+            );
+          }
+          const retryAfterMs = error instanceof HttpStatusError ? parseRetryAfter(error.retryAfter) : undefined;
+          return retryAfterMs !== undefined ? { retryAfterMs } : {};
+        },
+        // a Retry-After longer than INFLUX_MAX_RETRY_DELAY is cut to it (retryAfterTooLong not given)
+        giveUp: failed,
+        onRetry: (error, { attempt, delayMs }) =>
+          this.log.warn(`write to ${c.url} failed (${this.describeError(error)}); retry ${attempt} of ${c.maxRetries} in ${(delayMs / 1000).toFixed(1)} s`),
+      },
+    );
   }
 
   /**

@@ -3,23 +3,14 @@
  * network errors, 429 and 5xx with exponential backoff, honouring Retry-After (see sinks.ts for
  * the labels and the limits); of any answer at most 64 KiB is read.
  */
-import { ConfigError, errorMessage } from '../platform/errors.js';
-import { ERROR_BODY_LIMIT, readBounded, safeUrl } from '../platform/http.js';
+import { errorMessage } from '../platform/errors.js';
+import { ERROR_BODY_LIMIT, RequestTimeoutError, readBounded } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
 import { registerCredentialPair } from '../platform/redact.js';
+import { parseRetryAfter, retry, type Sleep } from '../platform/retry.js';
+import { checkPromtailUrl } from '../platform/settings.js';
 import { IssueMetricEventError, eventLabel, type Event } from './event.js';
 import { timestampToNanoString } from './to-point.js';
-
-/** The push URL, checked: an http(s) URL, else ConfigError (shown without credentials). */
-export function checkPromtailUrl(url: string): URL {
-  try {
-    const target = new URL(url);
-    if (target.protocol === 'http:' || target.protocol === 'https:') return target;
-  } catch {
-    /* below */
-  }
-  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
-}
 
 export interface RetryPolicy {
   /** attempts in all (first try included) */
@@ -38,7 +29,7 @@ export interface PromtailOptions {
   retry?: Partial<RetryPolicy>;
   log?: Logger;
   fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 /** The Loki push body: one stream per event name (labels `job`, `event`), values `[ns, line]`. */
@@ -63,21 +54,23 @@ function displayUrl(u: URL): string {
   return c.href;
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - Date.now());
-}
-
 function excerpt(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > 300 ? t.slice(0, 300) + '…' : t;
 }
 
-/** Pushes the events to Promtail's Loki push API, retrying on network errors, 429 and 5xx. */
+/** An answer that is not 2xx: `retryable` for 429 and 5xx. */
+class PushStatusError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** Pushes the events to Promtail's Loki push API, retrying on network errors, 429 and 5xx (platform/retry.ts). */
 export async function pushToPromtail(events: readonly Event[], url: string, options: PromtailOptions = {}): Promise<void> {
   const target = checkPromtailUrl(url);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -92,14 +85,22 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
   const requestUrl = where;
   const policy = { ...DEFAULT_PROMTAIL_RETRY, ...options.retry };
   const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const body = JSON.stringify(lokiPushBody(events));
   const what = eventLabel(events);
-  let last = '';
-  for (let attempt = 1; ; attempt++) {
-    let retryAfterMs: number | undefined;
-    try {
-      const res = await doFetch(requestUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(policy.timeoutMs) });
+  /** the last failure in words: an answer's status, a time-out, a network error */
+  const describe = (error: unknown): string => {
+    if (error instanceof PushStatusError || error instanceof RequestTimeoutError) return error.message;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return `network error: ${cause?.code ?? cause?.message ?? errorMessage(error)}`;
+  };
+  await retry(
+    async () => {
+      let res: Response;
+      try {
+        res = await doFetch(requestUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(policy.timeoutMs) });
+      } catch (error) {
+        throw (error as Error)?.name === 'TimeoutError' ? new RequestTimeoutError(policy.timeoutMs) : error;
+      }
       // at most 64 KiB of any answer is read (the rest is cancelled): a body that never ends, or
       // a gzip bomb, cannot hold the push or its memory
       if (res.ok) {
@@ -108,37 +109,29 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
       }
       const { text } = await readBounded(res, ERROR_BODY_LIMIT).catch(() => ({ text: '' }));
       const status = `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${text.trim() ? `: ${excerpt(text)}` : ''}`;
-      if (res.status !== 429 && res.status < 500) {
-        throw new IssueMetricEventError(`Promtail push of ${what} to ${where} failed: ${status}`, 'promtail', where);
-      }
-      last = status;
-      retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    } catch (error) {
-      if (error instanceof IssueMetricEventError) throw error;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const name = (error as Error)?.name;
-      last =
-        name === 'TimeoutError'
-          ? `no answer within ${policy.timeoutMs / 1000} s`
-          : `network error: ${cause?.code ?? cause?.message ?? errorMessage(error)}`;
-    }
-    if (attempt >= policy.attempts) {
-      throw new IssueMetricEventError(`Promtail push of ${what} to ${where} failed after ${attempt} attempts; last: ${last}`, 'promtail', where);
-    }
-    let delay = policy.baseDelayMs * 2 ** (attempt - 1);
-    delay = Math.min(policy.maxDelayMs, delay * (0.8 + Math.random() * 0.4));
-    if (retryAfterMs !== undefined) {
-      if (retryAfterMs > policy.maxDelayMs) {
-        throw new IssueMetricEventError(
-          `Promtail push of ${what} to ${where} failed: ${last}; it asks to retry after ${(retryAfterMs / 1000).toFixed(1)} s, longer than the ${policy.maxDelayMs / 1000} s this client waits`,
+      throw new PushStatusError(status, res.status === 429 || res.status >= 500, parseRetryAfter(res.headers.get('retry-after')));
+    },
+    {
+      attempts: policy.attempts,
+      baseDelayMs: policy.baseDelayMs,
+      maxDelayMs: policy.maxDelayMs,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      classify: (error) => {
+        if (error instanceof PushStatusError && !error.retryable) {
+          throw new IssueMetricEventError(`Promtail push of ${what} to ${where} failed: ${error.message}`, 'promtail', where);
+        }
+        return error instanceof PushStatusError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {};
+      },
+      giveUp: (error, attempts) =>
+        new IssueMetricEventError(`Promtail push of ${what} to ${where} failed after ${attempts} attempts; last: ${describe(error)}`, 'promtail', where),
+      retryAfterTooLong: (error, retryAfterMs) =>
+        new IssueMetricEventError(
+          `Promtail push of ${what} to ${where} failed: ${describe(error)}; it asks to retry after ${(retryAfterMs / 1000).toFixed(1)} s, longer than the ${policy.maxDelayMs / 1000} s this client waits`,
           'promtail',
           where,
-        );
-      }
-      delay = retryAfterMs;
-    }
-    options.log?.warn(`Promtail push to ${where}: ${last}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`);
-    await sleep(delay);
-  }
+        ),
+      onRetry: (error, { attempt, delayMs }) =>
+        options.log?.warn(`Promtail push to ${where}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`),
+    },
+  );
 }
-

@@ -7,7 +7,6 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../platform/errors.js';
-import { collectorsDir } from '../platform/paths.js';
 import { describeEvent, type EventInfo } from './describe.js';
 import { Event, EventValidationError, eventNameOf, type EventClass } from './event.js';
 import { describeValue } from './issues.js';
@@ -65,12 +64,11 @@ export function parseEvent(data: unknown): Event {
 
 /**
  * Imports every event catalog: `<collectors dir>/<name>/events.js`, so that the registry knows
- * the events collectors define (what `metrics event` needs). The collectors dir is the one
- * discovery uses (`$METRICS_COLLECTORS_DIR` or dist/src/collectors). A catalog that fails to
+ * the events collectors define (what `metrics event` needs). `dir` is the collectors directory
+ * discovery uses (the run settings: `$METRICS_COLLECTORS_DIR` or dist/src/collectors). A catalog that fails to
  * load is reported, not thrown: the others still work.
  */
-export async function loadEventCatalogs(dir?: string): Promise<{ loaded: string[]; failed: { file: string; error: string }[] }> {
-  dir ??= collectorsDir();
+export async function loadEventCatalogs(dir: string): Promise<{ loaded: string[]; failed: { file: string; error: string }[] }> {
   const loaded: string[] = [];
   const failed: { file: string; error: string }[] = [];
   let entries: string[];

@@ -1,17 +1,11 @@
 /**
  * Event sinks: where issued metric events go.
  *
- * Configuration (environment, read at every issue, so a long-running process follows changes):
- *
- * | variable                | meaning |
- * | ---                     | --- |
- * | `METRICS_EVENT_SINKS`   | comma list of `log`, `promtail`, `influx` (or `none`). Unset: every sink whose own variable is set: `log` when `METRICS_LOG_PATH` is set, `promtail` when `PROMTAIL_PUSH_API_URL` is set. `influx` only when listed (the InfluxDB variables are set for collectors anyway, so they cannot mean "send events there too"). |
- * | `METRICS_LOG_PATH`      | the JSON-lines metrics log (sink `log`) |
- * | `PROMTAIL_PUSH_API_URL` | Promtail's Loki push API, e.g. `http://127.0.0.1:9080/loki/api/v1/push` (sink `promtail`); credentials in the URL become basic auth |
- * | InfluxDB variables      | as for collectors (`INFLUXDB_*` or `INFLUX_*`, see platform/settings.ts), for sink `influx` |
- *
- * A sink listed in `METRICS_EVENT_SINKS` without its variable is a configuration error, as is
- * no sink at all when the caller does not write the events as points itself.
+ * Which sinks, the metrics log's path and the Promtail URL are settings (`settings.events`,
+ * parsed and checked by platform/settings.ts from METRICS_EVENT_SINKS, METRICS_LOG_PATH and
+ * PROMTAIL_PUSH_API_URL; see the README's "Configuration"); the `influx` sink uses the InfluxDB
+ * settings, as collectors do. No sink at all, when the caller does not write the events as points
+ * itself, is a configuration error.
  *
  * Sinks
  * - `log`: one JSON line per event, appended with a single write() on a descriptor opened with
@@ -38,55 +32,23 @@
  */
 import { ConfigError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
+import type { Settings, SinkName } from '../platform/settings.js';
 import { IssueMetricEventError, eventLabel, type Event } from './event.js';
 import { appendToMetricsLog } from './metrics-log.js';
-import { checkPromtailUrl, lokiPushBody, pushToPromtail, type PromtailOptions } from './promtail.js';
+import { lokiPushBody, pushToPromtail, type PromtailOptions } from './promtail.js';
 import { eventToPoint } from './to-point.js';
 
-export type Env = Record<string, string | undefined>;
-export type SinkName = 'log' | 'promtail' | 'influx';
-export const SINK_NAMES: readonly SinkName[] = ['log', 'promtail', 'influx'];
-
-/** The sinks the environment asks for, in a fixed order; throws ConfigError on a bad setting. */
-export function configuredSinks(env: Env = process.env): SinkName[] {
-  const raw = env.METRICS_EVENT_SINKS;
-  if (raw === undefined || raw.trim() === '') {
-    const out: SinkName[] = [];
-    if (env.METRICS_LOG_PATH) out.push('log');
-    if (env.PROMTAIL_PUSH_API_URL) out.push('promtail');
-    if (out.includes('promtail')) checkPromtailUrl(env.PROMTAIL_PUSH_API_URL!);
-    return out;
-  }
-  const names = raw
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  if (names.includes('none')) {
-    if (names.length > 1) throw new ConfigError(`METRICS_EVENT_SINKS=${JSON.stringify(raw)}: "none" cannot be combined with other sinks`);
-    return [];
-  }
-  const problems: string[] = [];
-  for (const n of names) {
-    if (!(SINK_NAMES as readonly string[]).includes(n)) problems.push(`unknown sink "${n}" (use log, promtail, influx or none)`);
-  }
-  if (names.includes('log') && !env.METRICS_LOG_PATH) problems.push('it lists "log" but METRICS_LOG_PATH (the metrics log file) is not set');
-  if (names.includes('promtail') && !env.PROMTAIL_PUSH_API_URL) {
-    problems.push('it lists "promtail" but PROMTAIL_PUSH_API_URL (e.g. http://127.0.0.1:9080/loki/api/v1/push) is not set');
-  }
-  if (problems.length) throw new ConfigError(`METRICS_EVENT_SINKS=${JSON.stringify(raw)}: ${problems.join('; ')}`);
-  if (names.includes('promtail')) checkPromtailUrl(env.PROMTAIL_PUSH_API_URL!);
-  return SINK_NAMES.filter((n) => names.includes(n));
-}
+export type { SinkName } from '../platform/settings.js';
 
 // ---------------------------------------------------------------------------------------------
 // influx
 
 /** Writes the events as points; returns how many wait in the outbox (InfluxDB unavailable). */
-async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; env: Env }): Promise<number> {
+async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; settings: Pick<Settings, 'influx' | 'state'> }): Promise<number> {
   const { writePoints } = await import('../delivery/delivery.js');
   let result;
   try {
-    result = await writePoints(events.map(eventToPoint), { collector: opts.collector, log: opts.log, env: opts.env });
+    result = await writePoints(events.map(eventToPoint), { collector: opts.collector, log: opts.log, settings: opts.settings });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new IssueMetricEventError(`cannot write ${eventLabel(events)} to InfluxDB: ${errorMessage(error)}`, 'influx', undefined, { cause: error });
@@ -99,8 +61,8 @@ async function writeToInflux(events: readonly Event[], opts: { collector: string
 // The sinks object
 
 export interface EventSinkOptions {
-  /** default process.env, read at every issue() */
-  env?: Env;
+  /** the settings: which sinks (`events`), and for the `influx` sink the InfluxDB and state settings */
+  settings: Pick<Settings, 'events' | 'influx' | 'state'>;
   log?: Logger;
   /** the collector name for InfluxDB delivery and messages (default `events`) */
   collector?: string;
@@ -131,20 +93,20 @@ export interface EventSinks {
   issue(events: Event | readonly Event[], options?: IssueOptions): Promise<IssueResult>;
 }
 
-export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
-  const env = options.env ?? process.env;
+export function createEventSinks(options: EventSinkOptions): EventSinks {
+  const { settings } = options;
   const log = options.log ?? createLogger();
   const collector = options.collector ?? 'events';
 
   const names = (io: IssueOptions = {}): SinkName[] => {
-    const all = configuredSinks(env);
-    return io.pointsHandled ? all.filter((s) => s !== 'influx') : all;
+    const all = settings.events.sinks;
+    return all.filter((s) => !io.pointsHandled || s !== 'influx');
   };
 
   const send = async (sink: SinkName, events: readonly Event[]): Promise<number | void> => {
     switch (sink) {
       case 'log': {
-        const path = env.METRICS_LOG_PATH!;
+        const path = settings.events.logPath!;
         if (options.dryRun) {
           for (const e of events) log.info(`dry-run: would append to ${path}: ${e.toLine()}`);
           return;
@@ -152,7 +114,7 @@ export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
         return appendToMetricsLog(events, path);
       }
       case 'promtail': {
-        const url = env.PROMTAIL_PUSH_API_URL!;
+        const url = settings.events.promtailUrl!;
         if (options.dryRun) {
           log.info(`dry-run: would push to Promtail: ${JSON.stringify(lokiPushBody(events))}`);
           return;
@@ -164,7 +126,7 @@ export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
           for (const e of events) log.info(`dry-run: would write to InfluxDB: event ${e.event} as a point`);
           return;
         }
-        return writeToInflux(events, { collector, log, env });
+        return writeToInflux(events, { collector, log, settings });
       }
     }
   };
@@ -201,9 +163,9 @@ export function createEventSinks(options: EventSinkOptions = {}): EventSinks {
 }
 
 /**
- * Issues an event (or several) to the sinks the environment configures: the one-call form of
+ * Issues an event (or several) to the sinks the settings configure: the one-call form of
  * `createEventSinks(options).issue(events)`.
  */
-export async function issueEvent(events: Event | readonly Event[], options: EventSinkOptions & IssueOptions = {}): Promise<IssueResult> {
+export async function issueEvent(events: Event | readonly Event[], options: EventSinkOptions & IssueOptions): Promise<IssueResult> {
   return createEventSinks(options).issue(events, { pointsHandled: options.pointsHandled });
 }

@@ -41,6 +41,8 @@
  * or written here.
  */
 import { UsageError, errorMessage } from '../platform/errors.js';
+import { formatSize } from '../platform/setting-rules.js';
+import { DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_TIMEOUT_SEC, MAX_TIMER_SECONDS, OUTBOX_SIZE_RULE, TIMEOUT_RULE } from '../platform/settings.js';
 import { commented, stripComments, toYaml, type Commented } from './yaml.js';
 import { formatSeconds, kubernetesSchedule, type KubernetesSchedule } from './schedule.js';
 
@@ -57,11 +59,13 @@ export type StateVolume = 'pvc' | 'shared-pvc' | 'emptydir';
 
 export const DEFAULTS = {
   prefix: 'metrics',
-  timeoutSec: 600,
+  /** METRICS_TIMEOUT's default */
+  timeoutSec: DEFAULT_TIMEOUT_SEC,
   /** added to the time limit for start-up, the outbox replay and the collector_run points */
   startupSec: 300,
   storageSize: '1Gi',
-  outboxMaxSize: '256M',
+  /** METRICS_OUTBOX_MAX_SIZE's default */
+  outboxMaxSize: formatSize(DEFAULT_OUTBOX_MAX_BYTES),
   successfulJobsHistoryLimit: 1,
   failedJobsHistoryLimit: 3,
   /** Kubernetes' CronJob controller looks every 10 s: a shorter starting deadline can miss runs */
@@ -182,7 +186,9 @@ function resolve(opts: KubernetesOptions): Resolved {
   const storageSize = opts.storageSize ?? DEFAULTS.storageSize;
   if (!QUANTITY.test(storageSize)) throw new UsageError(`--storage-size ${JSON.stringify(storageSize)} is not a Kubernetes quantity such as 1Gi or 500Mi`);
   const outboxMaxSize = opts.outboxMaxSize ?? DEFAULTS.outboxMaxSize;
-  if (!/^[0-9]+[KMGT]?$/.test(outboxMaxSize)) throw new UsageError(`--outbox-max-size ${JSON.stringify(outboxMaxSize)} is not a size such as 256M (see METRICS_OUTBOX_MAX_SIZE in the README)`);
+  // the value lands in METRICS_OUTBOX_MAX_SIZE: checked by the rule the runs will read it with
+  const size = OUTBOX_SIZE_RULE.check('--outbox-max-size', outboxMaxSize);
+  if (!size.ok) throw new UsageError(`${size.problem} (see METRICS_OUTBOX_MAX_SIZE in the README)`);
   const secretName = opts.secretName === undefined ? `${prefix}-influx` : opts.secretName || undefined;
   if (secretName !== undefined && (!DNS_SUBDOMAIN.test(secretName) || secretName.length > 253)) {
     throw new UsageError(`--secret ${JSON.stringify(secretName)} is not a valid Secret name (lower-case letters, digits, "-" and ".")`);
@@ -192,8 +198,8 @@ function resolve(opts: KubernetesOptions): Resolved {
     if (!SECRET_KEYS.includes(k)) throw new UsageError(`--secret-key ${JSON.stringify(k)} is not one of ${SECRET_KEYS.join(', ')}`);
   }
   const timeoutSec = opts.timeoutSec ?? DEFAULTS.timeoutSec;
-  if (!Number.isFinite(timeoutSec) || timeoutSec <= 0 || timeoutSec > 2_147_483) {
-    throw new UsageError(`--timeout ${timeoutSec} must be a number of seconds greater than 0 and at most 2147483 (as METRICS_TIMEOUT)`);
+  if (TIMEOUT_RULE.rangeProblem('--timeout', timeoutSec)) {
+    throw new UsageError(`--timeout ${timeoutSec} must be a number of seconds greater than 0 and at most ${MAX_TIMER_SECONDS} (as METRICS_TIMEOUT)`);
   }
   const activeDeadlineSec = opts.activeDeadlineSec ?? Math.ceil(timeoutSec) + DEFAULTS.startupSec;
   if (!Number.isInteger(activeDeadlineSec) || activeDeadlineSec <= timeoutSec) {

@@ -4,7 +4,8 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * A logger: `level [scope] message` lines on stderr, redacted of secrets; `debug` lines only when
- * `verbose`. A collector's `this.log` is scoped to its name.
+ * `verbose`. A collector's `this.log` is scoped to its name. The one logger of the framework:
+ * a module that logs takes a Logger, or a Pick of it (`Pick<Logger, 'warn'>`).
  */
 export interface Logger {
   debug(message: string): void;
@@ -19,8 +20,8 @@ export interface Logger {
 export interface LoggerOptions {
   verbose?: boolean;
   scope?: string;
-  /** where lines go; default stderr, so that stdout carries only data (dry-run points, tables) */
-  write?: (line: string) => void;
+  /** where lines go (with their level); default stderr, so that stdout carries only data (dry-run points, tables) */
+  write?: (line: string, level: Level) => void;
 }
 
 /**
@@ -34,7 +35,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (level: Level, message: string) => {
     if (level === 'debug' && !verbose) return;
     const prefix = scope ? `${level} [${scope}] ` : `${level} `;
-    for (const line of redact(message).split('\n')) write(prefix + line);
+    for (const line of redact(message).split('\n')) write(prefix + line, level);
   };
   return {
     verbose,

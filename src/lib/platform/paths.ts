@@ -1,16 +1,16 @@
 /**
  * Where this installation lives: the repository root (holding bin/ and dist/) and the compiled
  * collectors directory, both computed once from this module's place in dist/src/lib/platform/.
+ * (`METRICS_COLLECTORS_DIR` may name another collectors directory: see settings.ts.)
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
 /** dist/src/lib/platform → the repository */
-export const repoRoot = resolve(here, '..', '..', '..', '..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
-/** The compiled collectors: `$METRICS_COLLECTORS_DIR`, else dist/src/collectors. */
-export function collectorsDir(env: Record<string, string | undefined> = process.env): string {
-  return env.METRICS_COLLECTORS_DIR ? resolve(env.METRICS_COLLECTORS_DIR) : resolve(here, '..', '..', 'collectors');
-}
+/** The compiled collectors: dist/src/collectors. */
+export const builtCollectorsDir = join(repoRoot, 'dist', 'src', 'collectors');
+
+/** The collectors' source folders: src/collectors. */
+export const sourceCollectorsDir = join(repoRoot, 'src', 'collectors');

@@ -1,16 +1,99 @@
 /**
- * Configuration from the environment, so that a systemd `EnvironmentFile=` (or `LoadCredential=`)
- * configures a collector run. Secrets (`INFLUXDB_PASSWORD`, `INFLUX_TOKEN`) may also come from a
- * file named by `<NAME>_FILE`, or from systemd's `$CREDENTIALS_DIRECTORY/<NAME>`. Secret values are
- * registered with the redactor and never appear in any output.
+ * The settings: the environment read once, at the edge, into a typed and validated object. The
+ * entry points call `loadSettings(process.env)` (cli/main.ts; the systemd generator's own entry
+ * point calls `readSettings()`, which never fails); every other module receives the Settings, or
+ * the section it needs, and never reads the environment. A variable documented in the README is
+ * parsed here and nowhere else, by the rules of setting-rules.ts, with one error format (the
+ * variable named, the allowed values; never a secret's value).
+ *
+ * The cheap sections (`run`, `state`, `events`, and the flags) are parsed and validated at once:
+ * a mistake in any of them stops the command with exit 2 and one message per variable. The
+ * InfluxDB section is parsed on first use (`settings.influx()`): a dry-run never needs
+ * credentials and must not fail on their absence. Secrets (`INFLUXDB_PASSWORD`, `INFLUX_TOKEN`)
+ * may also come from a file named by `<NAME>_FILE`, or from systemd's
+ * `$CREDENTIALS_DIRECTORY/<NAME>`; they are registered with the redactor when read and never
+ * appear in any output.
+ *
+ * `VARIABLES` is the table of every variable the framework reads (name, meaning, default, rule);
+ * a test compares it with the README's "Configuration" table, so that the two cannot drift. The
+ * raw environment stays available as `settings.env`, for the collectors' own variables
+ * (`this.env` of a Metric), which each collector documents in its README.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { safeUrl } from './http.js';
+import { builtCollectorsDir } from './paths.js';
 import { registerCredentialPair, registerSecret } from './redact.js';
+import {
+  MAX_TIMER_SECONDS,
+  booleanRule,
+  durationRule,
+  formatSize,
+  integerRule,
+  sizeRule,
+  type NumberSettingRule,
+  type SettingRule,
+} from './setting-rules.js';
 
-export type Env = Record<string, string | undefined>;
+export { MAX_TIMER_SECONDS, describeRule, isPlainNumber, rangeProblem, type NumberRule } from './setting-rules.js';
+
+/** The environment of the process, as given to the loader. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** What one `metrics run` (and the commands that discover collectors) needs. */
+export interface RunSettings {
+  /** METRICS_TIMEOUT: seconds one collector may take (default 600) */
+  readonly timeoutSec: number;
+  /** METRICS_DISABLE: the collectors switched off on this host; undefined when the variable is not set */
+  readonly disabled?: ReadonlySet<string>;
+  /** METRICS_COLLECTORS_DIR (resolved), else the compiled dist/src/collectors */
+  readonly collectorsDir: string;
+  /** METRICS_COLLECTORS_DIR was set: discovery does not compare with src/collectors */
+  readonly collectorsDirGiven: boolean;
+  /** METRICS_RUN_COMMAND as argv (the daemon's run command); undefined: the default */
+  readonly runCommand?: readonly string[];
+}
+
+/** Where the framework keeps its state. */
+export interface StateSettings {
+  /** the state directory: `$STATE_DIRECTORY`, `$METRICS_STATE_DIR`, `/var/lib/metrics`, or the user's */
+  readonly dir: string;
+  /** the outbox: `$STATE_DIRECTORY/outbox`, `$METRICS_OUTBOX_DIR`, or `<dir>/outbox` */
+  readonly outboxDir: string;
+  /** METRICS_OUTBOX_MAX_SIZE in bytes (default 256 MiB) */
+  readonly outboxMaxBytes: number;
+}
+
+export type SinkName = 'log' | 'promtail' | 'influx';
+export const SINK_NAMES: readonly SinkName[] = ['log', 'promtail', 'influx'];
+
+/** Where metric events go. */
+export interface EventSettings {
+  /** the sinks METRICS_EVENT_SINKS asks for (or that the set variables imply), in a fixed order */
+  readonly sinks: readonly SinkName[];
+  /** METRICS_LOG_PATH: the JSON-lines metrics log */
+  readonly logPath?: string;
+  /** PROMTAIL_PUSH_API_URL: checked to be an http(s) URL */
+  readonly promtailUrl?: string;
+}
+
+export interface Settings {
+  /** the raw environment: for the collectors' own variables (a Metric's `this.env`), never for framework settings */
+  readonly env: Env;
+  readonly run: RunSettings;
+  readonly state: StateSettings;
+  readonly events: EventSettings;
+  /** METRICS_DEBUG: print the stack of an unexpected error */
+  readonly debug: boolean;
+  /** not METRICS_NO_FAST_PATH: a plain `run` command line skips yargs */
+  readonly fastPath: boolean;
+  /** SYSTEMD_SCOPE is set: systemd runs us (as a generator: log to /dev/kmsg) */
+  readonly underSystemd: boolean;
+  /** The InfluxDB settings, parsed on first use; throws ConfigError naming every missing or invalid variable. */
+  influx(): InfluxConfig;
+}
 
 export interface InfluxConfig {
   /** `v1`: POST /write (database, retention policy, user/password); `v2`: POST /api/v2/write; `auto`: ask /ping */
@@ -40,6 +123,318 @@ export interface InfluxConfig {
   /** TLS certificate verification turned off: only by explicit request, loudly logged */
   tlsInsecure: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The rules and the table of variables
+
+/** A collector's time limit (METRICS_TIMEOUT, `--timeout`): greater than 0, and within what one Node.js timer can wait. */
+export const TIMEOUT_RULE: NumberSettingRule = durationRule({ min: 0, minExclusive: true });
+
+/** METRICS_TIMEOUT's default, seconds. */
+export const DEFAULT_TIMEOUT_SEC = 600;
+
+/** METRICS_OUTBOX_MAX_SIZE (and `kubernetes generate --outbox-max-size`). */
+export const OUTBOX_SIZE_RULE = sizeRule({ min: 1, max: 16 * 1024 ** 4 });
+
+/** Default bound of the outbox: 256 MiB. */
+export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
+
+const BOOLEAN = booleanRule();
+
+const RULES = {
+  INFLUXDB_PORT: integerRule({ min: 1, max: 65535 }),
+  INFLUX_TIMEOUT: durationRule({ min: 0.1, max: 3600 }),
+  INFLUX_BATCH_SIZE: integerRule({ min: 1, max: 1_000_000 }),
+  INFLUX_MAX_RETRIES: integerRule({ min: 0, max: 100 }),
+  INFLUX_RETRY_DELAY: durationRule({ max: 3600 }),
+  INFLUX_MAX_RETRY_DELAY: durationRule({ max: 3600 }),
+  INFLUX_GZIP_THRESHOLD: integerRule({ min: 0, max: 1_000_000_000, unit: 'bytes' }),
+} as const;
+
+/** A collector's name (its folder; it becomes part of systemd unit names). */
+export const COLLECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** One variable the framework reads. */
+export interface VariableInfo {
+  name: string;
+  /** what it sets, in a few words (the README says more) */
+  meaning: string;
+  /** the default, as the README's table states it (`—`: none) */
+  default: string;
+  /** the allowed values, as the README's table states them */
+  rule: string;
+}
+
+const NONE = '—';
+const SECRET = 'one line (see [Secrets](#secrets))';
+const BY_SYSTEMD = 'set by systemd';
+
+/**
+ * Every variable the framework reads, in the order of the README's "Configuration" table, which
+ * states the same defaults and rules (test/lib/settings.test.ts compares them).
+ */
+export const VARIABLES: readonly VariableInfo[] = [
+  { name: 'INFLUXDB_HOSTNAME', meaning: 'InfluxDB 1.x host (selects the 1.x /write API)', default: NONE, rule: 'a bare host name or address: no scheme, path, credentials or port; IPv6 as `::1` or `[::1]`' },
+  { name: 'INFLUXDB_PORT', meaning: 'InfluxDB 1.x port', default: '8086', rule: RULES.INFLUXDB_PORT.summary },
+  { name: 'INFLUXDB_SSL', meaning: 'https to the 1.x host', default: 'false', rule: BOOLEAN.summary },
+  { name: 'INFLUXDB_DATABASE', meaning: 'InfluxDB 1.x database', default: NONE, rule: 'required with `INFLUXDB_HOSTNAME`' },
+  { name: 'INFLUXDB_RETENTION_POLICY', meaning: 'InfluxDB 1.x retention policy', default: "the database's default", rule: 'a name' },
+  { name: 'INFLUXDB_USERNAME', meaning: 'InfluxDB 1.x user', default: NONE, rule: 'a name; required with `INFLUXDB_PASSWORD`' },
+  { name: 'INFLUXDB_PASSWORD', meaning: 'InfluxDB 1.x password (secret)', default: NONE, rule: SECRET },
+  { name: 'INFLUXDB_PASSWORD_FILE', meaning: 'a file holding INFLUXDB_PASSWORD', default: NONE, rule: 'a readable file; not with `INFLUXDB_PASSWORD`' },
+  { name: 'INFLUX_URL', meaning: 'InfluxDB 2.x/3.x base URL', default: NONE, rule: 'an `http://` or `https://` URL without credentials, query string (`?…`) or fragment (`#…`)' },
+  { name: 'INFLUX_TOKEN', meaning: 'API token (secret)', default: NONE, rule: SECRET },
+  { name: 'INFLUX_TOKEN_FILE', meaning: 'a file holding INFLUX_TOKEN', default: NONE, rule: 'a readable file; not with `INFLUX_TOKEN`' },
+  { name: 'INFLUX_ORG', meaning: 'organization', default: NONE, rule: 'a name; required for the 2.x API' },
+  { name: 'INFLUX_BUCKET', meaning: 'bucket', default: NONE, rule: 'a name; required with `INFLUX_URL`' },
+  { name: 'INFLUX_API_VERSION', meaning: 'the write API behind INFLUX_URL', default: '`auto`', rule: '`1`, `2` or `auto`' },
+  { name: 'INFLUX_TIMEOUT', meaning: 'time limit of one write request', default: '10', rule: RULES.INFLUX_TIMEOUT.summary },
+  { name: 'INFLUX_BATCH_SIZE', meaning: 'points per write request', default: '5000', rule: RULES.INFLUX_BATCH_SIZE.summary },
+  { name: 'INFLUX_MAX_RETRIES', meaning: 'retries of a failed request', default: '3', rule: RULES.INFLUX_MAX_RETRIES.summary },
+  { name: 'INFLUX_RETRY_DELAY', meaning: 'wait before the first retry', default: '1', rule: RULES.INFLUX_RETRY_DELAY.summary },
+  { name: 'INFLUX_MAX_RETRY_DELAY', meaning: 'longest wait between retries', default: '30', rule: RULES.INFLUX_MAX_RETRY_DELAY.summary },
+  { name: 'INFLUX_GZIP_THRESHOLD', meaning: 'larger request bodies are gzipped', default: '1000', rule: `${RULES.INFLUX_GZIP_THRESHOLD.summary}; 0: never` },
+  { name: 'INFLUX_CA_FILE', meaning: "the CA of the server's certificate", default: NONE, rule: 'a readable PEM file' },
+  { name: 'INFLUX_TLS_INSECURE', meaning: 'no certificate verification', default: 'false', rule: BOOLEAN.summary },
+  { name: 'METRICS_TIMEOUT', meaning: 'time limit of one collector', default: String(DEFAULT_TIMEOUT_SEC), rule: TIMEOUT_RULE.summary },
+  { name: 'METRICS_DISABLE', meaning: 'collectors switched off on this host', default: NONE, rule: 'collector names, comma-separated' },
+  { name: 'METRICS_COLLECTORS_DIR', meaning: 'the compiled collectors', default: '`dist/src/collectors`', rule: 'a directory' },
+  { name: 'METRICS_RUN_COMMAND', meaning: "the daemon's command for one run", default: '`node bin/metrics run`', rule: 'an executable, or a JSON array of strings' },
+  { name: 'STATE_DIRECTORY', meaning: 'the state directory under systemd', default: NONE, rule: `${BY_SYSTEMD} (\`StateDirectory=\`)` },
+  { name: 'METRICS_STATE_DIR', meaning: 'the state directory otherwise', default: 'see [Delivery](#delivery-what-is-guaranteed)', rule: 'a directory' },
+  { name: 'XDG_STATE_HOME', meaning: "the user's state directory", default: '`~/.local/state`', rule: 'an absolute path (else ignored)' },
+  { name: 'HOME', meaning: "the user's home directory", default: 'from the password database', rule: 'a directory' },
+  { name: 'METRICS_OUTBOX_DIR', meaning: 'the outbox when `STATE_DIRECTORY` is not set', default: '`<state directory>/outbox`', rule: 'a directory' },
+  { name: 'METRICS_OUTBOX_MAX_SIZE', meaning: 'bound of the outbox', default: `\`${formatSize(DEFAULT_OUTBOX_MAX_BYTES)}\``, rule: OUTBOX_SIZE_RULE.summary },
+  { name: 'CREDENTIALS_DIRECTORY', meaning: "systemd's credentials (`LoadCredential=`)", default: NONE, rule: BY_SYSTEMD },
+  { name: 'METRICS_LOG_PATH', meaning: 'the JSON-lines metrics log (event sink `log`)', default: NONE, rule: 'a file path' },
+  { name: 'METRICS_EVENT_SINKS', meaning: 'where metric events go', default: '`log` and `promtail`, as their variables are set', rule: 'a comma list of `log`, `promtail`, `influx`, or `none`' },
+  { name: 'PROMTAIL_PUSH_API_URL', meaning: "Promtail's Loki push API (event sink `promtail`)", default: NONE, rule: 'an `http://` or `https://` URL' },
+  { name: 'METRICS_DEBUG', meaning: 'print the stack of an unexpected error', default: 'false', rule: BOOLEAN.summary },
+  { name: 'METRICS_NO_FAST_PATH', meaning: 'parse every command line with yargs', default: 'false', rule: BOOLEAN.summary },
+  { name: 'SYSTEMD_SCOPE', meaning: 'the generator runs under systemd', default: NONE, rule: BY_SYSTEMD },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+function read<T>(env: Env, name: string, rule: SettingRule<T>, fallback: T, problems: string[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const r = rule.check(name, raw);
+  if (r.ok) return r.value;
+  problems.push(r.problem);
+  return fallback;
+}
+
+/** `a, b` → {a, b}: collector names (METRICS_DISABLE), each checked. */
+function nameList(name: string, raw: string, problems: string[]): ReadonlySet<string> {
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !COLLECTOR_NAME.test(n));
+  if (bad.length) {
+    problems.push(`${name}=${JSON.stringify(raw)} holds ${bad.map((n) => JSON.stringify(n)).join(', ')}, not a collector name: it must be collector names (letters, digits, "_" and "-") separated by commas`);
+  }
+  return new Set(names.filter((n) => COLLECTOR_NAME.test(n)));
+}
+
+/**
+ * A run command: an executable path, or a JSON array of argv (`["/usr/bin/node", "bin/metrics",
+ * "run"]`); `name` is the variable or the option (`--run-command`) for the message.
+ */
+export function parseRunCommand(name: string, raw: string): { ok: true; value: string[] } | { ok: false; problem: string } {
+  if (!raw.trim().startsWith('[')) return { ok: true, value: [raw] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.length || !parsed.every((s) => typeof s === 'string')) {
+    const shown = name.startsWith('-') ? `${name} ${raw}` : `${name}=${JSON.stringify(raw)}`;
+    return { ok: false, problem: `${shown} is not a JSON array of strings: it must be an executable, or a JSON array of strings such as ["/usr/bin/node", "bin/metrics", "run"]` };
+  }
+  return { ok: true, value: parsed as string[] };
+}
+
+function runSection(env: Env, problems: string[]): RunSettings {
+  const given = env.METRICS_COLLECTORS_DIR;
+  let runCommand: string[] | undefined;
+  if (env.METRICS_RUN_COMMAND) {
+    const r = parseRunCommand('METRICS_RUN_COMMAND', env.METRICS_RUN_COMMAND);
+    if (r.ok) runCommand = r.value;
+    else problems.push(r.problem);
+  }
+  return {
+    timeoutSec: read(env, 'METRICS_TIMEOUT', TIMEOUT_RULE, DEFAULT_TIMEOUT_SEC, problems),
+    ...(env.METRICS_DISABLE !== undefined ? { disabled: nameList('METRICS_DISABLE', env.METRICS_DISABLE, problems) } : {}),
+    collectorsDir: given ? resolve(given) : builtCollectorsDir,
+    collectorsDirGiven: Boolean(given),
+    ...(runCommand ? { runCommand } : {}),
+  };
+}
+
+/**
+ * The state directory: systemd's `$STATE_DIRECTORY` (its first entry), else `$METRICS_STATE_DIR`,
+ * else `/var/lib/metrics` for root (or anyone who can write there), else
+ * `$XDG_STATE_HOME/metrics` or `~/.local/state/metrics`. The outbox: `$STATE_DIRECTORY/outbox`,
+ * else `$METRICS_OUTBOX_DIR`, else `<state dir>/outbox`.
+ */
+function stateSection(env: Env, problems: string[]): StateSettings {
+  const systemd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
+  const dir = systemd ?? (env.METRICS_STATE_DIR || defaultStateDir(env));
+  return {
+    dir,
+    outboxDir: systemd ? join(systemd, 'outbox') : env.METRICS_OUTBOX_DIR || join(dir, 'outbox'),
+    outboxMaxBytes: read(env, 'METRICS_OUTBOX_MAX_SIZE', OUTBOX_SIZE_RULE, DEFAULT_OUTBOX_MAX_BYTES, problems),
+  };
+}
+
+function defaultStateDir(env: Env): string {
+  const system = '/var/lib/metrics';
+  if (process.getuid?.() === 0) return system;
+  try {
+    accessSync(system, fsConstants.W_OK);
+    return system;
+  } catch {
+    // not writable for us
+  }
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'metrics');
+}
+
+/** The Promtail push URL, checked: an http(s) URL, else ConfigError (shown without credentials). */
+export function checkPromtailUrl(url: string): URL {
+  try {
+    const target = new URL(url);
+    if (target.protocol === 'http:' || target.protocol === 'https:') return target;
+  } catch {
+    /* below */
+  }
+  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
+}
+
+/**
+ * The event sinks: METRICS_EVENT_SINKS (a comma list of log, promtail, influx, or none); unset,
+ * every sink whose own variable is set (`log`: METRICS_LOG_PATH, `promtail`:
+ * PROMTAIL_PUSH_API_URL). `influx` only when listed: the InfluxDB variables are set for the
+ * collectors anyway, so they cannot mean "send events there too". A sink listed without its
+ * variable is a configuration error.
+ */
+function eventSection(env: Env, problems: string[]): EventSettings {
+  const logPath = env.METRICS_LOG_PATH || undefined;
+  const promtailUrl = env.PROMTAIL_PUSH_API_URL || undefined;
+  const base = { ...(logPath ? { logPath } : {}), ...(promtailUrl ? { promtailUrl } : {}) };
+  const checkUrl = (): void => {
+    try {
+      checkPromtailUrl(promtailUrl!);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  };
+  const raw = env.METRICS_EVENT_SINKS;
+  if (raw === undefined || raw.trim() === '') {
+    const sinks: SinkName[] = [];
+    if (logPath) sinks.push('log');
+    if (promtailUrl) {
+      sinks.push('promtail');
+      checkUrl();
+    }
+    return { ...base, sinks };
+  }
+  const names = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.includes('none')) {
+    if (names.length > 1) problems.push(`METRICS_EVENT_SINKS=${JSON.stringify(raw)}: "none" cannot be combined with other sinks`);
+    return { ...base, sinks: [] };
+  }
+  const wrong: string[] = [];
+  for (const n of names) {
+    if (!(SINK_NAMES as readonly string[]).includes(n)) wrong.push(`unknown sink "${n}" (use log, promtail, influx or none)`);
+  }
+  if (names.includes('log') && !logPath) wrong.push('it lists "log" but METRICS_LOG_PATH (the metrics log file) is not set');
+  if (names.includes('promtail') && !promtailUrl) wrong.push('it lists "promtail" but PROMTAIL_PUSH_API_URL (e.g. http://127.0.0.1:9080/loki/api/v1/push) is not set');
+  if (wrong.length) problems.push(`METRICS_EVENT_SINKS=${JSON.stringify(raw)}: ${wrong.join('; ')}`);
+  else if (names.includes('promtail')) checkUrl();
+  return { ...base, sinks: SINK_NAMES.filter((n) => names.includes(n)) };
+}
+
+/**
+ * The settings of `env` (default: this process's environment, for the systemd generator's entry
+ * point), with the problems found: an invalid value is replaced by its default and named in
+ * `problems`. For the generator, which must never fail; everything else uses loadSettings.
+ */
+export function readSettings(env: Env = process.env): { settings: Settings; problems: string[] } {
+  const snapshot: Env = Object.freeze({ ...env });
+  const problems: string[] = [];
+  let influx: { config: InfluxConfig } | { error: unknown } | undefined;
+  const settings: Settings = {
+    env: snapshot,
+    run: runSection(snapshot, problems),
+    state: stateSection(snapshot, problems),
+    events: eventSection(snapshot, problems),
+    debug: read(snapshot, 'METRICS_DEBUG', BOOLEAN, false, problems),
+    fastPath: !read(snapshot, 'METRICS_NO_FAST_PATH', BOOLEAN, false, problems),
+    underSystemd: Boolean(snapshot.SYSTEMD_SCOPE),
+    influx() {
+      if (!influx) {
+        try {
+          influx = { config: loadInfluxConfig(snapshot) };
+        } catch (error) {
+          influx = { error };
+        }
+      }
+      if ('error' in influx) throw influx.error;
+      return influx.config;
+    },
+  };
+  return { settings, problems };
+}
+
+/**
+ * The settings of `env` (at an entry point: `process.env`). Throws ConfigError naming every
+ * invalid variable of the cheap sections; the InfluxDB section is checked on first use.
+ */
+export function loadSettings(env: Env): Settings {
+  const { settings, problems } = readSettings(env);
+  if (problems.length === 1) throw new ConfigError(problems[0]!);
+  if (problems.length > 1) throw new ConfigError(`configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+  return settings;
+}
+
+/**
+ * METRICS_DISABLE as an environment file (systemd's `EnvironmentFile=`, simple `NAME=value`
+ * lines) sets it: for the generator, which systemd runs without the service's environment.
+ * Undefined when the file is missing, unreadable or does not set it; names that are not collector
+ * names are left out and named in `problems`.
+ */
+export function disabledFromEnvironmentFile(path: string | undefined): { names: ReadonlySet<string>; problems: string[] } | undefined {
+  const raw = path ? environmentFileValue(path, 'METRICS_DISABLE') : undefined;
+  if (raw === undefined) return undefined;
+  const problems: string[] = [];
+  const names = nameList('METRICS_DISABLE', raw, problems);
+  return { names, problems: problems.map((p) => `${path}: ${p}`) };
+}
+
+/** One `NAME=value` of an environment file (systemd's simple form; quotes removed), if present and readable. */
+function environmentFileValue(path: string, name: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m && m[1] === name) return m[2]!.replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// InfluxDB
 
 /**
  * A secret from the environment, `<NAME>_FILE`, or `$CREDENTIALS_DIRECTORY/<NAME>`. Trailing
@@ -88,98 +483,18 @@ export function readSecret(env: Env, name: string): string | undefined {
   return value;
 }
 
-function bool(env: Env, name: string, problems: string[]): boolean {
-  const v = env[name];
-  if (v === undefined || v === '') return false;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  problems.push(`${name}=${JSON.stringify(v)} is not a boolean (use true or false)`);
-  return false;
-}
-
-/**
- * The longest duration, in seconds, that Node.js can wait for with one timer (2^31-1 ms, about
- * 24.8 days): a longer one fires after 1 ms. Every duration setting is bounded by it.
- */
-export const MAX_TIMER_SECONDS = 2_147_483;
-
-export interface NumberRule {
-  min: number;
-  max: number;
-  /** whole numbers only */
-  integer?: boolean;
-  /** `min` itself is not allowed (e.g. a time limit greater than 0) */
-  minExclusive?: boolean;
-  /** what the number counts, for messages (e.g. `seconds`) */
-  unit?: string;
-}
-
-function formatBound(n: number): string {
-  return n === MAX_TIMER_SECONDS ? `${n} (about 24.8 days, the longest timer Node.js can set)` : String(n);
-}
-
-/** The allowed values in words, e.g. "a plain decimal number of seconds greater than 0 and at most 3600". */
-export function describeRule(rule: NumberRule): string {
-  const what = `${rule.integer ? 'a plain decimal whole number' : 'a plain decimal number'}${rule.unit ? ` of ${rule.unit}` : ''}`;
-  const low = rule.minExclusive ? `greater than ${rule.min}` : `from ${rule.min}`;
-  return `${what} ${low}${rule.minExclusive ? ' and at most' : ' to'} ${formatBound(rule.max)}`;
-}
-
-/** An integer is written /^[0-9]+$/, any other number /^[0-9]+(\.[0-9]+)?$/: no sign, exponent, hex or spaces. */
-const PLAIN_INTEGER = /^[0-9]+$/;
-const PLAIN_DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
-
-/** Whether `raw` is written as `rule` wants it (digits, and a fraction when not an integer). */
-export function isPlainNumber(raw: string, rule: Pick<NumberRule, 'integer'> = {}): boolean {
-  return (rule.integer ? PLAIN_INTEGER : PLAIN_DECIMAL).test(raw);
-}
-
-/** Why `value` is outside `rule` (a message naming `label`), or undefined when it is inside. */
-export function rangeProblem(label: string, value: number, rule: NumberRule): string | undefined {
-  const ok =
-    Number.isFinite(value) &&
-    (rule.minExclusive ? value > rule.min : value >= rule.min) &&
-    value <= rule.max &&
-    (!rule.integer || Number.isInteger(value));
-  return ok ? undefined : `${label} is out of range: it must be ${describeRule(rule)}`;
-}
-
-/**
- * Parses a number setting. Returns the number, or a message naming `name` (and the value, which
- * is never a secret) with the allowed range when it is not a plain decimal within `rule`.
- */
-export function parseNumberSetting(name: string, raw: string, rule: NumberRule): number | { problem: string } {
-  const shown = `${name}=${JSON.stringify(raw)}`;
-  if (!isPlainNumber(raw, rule)) {
-    const form = rule.integer ? 'digits 0-9 only' : 'digits 0-9, with an optional fraction such as 2.5';
-    return { problem: `${shown} is not written as a plain decimal (${form}; no sign, exponent, hex or spaces): it must be ${describeRule(rule)}` };
-  }
-  const n = Number(raw);
-  const problem = rangeProblem(shown, n, rule);
-  return problem ? { problem } : n;
-}
-
-function num(env: Env, name: string, def: number, problems: string[], rule: NumberRule): number {
-  const v = env[name];
-  if (v === undefined || v === '') return def;
-  const r = parseNumberSetting(name, v, rule);
-  if (typeof r === 'number') return r;
-  problems.push(r.problem);
-  return def;
-}
-
 /** Reads the InfluxDB configuration; throws ConfigError naming every missing or invalid variable. */
-export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
+export function loadInfluxConfig(env: Env): InfluxConfig {
   const problems: string[] = [];
   const common = {
-    timeoutMs: num(env, 'INFLUX_TIMEOUT', 10, problems, { min: 0.1, max: 3600, unit: 'seconds' }) * 1000,
-    batchSize: num(env, 'INFLUX_BATCH_SIZE', 5000, problems, { min: 1, max: 1_000_000, integer: true }),
-    maxRetries: num(env, 'INFLUX_MAX_RETRIES', 3, problems, { min: 0, max: 100, integer: true }),
-    retryDelayMs: num(env, 'INFLUX_RETRY_DELAY', 1, problems, { min: 0, max: 3600, unit: 'seconds' }) * 1000,
-    maxRetryDelayMs: num(env, 'INFLUX_MAX_RETRY_DELAY', 30, problems, { min: 0, max: 3600, unit: 'seconds' }) * 1000,
-    gzipThreshold: num(env, 'INFLUX_GZIP_THRESHOLD', 1000, problems, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'bytes' }),
+    timeoutMs: read(env, 'INFLUX_TIMEOUT', RULES.INFLUX_TIMEOUT, 10, problems) * 1000,
+    batchSize: read(env, 'INFLUX_BATCH_SIZE', RULES.INFLUX_BATCH_SIZE, 5000, problems),
+    maxRetries: read(env, 'INFLUX_MAX_RETRIES', RULES.INFLUX_MAX_RETRIES, 3, problems),
+    retryDelayMs: read(env, 'INFLUX_RETRY_DELAY', RULES.INFLUX_RETRY_DELAY, 1, problems) * 1000,
+    maxRetryDelayMs: read(env, 'INFLUX_MAX_RETRY_DELAY', RULES.INFLUX_MAX_RETRY_DELAY, 30, problems) * 1000,
+    gzipThreshold: read(env, 'INFLUX_GZIP_THRESHOLD', RULES.INFLUX_GZIP_THRESHOLD, 1000, problems),
     caFile: env.INFLUX_CA_FILE || undefined,
-    tlsInsecure: bool(env, 'INFLUX_TLS_INSECURE', problems),
+    tlsInsecure: read(env, 'INFLUX_TLS_INSECURE', BOOLEAN, false, problems),
   };
   const hasV1 = Boolean(env.INFLUXDB_HOSTNAME);
   const hasV2 = Boolean(env.INFLUX_URL);
@@ -193,8 +508,8 @@ export function loadInfluxConfig(env: Env = process.env): InfluxConfig {
   }
   let config: InfluxConfig | undefined;
   if (hasV1 && !hasV2) {
-    const ssl = bool(env, 'INFLUXDB_SSL', problems);
-    const port = num(env, 'INFLUXDB_PORT', 8086, problems, { min: 1, max: 65535, integer: true });
+    const ssl = read(env, 'INFLUXDB_SSL', BOOLEAN, false, problems);
+    const port = read(env, 'INFLUXDB_PORT', RULES.INFLUXDB_PORT, 8086, problems);
     const host = env.INFLUXDB_HOSTNAME!;
     if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`);
     else if (hostWithPort(host)) {

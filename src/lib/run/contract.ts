@@ -31,6 +31,7 @@ export interface MetricOptions {
   signal?: AbortSignal;
   /** nanoseconds given to points without a time (default: now) */
   collectionTime?: string;
+  /** the environment as the command got it (the settings' `env`): for the collector's own variables (`this.env`) */
   env?: Record<string, string | undefined>;
   /** hook for issued events (set by the runner): sends them to the event sinks */
   issueEvent?: (event: unknown) => Promise<void>;

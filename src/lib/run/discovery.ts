@@ -5,7 +5,7 @@
  * import) is reported with its name and the error and does not stop the others.
  *
  * The collectors directory is the compiled `dist/src/collectors`, or `$METRICS_COLLECTORS_DIR`
- * (platform/paths.ts). A folder that exists in `src/collectors` but has not been compiled
+ * (the run settings, platform/settings.ts). A folder that exists in `src/collectors` but has not been compiled
  * yet is reported as such ("run npm run build"), and a compiled folder whose source folder was
  * removed is ignored (a stale build).
  */
@@ -13,7 +13,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../platform/errors.js';
-import { collectorsDir, repoRoot } from '../platform/paths.js';
+import { sourceCollectorsDir } from '../platform/paths.js';
+import { COLLECTOR_NAME, type RunSettings } from '../platform/settings.js';
 import type { CollectorModule } from './contract.js';
 
 export const DEFAULT_INTERVAL = '5m';
@@ -30,8 +31,6 @@ export interface DiscoveredCollector {
   module?: CollectorModule;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
 function subdirs(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
@@ -40,23 +39,21 @@ function subdirs(dir: string): string[] {
     .sort();
 }
 
-/** The collectors switched off on this host: `METRICS_DISABLE=github_runner,other`. */
-export function disabledNames(env: Record<string, string | undefined> = process.env): Set<string> {
-  return new Set((env.METRICS_DISABLE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-}
-
 /** Leaves out the collectors named in METRICS_DISABLE. */
 export function enabledOnly(collectors: DiscoveredCollector[]): DiscoveredCollector[] {
   return collectors.filter((c) => !c.disabled);
 }
 
-export async function discoverCollectors(opts: { dir?: string; env?: Record<string, string | undefined> } = {}): Promise<DiscoveredCollector[]> {
-  const env = opts.env ?? process.env;
-  const dir = opts.dir ?? collectorsDir(env);
+/**
+ * The collectors of `run.collectorsDir` (or of `opts.dir`), each flagged `disabled` when
+ * `run.disabled` (METRICS_DISABLE) names it.
+ */
+export async function discoverCollectors(run: Pick<RunSettings, 'collectorsDir' | 'collectorsDirGiven' | 'disabled'>, opts: { dir?: string } = {}): Promise<DiscoveredCollector[]> {
+  const dir = opts.dir ?? run.collectorsDir;
   const names = new Set(subdirs(dir));
   // folders written in src/ but not compiled yet
-  const sourceDir = join(repoRoot, 'src', 'collectors');
-  const checkSource = !opts.dir && !env.METRICS_COLLECTORS_DIR;
+  const sourceDir = sourceCollectorsDir;
+  const checkSource = !opts.dir && !run.collectorsDirGiven;
   const unbuilt = new Set<string>();
   if (checkSource && existsSync(sourceDir)) {
     const sources = new Set(subdirs(sourceDir));
@@ -72,7 +69,7 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
       names.add(n);
     }
   }
-  const disabled = disabledNames(env);
+  const disabled = run.disabled ?? new Set<string>();
   const found = await Promise.all(
     [...names].sort().map(async (name): Promise<DiscoveredCollector> => {
       const folder = join(dir, name);
@@ -80,7 +77,7 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
       if (unbuilt.has(name)) {
         return { ...base, dir: join(sourceDir, name), error: `collector "${name}" is not built yet (${join(sourceDir, name)}): run npm run build` };
       }
-      if (!NAME.test(name)) {
+      if (!COLLECTOR_NAME.test(name)) {
         return { ...base, error: `collector folder "${name}" has an invalid name: use letters, digits, "_" and "-" (it becomes a systemd unit name)` };
       }
       const index = join(folder, 'index.js');
@@ -90,7 +87,8 @@ export async function discoverCollectors(opts: { dir?: string; env?: Record<stri
       if (checkSource) {
         const src = join(sourceDir, name, 'index.ts');
         if (existsSync(src) && statSync(src).mtimeMs > statSync(index).mtimeMs + 1000) {
-          process.stderr.write(`warn [${name}] ${src} is newer than its build: run npm run build\n`);
+          const { createLogger } = await import('../platform/log.js'); // rare: not loaded for it otherwise
+          createLogger({ scope: name }).warn(`${src} is newer than its build: run npm run build`);
         }
       }
       let mod: Partial<CollectorModule>;

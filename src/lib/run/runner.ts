@@ -11,11 +11,9 @@
 import type { Delivery } from '../delivery/delivery.js';
 import type { Event } from '../events/event.js';
 import type { EventSinks } from '../events/sinks.js';
-import { UnsafeFileError } from '../platform/atomic.js';
-import { CollectorError, ConfigError, UsageError, errorMessage } from '../platform/errors.js';
+import { CollectorError, UsageError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
-import { MAX_TIMER_SECONDS, parseNumberSetting, rangeProblem, type NumberRule } from '../platform/settings.js';
-import { ensureStateFolder, stateDir, writeLastRun } from '../platform/state.js';
+import { TIMEOUT_RULE, type Settings } from '../platform/settings.js';
 import { nowNanos } from '../points/point.js';
 import type { RunReport } from './contract.js';
 import { discoverCollectors, enabledOnly, type DiscoveredCollector } from './discovery.js';
@@ -27,14 +25,12 @@ export interface RunOptions {
   dryRun: boolean;
   verbose: boolean;
   format: DryRunFormat;
-  /** seconds one collector may take (default: METRICS_TIMEOUT, else 600) */
+  /** seconds one collector may take (`--timeout`; default: METRICS_TIMEOUT, else 600) */
   timeoutSec?: number;
-  env?: Record<string, string | undefined>;
+  settings: Settings;
   /** for tests */
   log?: Logger;
 }
-
-export const DEFAULT_TIMEOUT_SEC = 600;
 
 interface Outcome extends RunReport {
   busy?: string;
@@ -57,32 +53,23 @@ function isRunReport(x: unknown): x is RunReport {
   return typeof x === 'object' && x !== null && typeof (x as RunReport).ok === 'boolean' && typeof (x as RunReport).points === 'number';
 }
 
-/** A collector's time limit: greater than 0, and within what one Node.js timer can wait. */
-export const TIMEOUT_RULE: NumberRule = { min: 0, minExclusive: true, max: MAX_TIMER_SECONDS, unit: 'seconds' };
-
 /**
  * The time limit of one collector, in seconds: `--timeout` (already a number), else
- * METRICS_TIMEOUT (a plain decimal), else 600. Out of range: UsageError (exit 2) naming the option
- * or variable and the allowed range; a longer timer would fire after 1 ms and abort every collector.
+ * METRICS_TIMEOUT (the settings checked it), else 600. Out of range: UsageError (exit 2) naming
+ * the option and the allowed range; a longer timer would fire after 1 ms and abort every collector.
  */
-export function timeoutFrom(env: Record<string, string | undefined>, explicit?: number): number {
-  if (explicit !== undefined) {
-    const problem = rangeProblem(`--timeout ${explicit}`, explicit, TIMEOUT_RULE);
-    if (problem) throw new UsageError(problem);
-    return explicit;
-  }
-  const raw = env.METRICS_TIMEOUT;
-  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_SEC;
-  const n = parseNumberSetting('METRICS_TIMEOUT', raw, TIMEOUT_RULE);
-  if (typeof n !== 'number') throw new ConfigError(n.problem);
-  return n;
+function timeoutFrom(settings: Settings, explicit?: number): number {
+  if (explicit === undefined) return settings.run.timeoutSec;
+  const problem = TIMEOUT_RULE.rangeProblem(`--timeout ${explicit}`, explicit);
+  if (problem) throw new UsageError(problem);
+  return explicit;
 }
 
 export async function runCollectors(opts: RunOptions): Promise<number> {
-  const env = opts.env ?? process.env;
+  const { settings } = opts;
   const log = opts.log ?? createLogger({ verbose: opts.verbose });
-  const timeoutSec = timeoutFrom(env, opts.timeoutSec);
-  const all = await discoverCollectors({ env });
+  const timeoutSec = timeoutFrom(settings, opts.timeoutSec);
+  const all = await discoverCollectors(settings.run);
   const selected = pickCollectors(all, opts.names);
   if (selected.length === 0) throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
 
@@ -91,11 +78,11 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
     // loaded only here: a dry-run never loads delivery
     const { Delivery, openOutbox } = await import('../delivery/delivery.js');
     // configuration errors stop the run before anything is collected (exit 2)
-    const outbox = await openOutbox(env, log);
+    const outbox = await openOutbox(settings.state, log);
     // a linked or non-directory outbox is refused before anything is collected (exit 2); a wider
     // one is restricted to 0700
     await outbox.open();
-    delivery = await Delivery.open(env, log, outbox);
+    delivery = await Delivery.open(settings.influx(), log, outbox);
     try {
       const { replayOutbox } = await import('../delivery/replay-outbox.js');
       await replayOutbox(delivery, outbox, log);
@@ -107,11 +94,11 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   const reports: Outcome[] = [];
   let hung = false;
   for (const c of selected) {
-    const r = await runOne(c, opts, env, log, timeoutSec, delivery);
+    const r = await runOne(c, opts, log, timeoutSec, delivery);
     if (r.timedOut) hung = true;
     reports.push(r);
   }
-  if (delivery) await finishRun(reports, delivery, env, log);
+  if (delivery) await finishRun(reports, delivery, settings.state.dir, log);
   printSummary(reports, opts.dryRun);
   const code = exitCode(reports);
   if (hung) {
@@ -143,11 +130,12 @@ class GuardedSink implements PointSink {
 async function runOne(
   c: DiscoveredCollector,
   opts: RunOptions,
-  env: Record<string, string | undefined>,
   log: Logger,
   timeoutSec: number,
   delivery?: Delivery,
 ): Promise<Outcome & { timedOut?: boolean }> {
+  const { settings } = opts;
+  const stateDir = settings.state.dir;
   const clog = log.child(c.name);
   const startedAt = new Date();
   const started = performance.now();
@@ -166,11 +154,14 @@ async function runOne(
   // two runs of one collector never overlap (dry-runs change nothing and take no lock)
   let lock: { release(): Promise<void> } | undefined;
   if (!opts.dryRun) {
+    // loaded only here, as the state folder's: a dry-run takes no lock and records no run
     const { LockFileError, acquireLock, lockPath } = await import('../delivery/lock.js');
+    const { UnsafeFileError } = await import('../platform/atomic.js');
+    const { ensureStateFolder } = await import('../platform/state.js');
     try {
-      const { warning } = await ensureStateFolder('locks', env);
+      const { warning } = await ensureStateFolder('locks', stateDir);
       if (warning) clog.warn(warning);
-      const got = await acquireLock(lockPath(stateDir(env), `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
+      const got = await acquireLock(lockPath(stateDir, `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
       if (got.busy) {
         clog.warn(`skipped: another run is still going (${got.message})`);
         return { ...emptyReport(), collector: c.name, ok: true, busy: got.message, durationMs: performance.now() - started };
@@ -179,7 +170,7 @@ async function runOne(
     } catch (error) {
       // something that is not a lock at the lock path: its message names it and says "remove it"
       const hint = error instanceof LockFileError || error instanceof UnsafeFileError ? '' : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
-      return failed(`collector "${c.name}": cannot take its lock in ${stateDir(env)}: ${errorMessage(error)}${hint}`);
+      return failed(`collector "${c.name}": cannot take its lock in ${stateDir}: ${errorMessage(error)}${hint}`);
     }
   }
 
@@ -208,9 +199,9 @@ async function runOne(
       log: clog,
       sink,
       collectionTime,
-      env,
+      env: settings.env,
       signal: controller.signal,
-      issueEvent: delivery ? eventIssuer(env, clog, c.name) : undefined,
+      issueEvent: delivery ? eventIssuer(settings, clog, c.name) : undefined,
     });
     const result = await Promise.race([work, timeout]);
     if (result === 'timeout') {
@@ -235,15 +226,16 @@ async function runOne(
   let recorded: Outcome['recorded'];
   if (delivery) {
     recorded = { start: startedAt.toISOString(), end: new Date().toISOString() };
-    await recordLastRun(c.name, recorded, report.ok, env, clog);
+    await recordLastRun(c.name, recorded, report.ok, stateDir, clog);
   }
   await lock?.release();
   return { ...report, timedOut, ...(recorded ? { recorded } : {}) };
 }
 
-async function recordLastRun(collector: string, times: { start: string; end: string }, success: boolean, env: Record<string, string | undefined>, log: Logger): Promise<void> {
+async function recordLastRun(collector: string, times: { start: string; end: string }, success: boolean, stateDir: string, log: Logger): Promise<void> {
   try {
-    await writeLastRun(collector, { ...times, success }, env, (w) => log.warn(w));
+    const { writeLastRun } = await import('../platform/state.js');
+    await writeLastRun(collector, { ...times, success }, stateDir, (w) => log.warn(w));
   } catch (error) {
     log.debug(`could not record the run in the state directory: ${errorMessage(error)}`);
   }
@@ -261,7 +253,7 @@ async function recordLastRun(collector: string, times: { start: string; end: str
  * that data would make the report wrong; the bound may be exceeded by those few lines until the
  * next store). Drops of earlier runs' batches are logged and counted in dropped.json as before.
  */
-async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<string, string | undefined>, log: Logger): Promise<void> {
+async function finishRun(reports: Outcome[], delivery: Delivery, stateDir: string, log: Logger): Promise<void> {
   for (const r of reports) {
     const lost = delivery.lostLater.get(r.collector) ?? 0;
     if (lost === 0) continue;
@@ -274,7 +266,7 @@ async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<str
       `within its bound (METRICS_OUTBOX_MAX_SIZE): they are LOST. Raise the bound or fix delivery to InfluxDB`;
     log.child(r.collector).error(msg);
     r.error = wasOk || !r.error ? msg : `${r.error}; ${msg}`;
-    if (wasOk && r.recorded) await recordLastRun(r.collector, r.recorded, false, env, log.child(r.collector));
+    if (wasOk && r.recorded) await recordLastRun(r.collector, r.recorded, false, stateDir, log.child(r.collector));
   }
   delivery.spareThisRunsBatches();
   const { writeSelfMetric } = await import('./self-metric.js');
@@ -287,10 +279,10 @@ async function finishRun(reports: Outcome[], delivery: Delivery, env: Record<str
  * The hook behind Metric.issue(): an event goes to the configured event sinks (metrics log,
  * Promtail); its point travels with the collector's own points, so the InfluxDB sink is skipped.
  */
-function eventIssuer(env: Record<string, string | undefined>, log: Logger, collector: string): (event: unknown) => Promise<void> {
+function eventIssuer(settings: Settings, log: Logger, collector: string): (event: unknown) => Promise<void> {
   let sinks: Promise<EventSinks> | undefined;
   return async (event) => {
-    sinks ??= import('../events/sinks.js').then((m) => m.createEventSinks({ env, log, collector }));
+    sinks ??= import('../events/sinks.js').then((m) => m.createEventSinks({ settings, log, collector }));
     await (await sinks).issue(event as Event, { pointsHandled: true });
   };
 }

@@ -16,8 +16,10 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorMessage } from '../platform/errors.js';
 import { EXIT } from '../platform/exit.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import { repoRoot } from '../platform/paths.js';
 import { describeSchedule, nextCronRun, parseSchedule, type Schedule, type ScheduledCollector } from './schedule.js';
 
@@ -33,17 +35,8 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolvePromise) => {
-      if (signal?.aborted) return resolvePromise();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolvePromise();
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, MAX_TIMEOUT)));
-      signal?.addEventListener('abort', done, { once: true });
-    }),
+  // node:timers/promises; an abort ends the wait early (resolves: the loop looks at the signal itself)
+  sleep: (ms, signal) => delay(Math.max(0, Math.min(ms, MAX_TIMEOUT)), undefined, signal ? { signal } : undefined).catch(() => undefined),
 };
 
 /** What `spawnRun` may return: a child process (or anything shaped like one)… */
@@ -69,12 +62,8 @@ export interface RunRecord {
   error?: string;
 }
 
-export interface DaemonLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-  debug?(message: string): void;
-}
+/** What the daemon logs with: a Logger (platform/log.ts), of which `debug` is optional. */
+export type DaemonLog = Pick<Logger, 'info' | 'warn' | 'error'> & Partial<Pick<Logger, 'debug'>>;
 
 export interface DaemonOptions {
   collectors: ScheduledCollector[];
@@ -184,11 +173,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 1)} s`;
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const clock = opts.clock ?? realClock;
-  const log: DaemonLog = opts.log ?? {
-    info: (m) => process.stderr.write(`info [daemon] ${m}\n`),
-    warn: (m) => process.stderr.write(`warn [daemon] ${m}\n`),
-    error: (m) => process.stderr.write(`error [daemon] ${m}\n`),
-  };
+  const log: DaemonLog = opts.log ?? createLogger({ scope: 'daemon' });
   const maxConcurrent = Math.max(1, Math.floor(opts.maxConcurrent ?? DAEMON_DEFAULTS.maxConcurrent));
   const jitterMs = Math.max(0, opts.jitterMs ?? DAEMON_DEFAULTS.jitterMs);
   const graceMs = Math.max(0, opts.graceMs ?? DAEMON_DEFAULTS.graceMs);

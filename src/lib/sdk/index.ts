@@ -35,3 +35,21 @@ export type { FetchOptions } from './fetch.js';
 
 /** The type of `this.log`, for helpers that log on a collector's behalf. */
 export type { Logger } from '../platform/log.js';
+
+/**
+ * A collector's own variables (`this.env`), checked by the rules the framework reads its own
+ * with: {@link readSetting} with a rule (a whole number or a decimal in a range, a duration in
+ * seconds, a boolean, a size), or a rule's `check(name, raw)` for a message of your own.
+ */
+export { readSetting } from './settings.js';
+export {
+  MAX_TIMER_SECONDS,
+  booleanRule,
+  decimalRule,
+  durationRule,
+  integerRule,
+  sizeRule,
+  type Checked,
+  type NumberSettingRule,
+  type SettingRule,
+} from '../platform/setting-rules.js';

@@ -41,7 +41,12 @@ export abstract class Metric {
   readonly verbose: boolean;
   /** Aborted when the collector's time limit expires; the HTTP helpers honour it, long loops should too. */
   readonly signal: AbortSignal;
-  /** The environment of the run: read the collector's own settings (`SPONSORING_URL`, …) here. */
+  /**
+   * The environment of the run: read the collector's own variables (`SPONSORING_URL`, …) here,
+   * with {@link readSetting} for numbers, durations, booleans and sizes, and document them in the
+   * collector's README. The runner passes the process's environment; empty when run alone
+   * without `options.env`.
+   */
   readonly env: Record<string, string | undefined>;
   /** The options the runner gave (see MetricOptions). */
   protected readonly options: MetricOptions;
@@ -56,7 +61,7 @@ export abstract class Metric {
     this.verbose = options.verbose ?? false;
     this.log = options.log ?? createLogger({ verbose: this.verbose, scope: this.name });
     this.signal = options.signal ?? new AbortController().signal;
-    this.env = options.env ?? process.env;
+    this.env = options.env ?? {};
   }
 
   /**

@@ -13,34 +13,48 @@ import { fileURLToPath } from 'node:url';
 import type { DiscoveredCollector } from '../run/discovery.js';
 import { describePath, symlinkAtomic, writeFileAtomic } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import { readSettings, type RunSettings } from '../platform/settings.js';
 import { discoverForUnits } from './discover.js';
 import { parseUnitArgs, type UnitOptions } from './options.js';
 import { generateUnits, type GeneratedUnits } from './units.js';
 
 export interface GeneratorOptions extends UnitOptions {
   collectors?: DiscoveredCollector[];
-  /** log sink; default: /dev/kmsg when run by systemd ($SYSTEMD_SCOPE set) and writable, else stderr */
-  log?: (level: 'info' | 'warning' | 'error', message: string) => void;
+  /** the run settings, to discover the collectors when `collectors` is not given */
+  run?: RunSettings;
+  /** default: generatorLog() */
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-async function defaultGeneratorLog(): Promise<(level: 'info' | 'warning' | 'error', message: string) => void> {
-  const stderr = (level: string, message: string) => process.stderr.write(`metrics-generator: ${level}: ${message}\n`);
-  if (!process.env.SYSTEMD_SCOPE) return stderr; // run by hand (or by a test): stderr
-  let fd: number;
-  try {
-    fd = openSync('/dev/kmsg', 'w');
-  } catch {
-    return stderr;
-  }
-  const prio = { error: 3, warning: 4, info: 6 } as const;
-  return (level, message) => {
+/**
+ * The generator's logger (platform/log.ts): lines `level [metrics-generator] message` on stderr
+ * when run by hand (or by a test), or one kernel log record per line (/dev/kmsg, with the
+ * line's priority) when systemd runs it (`underSystemd`: $SYSTEMD_SCOPE is set) and it may write there.
+ */
+export function generatorLog(underSystemd: boolean): Logger {
+  const scope = 'metrics-generator';
+  let fd: number | undefined;
+  if (underSystemd) {
     try {
-      // one record per write; the kernel limits a record to about 1 KiB
-      writeSync(fd, `<${prio[level]}>metrics-generator[${process.pid}]: ${message.slice(0, 900)}\n`);
+      fd = openSync('/dev/kmsg', 'w');
     } catch {
-      stderr(level, message);
+      fd = undefined;
     }
-  };
+  }
+  if (fd === undefined) return createLogger({ scope });
+  const prio = { error: 3, warn: 4, info: 6, debug: 7 } as const;
+  return createLogger({
+    scope,
+    write: (line, level) => {
+      try {
+        // one record per write; the kernel limits a record to about 1 KiB
+        writeSync(fd!, `<${prio[level]}>metrics-generator[${process.pid}]: ${line.slice(0, 900)}\n`);
+      } catch {
+        process.stderr.write(line + '\n');
+      }
+    },
+  });
 }
 
 /**
@@ -50,37 +64,37 @@ async function defaultGeneratorLog(): Promise<(level: 'info' | 'warning' | 'erro
  * code, always 0 (a generator failing would only hide the units of the healthy collectors).
  */
 export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}): Promise<number> {
-  const log = opts.log ?? (await defaultGeneratorLog());
+  const log = opts.log ?? generatorLog(false);
   try {
     const dir = dirs[0];
     if (!dir || !isAbsolute(dir)) {
-      log('error', `expected the generator output directories as arguments (normal [early late]), got ${JSON.stringify(dirs)}; nothing generated`);
+      log.error(`expected the generator output directories as arguments (normal [early late]), got ${JSON.stringify(dirs)}; nothing generated`);
       return 0;
     }
     let collectors: DiscoveredCollector[];
     try {
-      collectors = await discoverForUnits(opts);
+      collectors = await discoverForUnits(opts, (m) => log.warn(m));
     } catch (error) {
-      log('error', `cannot discover the collectors: ${errorMessage(error)}; nothing generated`);
+      log.error(`cannot discover the collectors: ${errorMessage(error)}; nothing generated`);
       return 0;
     }
     let gen: GeneratedUnits;
     try {
       gen = generateUnits(collectors, opts);
     } catch (error) {
-      log('error', `cannot generate the units: ${errorMessage(error)}; nothing generated`);
+      log.error(`cannot generate the units: ${errorMessage(error)}; nothing generated`);
       return 0;
     }
-    for (const s of gen.skipped) log('warning', `collector ${s.name} skipped: ${s.error}`);
-    for (const w of gen.warnings) log('warning', w);
+    for (const s of gen.skipped) log.warn(`collector ${s.name} skipped: ${s.error}`);
+    for (const w of gen.warnings) log.warn(w);
     const wants = join(dir, 'timers.target.wants');
     const wantsProblem = await ensureRealDir(wants);
-    if (wantsProblem) log('error', `cannot enable the timers: ${wantsProblem}`);
+    if (wantsProblem) log.error(`cannot enable the timers: ${wantsProblem}`);
     for (const [name, content] of gen.files) {
       try {
         await writeFileAtomic(join(dir, name), content, { mode: 0o644 });
       } catch (error) {
-        log('error', `cannot write ${join(dir, name)}: ${errorMessage(error)}`);
+        log.error(`cannot write ${join(dir, name)}: ${errorMessage(error)}`);
         continue;
       }
       if (name.endsWith('.timer') && !wantsProblem) {
@@ -88,12 +102,12 @@ export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}):
         try {
           await symlinkAtomic(join(dir, name), link);
         } catch (error) {
-          log('error', `cannot enable ${name} (${link}): ${errorMessage(error)}`);
+          log.error(`cannot enable ${name} (${link}): ${errorMessage(error)}`);
         }
       }
     }
   } catch (error) {
-    log('error', `unexpected failure: ${errorMessage(error)}`);
+    log.error(`unexpected failure: ${errorMessage(error)}`);
   }
   return 0;
 }
@@ -114,17 +128,24 @@ async function ensureRealDir(dir: string): Promise<string | undefined> {
 // ---------------------------------------------------------------------------------------------
 // Direct entry point: `node dist/src/lib/systemd/generator.js generator [options] DIR…`
 
-/** `node dist/src/lib/systemd/generator.js generator [options] NORMAL [EARLY LATE]`: always exit code 0. */
+/**
+ * `node dist/src/lib/systemd/generator.js generator [options] NORMAL [EARLY LATE]`: always exit
+ * code 0. This entry point reads the settings itself (readSettings: a mistake in them is logged,
+ * and the defaults are used in its place), as cli/main.ts does for bin/metrics.
+ */
 export async function generatorMain(argv: string[]): Promise<number> {
-  const log = await defaultGeneratorLog();
+  const { settings, problems: invalid } = readSettings();
+  const log = generatorLog(settings.underSystemd);
+  for (const p of invalid) log.warn(`${p} (the default is used)`);
   const [verb, ...rest] = argv;
   if (verb !== 'generator') {
-    log('error', `usage: node ${fileURLToPath(import.meta.url)} generator [options] NORMAL-DIR [EARLY-DIR LATE-DIR]`);
+    log.error(`usage: node ${fileURLToPath(import.meta.url)} generator [options] NORMAL-DIR [EARLY-DIR LATE-DIR]`);
     return 0;
   }
   const { options, positionals, problems } = parseUnitArgs(rest);
-  for (const p of problems) log('warning', `${p} (ignored)`);
-  return runGenerator(positionals, { ...options, log });
+  for (const p of problems) log.warn(`${p} (ignored)`);
+  const run = settings.run;
+  return runGenerator(positionals, { ...options, collectorsDir: options.collectorsDir ?? (run.collectorsDirGiven ? run.collectorsDir : undefined), run, log });
 }
 
 function isMainModule(): boolean {

@@ -1,11 +1,14 @@
 /**
  * The options of the generated units (`metrics systemd generate|install|generator`, and the
- * generator script's command line): their defaults, their validation (every value that lands in a
- * unit file is checked), and their command-line form both ways (unitOptionsToArgs for the
- * generator script, parseUnitArgs for the generator, which runs without yargs).
+ * generator script's command line), declared once in UNIT_OPTION_SPECS: their command-line
+ * names, kinds and descriptions, from which the yargs builder (cli/commands/systemd.ts), the
+ * generator's own parser (parseUnitArgs, node:util parseArgs: it runs without yargs) and the
+ * generator script's command line (unitOptionsToArgs) are made; their defaults; and their
+ * validation (every value that lands in a unit file is checked, resolveUnitOptions).
  */
 import { isAbsolute, join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { UsageError } from '../platform/errors.js';
 import { repoRoot } from '../platform/paths.js';
 import { USEC_INFINITY, formatTimespan, parseTimespan } from '../schedule/timespan.js';
@@ -56,6 +59,84 @@ export interface UnitOptions {
   extraService?: string[];
 }
 
+/** The fields of UnitOptions that are command-line options (all but `repo`). */
+export type UnitOptionKey = Exclude<keyof UnitOptions, 'repo'>;
+
+/** One unit option on the command line. */
+export interface UnitOptionSpec {
+  /** the option, without `--` */
+  readonly flag: string;
+  /** the UnitOptions field it sets */
+  readonly key: UnitOptionKey;
+  /** `string`: one value; `boolean`: a switch; `list`: repeatable */
+  readonly kind: 'string' | 'boolean' | 'list';
+  readonly describe: string;
+  /** the default yargs shows (and sets); the others are applied by resolveUnitOptions */
+  readonly default?: string | boolean | readonly string[];
+  readonly choices?: readonly string[];
+  /** an empty value is meaningful ('' turns the default off): kept, and written back */
+  readonly emptyAllowed?: boolean;
+}
+
+/** The unit options, each spelled here and only here. */
+export const UNIT_OPTION_SPECS: readonly UnitOptionSpec[] = [
+  { flag: 'prefix', key: 'prefix', kind: 'string', default: DEFAULTS.prefix, describe: 'unit name prefix: <prefix>@.service, <prefix>@<name>.timer (also the state directory and dynamic user name)' },
+  { flag: 'node', key: 'node', kind: 'string', describe: 'node executable for ExecStart= (default: the node running this command)' },
+  { flag: 'runtime-max-sec', key: 'runtimeMaxSec', kind: 'string', describe: `RuntimeMaxSec= of one run, a systemd time span (default ${DEFAULTS.runtimeMaxSec})` },
+  { flag: 'randomized-delay-sec', key: 'randomizedDelaySec', kind: 'string', describe: 'RandomizedDelaySec= of the timers: random delay (jitter) before each run (default none)' },
+  { flag: 'fixed-random-delay', key: 'fixedRandomDelay', kind: 'boolean', default: false, describe: 'FixedRandomDelay=yes: keep the random delay of each timer stable' },
+  { flag: 'accuracy-sec', key: 'accuracySec', kind: 'string', describe: `AccuracySec= of the timers (default ${DEFAULTS.accuracySec})` },
+  { flag: 'on-boot-sec', key: 'onBootSec', kind: 'string', describe: `OnBootSec= of time-span timers: first run after boot (default ${DEFAULTS.onBootSec})` },
+  { flag: 'user', key: 'user', kind: 'string', describe: 'run as this existing user (User=) instead of a dynamic user (DynamicUser=yes)' },
+  { flag: 'environment-file', key: 'environmentFile', kind: 'string', emptyAllowed: true, describe: `EnvironmentFile= with the configuration (default ${DEFAULTS.environmentFile}, optional; '' for none)` },
+  { flag: 'credential', key: 'credentials', kind: 'list', default: [], describe: 'LoadCredential=NAME:PATH (repeatable), e.g. INFLUX_TOKEN:/etc/metrics/token' },
+  { flag: 'credentials-dir', key: 'credentialsDir', kind: 'string', emptyAllowed: true, describe: `each file in this directory becomes a LoadCredential= named after it (default ${DEFAULTS.credentialsDir}; '' for none)` },
+  { flag: 'proc-subset', key: 'procSubset', kind: 'string', choices: ['all', 'pid'], describe: 'ProcSubset=: all (default; host collectors read /proc/meminfo…) or pid' },
+  { flag: 'ip-address-allow', key: 'ipAddressAllow', kind: 'list', default: [], describe: 'only allow these addresses/prefixes (IPAddressDeny=any + IPAddressAllow=), repeatable' },
+  { flag: 'collectors-dir', key: 'collectorsDir', kind: 'string', describe: 'collectors directory (default: $METRICS_COLLECTORS_DIR or the built-in one); passed to the runs' },
+  { flag: 'service-option', key: 'extraService', kind: 'list', default: [], describe: 'extra Key=Value line for the [Service] section (repeatable), e.g. MemoryMax=512M' },
+];
+
+/** The command-line form of a unit option, for messages: `--runtime-max-sec`. */
+export function optionName(key: UnitOptionKey): string {
+  return `--${UNIT_OPTION_SPECS.find((o) => o.key === key)!.flag}`;
+}
+
+/**
+ * UnitOptions from parsed command-line values keyed by option name (yargs' arguments, or
+ * parseArgs' values): `--credential NAME:PATH` becomes a credential, a value of the wrong kind
+ * (an option without its value) a problem. Unknown keys are ignored.
+ */
+export function unitOptionsFromValues(values: Readonly<Record<string, unknown>>): { options: UnitOptions; problems: string[] } {
+  const options: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const o of UNIT_OPTION_SPECS) {
+    const v = values[o.flag];
+    if (v === undefined) continue;
+    if (o.kind === 'boolean') {
+      options[o.key] = v === true || v === 'true';
+    } else if (o.kind === 'string') {
+      if (typeof v !== 'string') problems.push(`option --${o.flag} needs a value`);
+      else options[o.key] = v;
+    } else {
+      const list = (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+      if (list.length < (Array.isArray(v) ? v.length : 1)) problems.push(`option --${o.flag} needs a value`);
+      if (o.key !== 'credentials') {
+        options[o.key] = list;
+        continue;
+      }
+      const credentials: Array<{ name: string; path: string }> = [];
+      for (const c of list) {
+        const i = c.indexOf(':');
+        if (i <= 0) problems.push(`--credential ${JSON.stringify(c)} must be NAME:PATH, e.g. INFLUX_TOKEN:/etc/metrics/token`);
+        else credentials.push({ name: c.slice(0, i), path: c.slice(i + 1) });
+      }
+      options.credentials = credentials;
+    }
+  }
+  return { options: options as UnitOptions, problems };
+}
+
 export const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const CREDENTIAL_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const USER_RE = /^[a-z_][a-z0-9_-]*[$]?$/i;
@@ -102,16 +183,16 @@ export interface Resolved {
 /** Validate and complete the options (throws UsageError naming the bad option). */
 export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
   const prefix = opts.prefix ?? DEFAULTS.prefix;
-  if (!PREFIX_RE.test(prefix)) throw new UsageError(`--prefix ${JSON.stringify(prefix)} is not valid: use letters, digits, "_" and "-" (it starts unit names)`);
+  if (!PREFIX_RE.test(prefix)) throw new UsageError(`${optionName('prefix')} ${JSON.stringify(prefix)} is not valid: use letters, digits, "_" and "-" (it starts unit names)`);
   const node = opts.node ?? process.execPath;
-  assertPath('--node', node);
+  assertPath(optionName('node'), node);
   const repo = opts.repo ?? repoRoot;
   assertPath('the repository path', repo);
   const user = opts.user || undefined;
-  if (user !== undefined && !USER_RE.test(user)) throw new UsageError(`--user ${JSON.stringify(user)} is not a valid user name`);
-  if (user === 'nobody' || user === 'root') throw new UsageError(`--user ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user out for a dynamic user`);
+  if (user !== undefined && !USER_RE.test(user)) throw new UsageError(`${optionName('user')} ${JSON.stringify(user)} is not a valid user name`);
+  if (user === 'nobody' || user === 'root') throw new UsageError(`${optionName('user')} ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user out for a dynamic user`);
   const environmentFile = opts.environmentFile === undefined ? DEFAULTS.environmentFile : opts.environmentFile || undefined;
-  if (environmentFile) assertPath('--environment-file', environmentFile);
+  if (environmentFile) assertPath(optionName('environmentFile'), environmentFile);
   const credentials: Array<{ name: string; path: string }> = [];
   const seen = new Set<string>();
   for (const c of opts.credentials ?? []) {
@@ -122,7 +203,7 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
   }
   const credentialsDir = opts.credentialsDir === undefined ? DEFAULTS.credentialsDir : opts.credentialsDir || undefined;
   if (credentialsDir) {
-    assertPath('--credentials-dir', credentialsDir);
+    assertPath(optionName('credentialsDir'), credentialsDir);
     let entries: string[] = [];
     try {
       entries = readdirSync(credentialsDir).sort();
@@ -142,27 +223,27 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
     }
   }
   const procSubset = opts.procSubset ?? 'all';
-  if (procSubset !== 'all' && procSubset !== 'pid') throw new UsageError(`--proc-subset must be "all" or "pid", got ${JSON.stringify(procSubset)}`);
+  if (procSubset !== 'all' && procSubset !== 'pid') throw new UsageError(`${optionName('procSubset')} must be "all" or "pid", got ${JSON.stringify(procSubset)}`);
   const ipAddressAllow = opts.ipAddressAllow?.length ? opts.ipAddressAllow : undefined;
   for (const a of ipAddressAllow ?? []) {
-    assertClean('--ip-address-allow', a);
-    if (!/^[0-9A-Fa-f.:/]+$|^(localhost|link-local|multicast|any)$/.test(a)) throw new UsageError(`--ip-address-allow ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, link-local, multicast, any`);
+    assertClean(optionName('ipAddressAllow'), a);
+    if (!/^[0-9A-Fa-f.:/]+$|^(localhost|link-local|multicast|any)$/.test(a)) throw new UsageError(`${optionName('ipAddressAllow')} ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, link-local, multicast, any`);
   }
-  if (opts.collectorsDir) assertPath('--collectors-dir', opts.collectorsDir);
+  if (opts.collectorsDir) assertPath(optionName('collectorsDir'), opts.collectorsDir);
   const extraService = opts.extraService ?? [];
   for (const line of extraService) {
-    assertClean('--service-option', line);
-    if (!/^[A-Za-z][A-Za-z0-9]*=/.test(line)) throw new UsageError(`--service-option ${JSON.stringify(line)} must look like Key=Value (a [Service] setting)`);
+    assertClean(optionName('extraService'), line);
+    if (!/^[A-Za-z][A-Za-z0-9]*=/.test(line)) throw new UsageError(`${optionName('extraService')} ${JSON.stringify(line)} must look like Key=Value (a [Service] setting)`);
   }
   return {
     prefix,
     node,
     repo,
-    runtimeMaxSec: timespanOption('--runtime-max-sec', opts.runtimeMaxSec ?? DEFAULTS.runtimeMaxSec, { allowInfinity: true }),
-    randomizedDelaySec: opts.randomizedDelaySec ? timespanOption('--randomized-delay-sec', opts.randomizedDelaySec, { allowZero: true }) : undefined,
+    runtimeMaxSec: timespanOption(optionName('runtimeMaxSec'), opts.runtimeMaxSec ?? DEFAULTS.runtimeMaxSec, { allowInfinity: true }),
+    randomizedDelaySec: opts.randomizedDelaySec ? timespanOption(optionName('randomizedDelaySec'), opts.randomizedDelaySec, { allowZero: true }) : undefined,
     fixedRandomDelay: opts.fixedRandomDelay ?? false,
-    accuracySec: timespanOption('--accuracy-sec', opts.accuracySec ?? DEFAULTS.accuracySec),
-    onBootSec: timespanOption('--on-boot-sec', opts.onBootSec ?? DEFAULTS.onBootSec),
+    accuracySec: timespanOption(optionName('accuracySec'), opts.accuracySec ?? DEFAULTS.accuracySec),
+    onBootSec: timespanOption(optionName('onBootSec'), opts.onBootSec ?? DEFAULTS.onBootSec),
     user,
     environmentFile,
     credentials,
@@ -176,79 +257,34 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
 /** Command-line arguments reproducing these options (for the generator wrapper script). */
 export function unitOptionsToArgs(opts: UnitOptions): string[] {
   const a: string[] = [];
-  if (opts.prefix) a.push('--prefix', opts.prefix);
-  if (opts.node) a.push('--node', opts.node);
-  if (opts.runtimeMaxSec) a.push('--runtime-max-sec', opts.runtimeMaxSec);
-  if (opts.randomizedDelaySec) a.push('--randomized-delay-sec', opts.randomizedDelaySec);
-  if (opts.fixedRandomDelay) a.push('--fixed-random-delay');
-  if (opts.accuracySec) a.push('--accuracy-sec', opts.accuracySec);
-  if (opts.onBootSec) a.push('--on-boot-sec', opts.onBootSec);
-  if (opts.user) a.push('--user', opts.user);
-  if (opts.environmentFile !== undefined) a.push('--environment-file', opts.environmentFile);
-  for (const c of opts.credentials ?? []) a.push('--credential', `${c.name}:${c.path}`);
-  if (opts.credentialsDir !== undefined) a.push('--credentials-dir', opts.credentialsDir);
-  if (opts.procSubset) a.push('--proc-subset', opts.procSubset);
-  for (const ip of opts.ipAddressAllow ?? []) a.push('--ip-address-allow', ip);
-  if (opts.collectorsDir) a.push('--collectors-dir', opts.collectorsDir);
-  for (const s of opts.extraService ?? []) a.push('--service-option', s);
+  for (const o of UNIT_OPTION_SPECS) {
+    const v = opts[o.key];
+    if (v === undefined) continue;
+    if (o.kind === 'boolean') {
+      if (v === true) a.push(`--${o.flag}`);
+    } else if (o.kind === 'string') {
+      if (v !== '' || o.emptyAllowed) a.push(`--${o.flag}`, v as string);
+    } else {
+      const items = o.key === 'credentials' ? (v as Array<{ name: string; path: string }>).map((c) => `${c.name}:${c.path}`) : (v as string[]);
+      for (const item of items) a.push(`--${o.flag}`, item);
+    }
+  }
   return a;
 }
 
-/** Parse the unit options of `metrics systemd` (same names) without yargs (the generator). Unknown options are reported, not fatal. */
+/**
+ * Parses the unit options (same names as `metrics systemd`) without yargs, for the generator:
+ * node:util parseArgs with the options of UNIT_OPTION_SPECS. Unknown options, and options
+ * without their value, are reported in `problems`, not fatal (a generator never fails).
+ */
 export function parseUnitArgs(argv: string[]): { options: UnitOptions; positionals: string[]; problems: string[] } {
-  const strings = ['prefix', 'node', 'runtime-max-sec', 'randomized-delay-sec', 'accuracy-sec', 'on-boot-sec', 'user', 'environment-file', 'credentials-dir', 'proc-subset', 'collectors-dir'];
-  const lists = ['credential', 'ip-address-allow', 'service-option'];
-  const values = new Map<string, string>();
-  const multi = new Map<string, string[]>(lists.map((k) => [k, []]));
-  let fixedRandomDelay = false;
-  const positionals: string[] = [];
+  const config = Object.fromEntries(
+    UNIT_OPTION_SPECS.map((o) => [o.flag, o.kind === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.kind === 'list' }]),
+  );
+  const { values, positionals, tokens } = parseArgs({ args: argv, options: config, strict: false, allowPositionals: true, tokens: true });
   const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq > 0 ? eq : undefined);
-    if (name === 'fixed-random-delay') {
-      fixedRandomDelay = eq > 0 ? arg.slice(eq + 1) !== 'false' : true;
-      continue;
-    }
-    if (!strings.includes(name) && !lists.includes(name)) {
-      problems.push(`unknown option ${arg}`);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) {
-      problems.push(`option --${name} needs a value`);
-      continue;
-    }
-    if (lists.includes(name)) multi.get(name)!.push(value);
-    else values.set(name, value);
-  }
-  const credentials: Array<{ name: string; path: string }> = [];
-  for (const c of multi.get('credential')!) {
-    const i = c.indexOf(':');
-    if (i <= 0) problems.push(`--credential ${JSON.stringify(c)} must be NAME:PATH`);
-    else credentials.push({ name: c.slice(0, i), path: c.slice(i + 1) });
-  }
-  const options: UnitOptions = {
-    prefix: values.get('prefix'),
-    node: values.get('node'),
-    runtimeMaxSec: values.get('runtime-max-sec'),
-    randomizedDelaySec: values.get('randomized-delay-sec'),
-    fixedRandomDelay,
-    accuracySec: values.get('accuracy-sec'),
-    onBootSec: values.get('on-boot-sec'),
-    user: values.get('user'),
-    environmentFile: values.get('environment-file'),
-    credentials,
-    credentialsDir: values.get('credentials-dir'),
-    procSubset: values.get('proc-subset') as UnitOptions['procSubset'],
-    ipAddressAllow: multi.get('ip-address-allow'),
-    collectorsDir: values.get('collectors-dir') ?? (process.env.METRICS_COLLECTORS_DIR || undefined),
-    extraService: multi.get('service-option'),
-  };
-  return { options, positionals, problems };
+  for (const t of tokens) if (t.kind === 'option' && !(t.name in config)) problems.push(`unknown option ${t.rawName}`);
+  const known = Object.fromEntries(Object.entries(values).filter(([k]) => k in config));
+  const { options, problems: invalid } = unitOptionsFromValues(known);
+  return { options, positionals, problems: [...problems, ...invalid] };
 }

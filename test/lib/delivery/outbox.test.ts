@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseBatch, type OutboxEntry } from '../../../src/lib/delivery/outbox/format.js';
 import type { SendOutcome } from '../../../src/lib/delivery/outbox/replay.js';
 import { Outbox, OutboxStoreError } from '../../../src/lib/delivery/outbox/store.js';
+import { loadSettings } from '../../../src/lib/platform/settings.js';
 import { acquireLock } from '../../../src/lib/delivery/lock.js';
 
 const OUTBOX_MODULE = new URL('../../../src/lib/delivery/outbox/store.js', import.meta.url).href;
@@ -44,15 +45,18 @@ async function batchFiles(dir: string): Promise<string[]> {
 }
 
 test('resolveDir: $STATE_DIRECTORY, then $METRICS_OUTBOX_DIR, then a default', () => {
-  assert.equal(Outbox.resolveDir({ STATE_DIRECTORY: '/var/lib/metrics' }), '/var/lib/metrics/outbox');
-  assert.equal(Outbox.resolveDir({ STATE_DIRECTORY: '/var/lib/a:/var/lib/b', METRICS_OUTBOX_DIR: '/x' }), '/var/lib/a/outbox');
-  assert.equal(Outbox.resolveDir({ METRICS_OUTBOX_DIR: '/srv/outbox' }), '/srv/outbox');
-  const d = Outbox.resolveDir({ HOME: '/home/u' });
+  // the outbox's directory and bound are settings (platform/settings.ts)
+  const resolveDir = (env: Record<string, string>) => loadSettings(env).state.outboxDir;
+  const parseSize = (size: string) => loadSettings({ METRICS_OUTBOX_MAX_SIZE: size }).state.outboxMaxBytes;
+  assert.equal(resolveDir({ STATE_DIRECTORY: '/var/lib/metrics' }), '/var/lib/metrics/outbox');
+  assert.equal(resolveDir({ STATE_DIRECTORY: '/var/lib/a:/var/lib/b', METRICS_OUTBOX_DIR: '/x' }), '/var/lib/a/outbox');
+  assert.equal(resolveDir({ METRICS_OUTBOX_DIR: '/srv/outbox' }), '/srv/outbox');
+  const d = resolveDir({ HOME: '/home/u' });
   assert.ok(d === '/var/lib/metrics/outbox' || d === '/home/u/.local/state/metrics/outbox', d);
-  assert.equal(Outbox.parseSize('256M'), 256 * 1024 * 1024);
-  assert.equal(Outbox.parseSize('64KiB'), 65536);
-  assert.equal(Outbox.parseSize('1000'), 1000);
-  assert.throws(() => Outbox.parseSize('lots'), /not a size/);
+  assert.equal(parseSize('256M'), 256 * 1024 * 1024);
+  assert.equal(parseSize('64KiB'), 65536);
+  assert.equal(parseSize('1000'), 1000);
+  assert.throws(() => parseSize('lots'), /not a size/);
   assert.throws(() => new Outbox({ dir: '/x', maxBytes: 0, log: memLog().log }), /positive/);
 });
 

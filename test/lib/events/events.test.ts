@@ -15,7 +15,8 @@ import { describeEvent } from '../../../src/lib/events/describe.js';
 import { Event, EventValidationError, IssueMetricEventError, defineEvent, snakeCaseName } from '../../../src/lib/events/event.js';
 import { appendToMetricsLog } from '../../../src/lib/events/metrics-log.js';
 import { findEvent, listEvents, parseEvent, registerEvent } from '../../../src/lib/events/registry.js';
-import { configuredSinks, createEventSinks } from '../../../src/lib/events/sinks.js';
+import { createEventSinks } from '../../../src/lib/events/sinks.js';
+import { loadSettings } from '../../../src/lib/platform/settings.js';
 import { eventToPoint } from '../../../src/lib/events/to-point.js';
 import { Serializer } from '../../../src/lib/points/line-protocol.js';
 import { Integer } from '../../../src/lib/points/point.js';
@@ -322,6 +323,9 @@ describe('describeEvent and key=value input', () => {
 });
 
 describe('sink configuration', () => {
+  // the settings loader parses the sinks (platform/settings.ts)
+  const configuredSinks = (env: Record<string, string>) => loadSettings(env).events.sinks;
+
   test('defaults: log with METRICS_LOG_PATH, promtail with PROMTAIL_PUSH_API_URL, never influx', () => {
     assert.deepEqual(configuredSinks({}), []);
     assert.deepEqual(configuredSinks({ METRICS_LOG_PATH: '/x', INFLUXDB_HOSTNAME: 'h' }), ['log']);
@@ -341,9 +345,9 @@ describe('sink configuration', () => {
 
   test('no sink: a configuration error, unless the caller writes the points itself', async () => {
     const e = new RunnerInstalled({ flavor: 's', duration: 1 });
-    await assert.rejects(createEventSinks({ env: {} }).issue(e), (err: Error) => err instanceof ConfigError && /METRICS_LOG_PATH/.test(err.message));
-    assert.deepEqual(await createEventSinks({ env: {} }).issue(e, { pointsHandled: true }), { sinks: [] });
-    const sinks = createEventSinks({ env: { METRICS_EVENT_SINKS: 'influx' } });
+    await assert.rejects(createEventSinks({ settings: loadSettings({}) }).issue(e), (err: Error) => err instanceof ConfigError && /METRICS_LOG_PATH/.test(err.message));
+    assert.deepEqual(await createEventSinks({ settings: loadSettings({}) }).issue(e, { pointsHandled: true }), { sinks: [] });
+    const sinks = createEventSinks({ settings: loadSettings({ METRICS_EVENT_SINKS: 'influx' }) });
     assert.deepEqual(sinks.names({ pointsHandled: true }), []);
     assert.deepEqual(await sinks.issue(e, { pointsHandled: true }), { sinks: [] });
   });
@@ -358,10 +362,9 @@ describe('the metrics log', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('creates the file (0640) and appends one line per event; the path is read at call time', async () => {
+  test('creates the file (0640) and appends one line per event; the path is the settings\'', async () => {
     const path = join(dir, 'a.log');
-    const env: Record<string, string | undefined> = { METRICS_LOG_PATH: path };
-    const sinks = createEventSinks({ env });
+    const sinks = createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: path }) });
     const a = new RunnerInstalled({ flavor: 'small', duration: 12.5, timestamp: 1 });
     const b = new RunnerInstalled({ flavor: 'large', duration: 1, timestamp: 2 });
     assert.deepEqual(await sinks.issue(a), { sinks: ['log'] });
@@ -369,9 +372,9 @@ describe('the metrics log', () => {
     assert.equal(await readFile(path, 'utf8'), `${a.toLine()}\n${b.toLine()}\n`);
     const mode = (await stat(path)).mode & 0o777;
     assert.equal(mode & ~0o640, 0, `mode ${mode.toString(8)} is at most 0640`);
+    // the environment is read once, into the settings (platform/settings.ts): other settings, another log
     const other = join(dir, 'b.log');
-    env.METRICS_LOG_PATH = other;
-    await sinks.issue(a);
+    await createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: other }) }).issue(a);
     assert.equal(await readFile(other, 'utf8'), `${a.toLine()}\n`);
   });
 
@@ -383,7 +386,7 @@ describe('the metrics log', () => {
     );
     await writeFile(join(dir, 'file'), '');
     await assert.rejects(
-      createEventSinks({ env: { METRICS_LOG_PATH: join(dir, 'file', 'x.log') } }).issue(new RunnerInstalled({ flavor: 's', duration: 1 })),
+      createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: join(dir, 'file', 'x.log') }) }).issue(new RunnerInstalled({ flavor: 's', duration: 1 })),
       (e: Error) => e instanceof IssueMetricEventError && e.message.includes(join(dir, 'file', 'x.log')),
     );
   });
@@ -391,17 +394,19 @@ describe('the metrics log', () => {
   test('8 processes x 500 events at once: every line whole, valid JSON, none lost', async () => {
     const path = join(dir, 'concurrent.log');
     const sinksUrl = new URL('../../../src/lib/events/sinks.js', import.meta.url).href;
+    const settingsUrl = new URL('../../../src/lib/platform/settings.js', import.meta.url).href;
     const catalogUrl = new URL('../../../src/collectors/github_runner/events.js', import.meta.url).href;
     const worker = join(dir, 'worker.mjs');
     // big lines (~6 KB, above PIPE_BUF and a page) make torn or interleaved writes visible
     await writeFile(
       worker,
       `import { issueEvent } from ${JSON.stringify(sinksUrl)};
+import { loadSettings } from ${JSON.stringify(settingsUrl)};
 import { RunnerStart } from ${JSON.stringify(catalogUrl)};
 const id = process.argv[2];
 const pad = String(id).repeat(6000);
 for (let i = 0; i < 500; i++) {
-  await issueEvent(new RunnerStart({ flavor: 'w' + id, workflow: pad, repo: 'r' + i, github_event: 'push', idle: i }));
+  await issueEvent(new RunnerStart({ flavor: 'w' + id, workflow: pad, repo: 'r' + i, github_event: 'push', idle: i }), { settings: loadSettings(process.env) });
 }
 `,
     );

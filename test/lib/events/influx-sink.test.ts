@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createEventSinks, issueEvent } from '../../../src/lib/events/sinks.js';
 import { createLogger } from '../../../src/lib/platform/log.js';
+import { loadSettings } from '../../../src/lib/platform/settings.js';
 import { Reconciliation, RunnerInstalled, RunnerStop } from '../../../src/collectors/github_runner/events.js';
 import { runCli, startInfluxd, type Influxd } from '../../helpers/servers.js';
 
@@ -49,7 +50,7 @@ describe('events in InfluxDB', () => {
       job_duration: 30.25,
       job_conclusion: 'success',
     });
-    assert.deepEqual(await issueEvent(e, { env, log: quiet }), { sinks: ['influx'] });
+    assert.deepEqual(await issueEvent(e, { settings: loadSettings(env), log: quiet }), { sinks: ['influx'] });
     const rows = await influx.rows('SELECT * FROM runner_stop', 'events', { epoch: 'ns' });
     assert.equal(rows.length, 1);
     const row = rows[0]!;
@@ -74,7 +75,7 @@ describe('events in InfluxDB', () => {
     const events = [1, 2, 3].map(
       (i) => new Reconciliation({ timestamp: 1700000100 + i, flavor: 'large', crashed_runners: 0, idle_runners: i, active_runners: 2, expected_runners: 5, duration: i / 2 }),
     );
-    await createEventSinks({ env, log: quiet }).issue(events);
+    await createEventSinks({ settings: loadSettings(env), log: quiet }).issue(events);
     const rows = await influx.rows('SELECT idle_runners, "duration" FROM reconciliation WHERE flavor = \'large\'', 'events', { epoch: 's' });
     assert.deepEqual(
       rows.map((r) => [r.time, r.idle_runners, r.duration]),
@@ -92,7 +93,7 @@ describe('events in InfluxDB', () => {
   test('a collector-style caller (pointsHandled) skips the influx sink', async (t) => {
     if (!influx) return t.skip('influxd not installed');
     const e = new RunnerInstalled({ timestamp: 1700000200, flavor: 'skipped', duration: 1 });
-    assert.deepEqual(await createEventSinks({ env, log: quiet }).issue(e, { pointsHandled: true }), { sinks: [] });
+    assert.deepEqual(await createEventSinks({ settings: loadSettings(env), log: quiet }).issue(e, { pointsHandled: true }), { sinks: [] });
     const rows = await influx.rows("SELECT * FROM runner_installed WHERE flavor = 'skipped'", 'events');
     assert.equal(rows.length, 0);
   });

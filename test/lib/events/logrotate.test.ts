@@ -43,14 +43,16 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 async function startWriter(dir: string, logPath: string, id: string): Promise<{ child: ChildProcess; stop: () => Promise<number> }> {
   const script = join(dir, `writer-${id}.mjs`);
   const sinksUrl = new URL('../../../src/lib/events/sinks.js', import.meta.url).href;
+  const settingsUrl = new URL('../../../src/lib/platform/settings.js', import.meta.url).href;
   const catalogUrl = new URL('../../../src/collectors/github_runner/events.js', import.meta.url).href;
   await writeFile(
     script,
     `import { createEventSinks } from ${JSON.stringify(sinksUrl)};
+import { loadSettings } from ${JSON.stringify(settingsUrl)};
 import { RunnerInstalled } from ${JSON.stringify(catalogUrl)};
 let stop = false;
 process.on('SIGTERM', () => { stop = true; });
-const sinks = createEventSinks({ env: { METRICS_LOG_PATH: ${JSON.stringify(logPath)} } });
+const sinks = createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: ${JSON.stringify(logPath)} }) });
 let i = 0;
 while (!stop) {
   await sinks.issue(new RunnerInstalled({ flavor: ${JSON.stringify(id)}, duration: i }));

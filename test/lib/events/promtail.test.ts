@@ -8,6 +8,7 @@ import { pushToPromtail } from '../../../src/lib/events/promtail.js';
 import { createEventSinks } from '../../../src/lib/events/sinks.js';
 import { IssueMetricEventError } from '../../../src/lib/events/event.js';
 import { createLogger } from '../../../src/lib/platform/log.js';
+import { loadSettings } from '../../../src/lib/platform/settings.js';
 import { RunnerInstalled, RunnerStop } from '../../../src/collectors/github_runner/events.js';
 import { freePort, startHttpFixtureServer, type HttpFixtureServer, type RecordedRequest } from '../../helpers/servers.js';
 
@@ -55,7 +56,7 @@ describe('Promtail sink', () => {
     const a = new RunnerInstalled({ flavor: 'small', duration: 12.5, timestamp: 1700000000.123456 });
     const b = new RunnerStop({ flavor: 'small', workflow: 'ci', repo: 'o/r', github_event: 'push', status: 'normal', job_duration: 3, timestamp: 1700000001 });
     const c = new RunnerInstalled({ flavor: 'large', duration: 1, timestamp: 1700000002 });
-    const sinks = createEventSinks({ env: { PROMTAIL_PUSH_API_URL: server.url + PATH }, log: quiet });
+    const sinks = createEventSinks({ settings: loadSettings({ PROMTAIL_PUSH_API_URL: server.url + PATH }), log: quiet });
     assert.deepEqual(sinks.names(), ['promtail']);
     assert.deepEqual(await sinks.issue([a, b, c]), { sinks: ['promtail'] });
     const reqs = server.requests.slice(before);
@@ -158,7 +159,7 @@ describe('Promtail sink', () => {
     try {
       const path = join(dir, 'm.log');
       const e = new RunnerInstalled({ flavor: 's', duration: 1 });
-      const sinks = createEventSinks({ env: { METRICS_LOG_PATH: path, PROMTAIL_PUSH_API_URL: server.url + PATH }, log: quiet });
+      const sinks = createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: path, PROMTAIL_PUSH_API_URL: server.url + PATH }), log: quiet });
       await assert.rejects(sinks.issue(e), /could not be issued to promtail \(it was issued to log\): promtail: .*HTTP 400/);
       assert.equal(await readFile(path, 'utf8'), e.toLine() + '\n');
     } finally {

@@ -124,7 +124,7 @@ test('systemd generator: units and enablement links never follow planted links',
   mkdirSync(join(normal, 'timers.target.wants'));
   symlinkSync(o.file, join(normal, 'timers.target.wants', 'metrics@a.timer'));
   const logged: string[] = [];
-  const code = await runGenerator([normal], { ...UNIT_OPTIONS, collectors: [collector('a'), collector('b')], log: (level, m) => logged.push(`${level}: ${m}`) });
+  const code = await runGenerator([normal], { ...UNIT_OPTIONS, collectors: [collector('a'), collector('b')], log: { info: (m) => logged.push(`info: ${m}`), warn: (m) => logged.push(`warn: ${m}`), error: (m) => logged.push(`error: ${m}`) } });
   assert.equal(code, 0);
   o.untouched();
   for (const name of ['metrics@.service', 'metrics@a.timer', 'metrics@b.timer']) assertRegular(join(normal, name), MARKER);
@@ -139,7 +139,7 @@ test('systemd generator: units and enablement links never follow planted links',
   const normal2 = tmp('generator-wants');
   symlinkSync(o2.dir, join(normal2, 'timers.target.wants'));
   const logged2: string[] = [];
-  assert.equal(await runGenerator([normal2], { ...UNIT_OPTIONS, collectors: [collector('a')], log: (level, m) => logged2.push(`${level}: ${m}`) }), 0);
+  assert.equal(await runGenerator([normal2], { ...UNIT_OPTIONS, collectors: [collector('a')], log: { info: (m) => logged2.push(`info: ${m}`), warn: (m) => logged2.push(`warn: ${m}`), error: (m) => logged2.push(`error: ${m}`) } }), 0);
   o2.untouched();
   assertRegular(join(normal2, 'metrics@a.timer'), MARKER);
   assert.match(logged2.join('\n'), /timers\.target\.wants.*symbolic link/);
@@ -183,8 +183,8 @@ test('state: the last-run file never follows a planted link', async () => {
   symlinkSync(o.file, join(state, 'runs', `a.json.${process.pid}.tmp`));
   symlinkSync(o.dangling, join(state, 'runs', 'b.json'));
   const run = { start: new Date(0).toISOString(), end: new Date(1000).toISOString(), success: true };
-  await writeLastRun('a', run, { METRICS_STATE_DIR: state });
-  await writeLastRun('b', run, { METRICS_STATE_DIR: state });
+  await writeLastRun('a', run, state);
+  await writeLastRun('b', run, state);
   o.untouched();
   assertRegular(join(state, 'runs', 'a.json'), '{');
   assertRegular(join(state, 'runs', 'b.json'), '{');

@@ -387,7 +387,7 @@ test('generator: a new collector folder gets its timer with no other step; a bro
 
 test('generator never fails hard', async () => {
   const logged: string[] = [];
-  const log = (level: string, m: string) => logged.push(`${level}: ${m}`);
+  const log = { info: (m: string) => logged.push(`info: ${m}`), warn: (m: string) => logged.push(`warn: ${m}`), error: (m: string) => logged.push(`error: ${m}`) };
   assert.equal(await runGenerator([], { log }), 0);
   assert.match(logged.join('\n'), /expected the generator output directories/);
   assert.equal(await runGenerator(['relative/dir'], { log }), 0);

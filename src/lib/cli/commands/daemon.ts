@@ -3,6 +3,7 @@
  * without systemd. Light at import: daemon.js loads in the handler.
  */
 import type { CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 interface Args {
   names: string[];
@@ -41,7 +42,8 @@ export const command: CommandModule<object, Args> = {
     const { UsageError } = await import('../../platform/errors.js');
     const { createLogger } = await import('../../platform/log.js');
 
-    const { MAX_TIMER_SECONDS } = await import('../../platform/settings.js');
+    const { MAX_TIMER_SECONDS, parseRunCommand } = await import('../../platform/settings.js');
+    const { run, state } = settings();
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
       if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);
@@ -56,26 +58,16 @@ export const command: CommandModule<object, Args> = {
     const jitterMs = duration('jitter', args.jitter);
     const graceMs = duration('grace', args.grace);
 
-    let command: string[] | undefined;
-    const raw = args['run-command'] ?? process.env.METRICS_RUN_COMMAND;
-    if (raw) {
-      if (raw.trim().startsWith('[')) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(raw);
-        } catch {
-          parsed = undefined;
-        }
-        if (!Array.isArray(parsed) || !parsed.length || !parsed.every((s) => typeof s === 'string')) {
-          throw new UsageError(`--run-command ${raw} is not a JSON array of strings`);
-        }
-        command = parsed as string[];
-      } else {
-        command = [raw];
-      }
+    // --run-command, else METRICS_RUN_COMMAND (the settings parsed it with the same rule)
+    let command = run.runCommand ? [...run.runCommand] : undefined;
+    const raw = args['run-command'];
+    if (raw !== undefined) {
+      const r = raw ? parseRunCommand('--run-command', raw) : undefined;
+      if (r && !r.ok) throw new UsageError(r.problem);
+      command = r?.value;
     }
 
-    let collectors = await discoverCollectors();
+    let collectors = await discoverCollectors(run);
     const names: string[] = args.names ?? [];
     if (names.length) {
       const known = new Set(collectors.map((c) => c.name));
@@ -94,7 +86,7 @@ export const command: CommandModule<object, Args> = {
       ...(command ? { command } : {}),
       log,
       lastRunEnd: async (name) => {
-        const last = await readLastRun(name);
+        const last = await readLastRun(name, state.dir);
         return last && !Number.isNaN(Date.parse(last.end)) ? new Date(last.end) : undefined;
       },
     });

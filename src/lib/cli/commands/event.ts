@@ -5,6 +5,8 @@
  * Light at import: zod, the event catalogs and the sinks load in the handler.
  */
 import type { CommandModule } from 'yargs';
+import { VARIABLES } from '../../platform/settings.js';
+import { settings } from '../context.js';
 
 interface Args {
   name?: string;
@@ -15,13 +17,10 @@ interface Args {
   verbose: boolean;
 }
 
-const SINKS_HELP = `Where events go (environment):
-  METRICS_EVENT_SINKS    log, promtail, influx (comma list) or none; unset: log if
-                         METRICS_LOG_PATH is set, promtail if PROMTAIL_PUSH_API_URL is
-                         set; influx only when listed
-  METRICS_LOG_PATH       the JSON-lines metrics log (one line appended per event)
-  PROMTAIL_PUSH_API_URL  Promtail's Loki push API URL,
-                         e.g. http://127.0.0.1:9080/loki/api/v1/push
+const SINKS_HELP = `Where events go (environment; see the README, "Configuration"):
+${VARIABLES.filter((v) => ['METRICS_EVENT_SINKS', 'METRICS_LOG_PATH', 'PROMTAIL_PUSH_API_URL'].includes(v.name))
+  .map((v) => `  ${v.name.padEnd(22)} ${v.meaning}${v.name === 'METRICS_EVENT_SINKS' ? `:\n${' '.repeat(25)}${v.rule}; default: ${v.default}` : ''}`.replaceAll('`', ''))
+  .join('\n')}
   INFLUXDB_*, INFLUX_*   the InfluxDB configuration for the influx sink, as for collectors
 
 Values are coerced by the event's schema: numbers, integers, booleans (true/false),
@@ -54,7 +53,7 @@ export const command: CommandModule<object, Args> = {
     const { findEvent, listEvents, loadEventCatalogs } = await import('../../events/registry.js');
     const { eventDataFromPairs } = await import('../../events/coerce.js');
     const log = createLogger({ verbose: args.verbose, scope: 'event' });
-    const catalogs = await loadEventCatalogs();
+    const catalogs = await loadEventCatalogs(settings().run.collectorsDir);
     for (const f of catalogs.failed) log.warn(`event catalog ${f.file} failed to load: ${f.error}`);
 
     if (args.list) {
@@ -80,7 +79,7 @@ export const command: CommandModule<object, Args> = {
       throw error;
     }
     const { createEventSinks } = await import('../../events/sinks.js');
-    const sinks = createEventSinks({ log, dryRun: args['dry-run'] });
+    const sinks = createEventSinks({ settings: settings(), log, dryRun: args['dry-run'] });
     try {
       const { sinks: sent, deferred } = await sinks.issue(event);
       log.debug(`${event.event} issued to ${sent.join(', ') || 'no sink (METRICS_EVENT_SINKS=none)'}: ${event.toLine()}`);

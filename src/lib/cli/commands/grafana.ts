@@ -4,6 +4,7 @@
  * work is in ../grafana/, loaded by the handler.
  */
 import type { CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 interface DashboardArgs {
   datasource?: string;
@@ -48,7 +49,7 @@ const dashboard: CommandModule<object, DashboardArgs> = {
     if (!/^[A-Za-z0-9_-]{1,40}$/.test(args.uid)) throw new UsageError(`--uid ${JSON.stringify(args.uid)} is not a dashboard UID (letters, digits, "-" and "_", at most 40)`);
     if (args.bucket === '' || /["\\\n]/.test(args.bucket)) throw new UsageError(`--bucket ${JSON.stringify(args.bucket)} is not a bucket name`);
     const collectors = [];
-    for (const c of await discoverCollectors()) {
+    for (const c of await discoverCollectors(settings().run)) {
       // the README sits in the source folder (the compiled one has none), or beside a collector given by METRICS_COLLECTORS_DIR
       const candidates = [join(c.dir, 'README.md'), join(repoRoot, 'src', 'collectors', c.name, 'README.md')];
       let markdown: string | undefined;

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 export const command: CommandModule<object, { json: boolean }> = {
   command: 'list',
@@ -10,10 +11,11 @@ export const command: CommandModule<object, { json: boolean }> = {
     const { readLastRun } = await import('../../platform/state.js');
     const { EXIT } = await import('../../platform/exit.js');
     const now = new Date();
-    const collectors = await discoverCollectors();
+    const { run, state } = settings();
+    const collectors = await discoverCollectors(run);
     const rows = await Promise.all(
       collectors.map(async (c) => {
-        const last = await readLastRun(c.name);
+        const last = await readLastRun(c.name, state.dir);
         const next = c.error ? undefined : await describeNextRun(c, now, last ? new Date(last.end) : undefined);
         return {
           name: c.name,

@@ -3,6 +3,7 @@
  * logrotate.timer; `metrics logrotate print`: show the configuration without installing it.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 interface Args {
   'config-dir': string;
@@ -35,7 +36,7 @@ function options(y: Argv, withInstall: boolean): Argv<Args> {
 
 async function resolveArgs(args: Args) {
   const { UsageError } = await import('../../platform/errors.js');
-  const logPath = args['log-path'] || process.env.METRICS_LOG_PATH;
+  const logPath = args['log-path'] || settings().events.logPath;
   if (!logPath) throw new UsageError('no metrics log: pass --log-path FILE or set METRICS_LOG_PATH');
   if (!Number.isSafeInteger(args.rotate) || args.rotate < 0) throw new UsageError(`--rotate must be a whole number >= 0, got ${args.rotate}`);
   const { logrotateConfig } = await import('../../events/logrotate.js');

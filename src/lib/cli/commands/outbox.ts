@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -26,7 +27,7 @@ const status: CommandModule<object, { json: boolean }> = {
   handler: async (args) => {
     const { openOutbox } = await import('../../delivery/delivery.js');
     const { createLogger } = await import('../../platform/log.js');
-    const outbox = await openOutbox(process.env, createLogger({}));
+    const outbox = await openOutbox(settings().state, createLogger({}));
     await outbox.open();
     const s = await outbox.status();
     if (args.json) {
@@ -56,9 +57,9 @@ const flush: CommandModule<object, { verbose: boolean }> = {
     const { createLogger } = await import('../../platform/log.js');
     const { EXIT } = await import('../../platform/exit.js');
     const log = createLogger({ verbose: args.verbose });
-    const outbox = await openOutbox(process.env, log);
+    const outbox = await openOutbox(settings().state, log);
     await outbox.open();
-    const delivery = await Delivery.open(process.env, log, outbox);
+    const delivery = await Delivery.open(settings().influx(), log, outbox);
     const tty = process.stderr.isTTY === true;
     let last = 0;
     const progress = tty

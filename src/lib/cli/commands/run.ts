@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { DryRunFormat } from '../../run/sink.js';
+import { settings } from '../context.js';
 
 export interface RunArgs {
   names?: string[];
@@ -26,13 +27,14 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
 }
 
 export async function runHandler(names: string[], args: RunArgs): Promise<void> {
-  const { runCollectors, TIMEOUT_RULE } = await import('../../run/runner.js');
+  const { runCollectors } = await import('../../run/runner.js');
   if (args.timeout !== undefined && !(args.timeout > 0)) {
     const { UsageError } = await import('../../platform/errors.js');
-    const { describeRule } = await import('../../platform/settings.js');
-    throw new UsageError(`--timeout must be ${describeRule(TIMEOUT_RULE)}`);
+    const { TIMEOUT_RULE } = await import('../../platform/settings.js');
+    throw new UsageError(`--timeout must be ${TIMEOUT_RULE.description}`);
   }
   process.exitCode = await runCollectors({
+    settings: settings(),
     names,
     dryRun: args['dry-run'],
     verbose: args.verbose,

@@ -3,6 +3,7 @@
  * Light at import: schedule.js (and cron-parser, when needed) load in the handler.
  */
 import type { CommandModule } from 'yargs';
+import { settings } from '../context.js';
 
 interface Args {
   name?: string;
@@ -31,11 +32,12 @@ export const command: CommandModule<object, Args> = {
     const { EXIT } = await import('../../platform/exit.js');
     const count = args.count;
     if (!Number.isInteger(count) || count < 1 || count > 1000) throw new UsageError(`--count must be a whole number from 1 to 1000, got ${args.count}`);
-    let collectors = await discoverCollectors();
+    const { run, state } = settings();
+    let collectors = await discoverCollectors(run);
     if (args.name !== undefined) {
       collectors = collectors.filter((c) => c.name === args.name);
       if (!collectors.length) {
-        const known = (await discoverCollectors()).map((c) => c.name);
+        const known = (await discoverCollectors(run)).map((c) => c.name);
         throw new UsageError(`no collector named "${args.name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
       }
     }
@@ -50,7 +52,7 @@ export const command: CommandModule<object, Args> = {
         const schedule = parseSchedule(c.runInterval, c.name);
         let lastEnd: Date | undefined;
         if (schedule.kind === 'timespan') {
-          const last = await readLastRun(c.name);
+          const last = await readLastRun(c.name, state.dir);
           if (last && !Number.isNaN(Date.parse(last.end))) lastEnd = new Date(last.end);
         }
         rows.push({

@@ -1,76 +1,42 @@
 /**
  * `metrics systemd generate|install|uninstall|generator`: systemd units for the collectors.
- * Light at import: the work is in ../systemd/, loaded by the handlers.
+ * The unit options are declared once in ../systemd/options.ts (imported for the builders: no
+ * npm package); the work is in ../systemd/, loaded by the handlers.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { UnitOptions } from '../../systemd/options.js';
+import { DEFAULTS, UNIT_OPTION_SPECS, type UnitOptions } from '../../systemd/options.js';
+import { settings } from '../context.js';
 
-interface UnitArgs {
-  prefix: string;
-  node?: string;
-  'runtime-max-sec'?: string;
-  'randomized-delay-sec'?: string;
-  'fixed-random-delay': boolean;
-  'accuracy-sec'?: string;
-  'on-boot-sec'?: string;
-  user?: string;
-  'environment-file'?: string;
-  credential: string[];
-  'credentials-dir'?: string;
-  'proc-subset'?: 'all' | 'pid';
-  'ip-address-allow': string[];
-  'collectors-dir'?: string;
-  'service-option': string[];
-}
+/** The unit options' arguments, named as UNIT_OPTION_SPECS declares them. */
+type UnitArgs = Record<string, unknown>;
 
+/** The unit options (systemd/options.ts declares them: names, kinds, descriptions). */
 function unitOptions<T>(y: Argv<T>): never {
-  return y
-    .option('prefix', { type: 'string', default: 'metrics', describe: 'unit name prefix: <prefix>@.service, <prefix>@<name>.timer (also the state directory and dynamic user name)' })
-    .option('node', { type: 'string', describe: 'node executable for ExecStart= (default: the node running this command)' })
-    .option('runtime-max-sec', { type: 'string', describe: 'RuntimeMaxSec= of one run, a systemd time span (default 15min)' })
-    .option('randomized-delay-sec', { type: 'string', describe: 'RandomizedDelaySec= of the timers: random delay (jitter) before each run (default none)' })
-    .option('fixed-random-delay', { type: 'boolean', default: false, describe: 'FixedRandomDelay=yes: keep the random delay of each timer stable' })
-    .option('accuracy-sec', { type: 'string', describe: 'AccuracySec= of the timers (default 1s)' })
-    .option('on-boot-sec', { type: 'string', describe: 'OnBootSec= of time-span timers: first run after boot (default 1min)' })
-    .option('user', { type: 'string', describe: 'run as this existing user (User=) instead of a dynamic user (DynamicUser=yes)' })
-    .option('environment-file', { type: 'string', describe: "EnvironmentFile= with the configuration (default /etc/metrics/env, optional; '' for none)" })
-    .option('credential', { type: 'string', array: true, default: [], describe: 'LoadCredential=NAME:PATH (repeatable), e.g. INFLUX_TOKEN:/etc/metrics/token' })
-    .option('credentials-dir', { type: 'string', describe: "each file in this directory becomes a LoadCredential= named after it (default /etc/metrics/credentials; '' for none)" })
-    .option('proc-subset', { choices: ['all', 'pid'] as const, describe: 'ProcSubset=: all (default; host collectors read /proc/meminfo…) or pid' })
-    .option('ip-address-allow', { type: 'string', array: true, default: [], describe: 'only allow these addresses/prefixes (IPAddressDeny=any + IPAddressAllow=), repeatable' })
-    .option('collectors-dir', { type: 'string', describe: 'collectors directory (default: $METRICS_COLLECTORS_DIR or the built-in one); passed to the runs' })
-    .option('service-option', { type: 'string', array: true, default: [], describe: 'extra Key=Value line for the [Service] section (repeatable), e.g. MemoryMax=512M' }) as never;
+  let a: Argv<T> = y;
+  for (const o of UNIT_OPTION_SPECS) {
+    a = a.option(o.flag, {
+      ...(o.kind === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, array: o.kind === 'list' }),
+      ...(o.default !== undefined ? { default: o.default } : {}),
+      ...(o.choices ? { choices: o.choices } : {}),
+      describe: o.describe,
+    }) as Argv<T>;
+  }
+  return a as never;
 }
 
 async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
   const { UsageError } = await import('../../platform/errors.js');
-  const credentials = (a.credential ?? []).map((c) => {
-    const i = c.indexOf(':');
-    if (i <= 0) throw new UsageError(`--credential ${JSON.stringify(c)} must be NAME:PATH, e.g. INFLUX_TOKEN:/etc/metrics/token`);
-    return { name: c.slice(0, i), path: c.slice(i + 1) };
-  });
-  return {
-    prefix: a.prefix,
-    node: a.node,
-    runtimeMaxSec: a['runtime-max-sec'],
-    randomizedDelaySec: a['randomized-delay-sec'],
-    fixedRandomDelay: a['fixed-random-delay'],
-    accuracySec: a['accuracy-sec'],
-    onBootSec: a['on-boot-sec'],
-    user: a.user,
-    environmentFile: a['environment-file'],
-    credentials,
-    credentialsDir: a['credentials-dir'],
-    procSubset: a['proc-subset'],
-    ipAddressAllow: a['ip-address-allow'],
-    collectorsDir: a['collectors-dir'] ?? (process.env.METRICS_COLLECTORS_DIR || undefined),
-    extraService: a['service-option'],
-  };
+  const { unitOptionsFromValues } = await import('../../systemd/options.js');
+  const { options, problems } = unitOptionsFromValues(a);
+  if (problems.length) throw new UsageError(problems.join('; '));
+  const { run } = settings();
+  // the runs get the collectors directory this command was given: --collectors-dir, else METRICS_COLLECTORS_DIR
+  return { ...options, collectorsDir: options.collectorsDir ?? (run.collectorsDirGiven ? run.collectorsDir : undefined) };
 }
 
 async function discoverFor(opts: UnitOptions) {
   const { discoverCollectors, enabledOnly } = await import('../../run/discovery.js');
-  return enabledOnly(await discoverCollectors(opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
+  return enabledOnly(await discoverCollectors(settings().run, opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
 }
 
 const generate: CommandModule<object, UnitArgs & { out: string }> = {
@@ -121,12 +87,12 @@ const install: CommandModule<object, InstallArgs> = {
   builder: (y) =>
     unitOptions(
       y
-        .option('unit-dir', { type: 'string', default: '/etc/systemd/system', describe: 'where to write the units' })
+        .option('unit-dir', { type: 'string', default: DEFAULTS.unitDir, describe: 'where to write the units' })
         .option('systemctl', { type: 'string', default: 'systemctl', describe: 'systemctl executable' })
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print the plan, change nothing' })
         .option('force', { type: 'boolean', default: false, describe: 'overwrite unit files of the same name not generated by metrics' })
         .option('generator', { type: 'boolean', default: false, describe: 'install a systemd generator instead: the timers follow the collector folders at every boot and daemon-reload' })
-        .option('generator-dir', { type: 'string', default: '/etc/systemd/system-generators', describe: 'where --generator puts the generator' })
+        .option('generator-dir', { type: 'string', default: DEFAULTS.generatorDir, describe: 'where --generator puts the generator' })
         .example('sudo $0 systemd install --dry-run', 'show what would be written and run')
         .example('sudo $0 systemd install --randomized-delay-sec 30s', 'install, with up to 30 s of jitter per run')
         .example('sudo $0 systemd install --generator', 'install the generator instead of static units'),
@@ -152,8 +118,11 @@ const install: CommandModule<object, InstallArgs> = {
   },
 };
 
+/** `--prefix`, as the unit options declare it (uninstall takes only this one of them). */
+const PREFIX = UNIT_OPTION_SPECS.find((o) => o.key === 'prefix')!;
+
 interface UninstallArgs {
-  prefix: string;
+  [option: string]: unknown;
   'unit-dir': string;
   systemctl: string;
   'dry-run': boolean;
@@ -166,15 +135,15 @@ const uninstall: CommandModule<object, UninstallArgs> = {
   describe: 'disable the timers and remove the units (or the generator) that install wrote',
   builder: (y) =>
     y
-      .option('prefix', { type: 'string', default: 'metrics', describe: 'unit name prefix used at install' })
-      .option('unit-dir', { type: 'string', default: '/etc/systemd/system', describe: 'where the units were written' })
+      .option(PREFIX.flag, { type: 'string', default: PREFIX.default as string, describe: 'unit name prefix used at install' })
+      .option('unit-dir', { type: 'string', default: DEFAULTS.unitDir, describe: 'where the units were written' })
       .option('systemctl', { type: 'string', default: 'systemctl', describe: 'systemctl executable' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print the plan, change nothing' })
       .option('generator', { type: 'boolean', default: false, describe: 'remove the generator installed with install --generator' })
-      .option('generator-dir', { type: 'string', default: '/etc/systemd/system-generators', describe: 'where the generator is' }) as never,
+      .option('generator-dir', { type: 'string', default: DEFAULTS.generatorDir, describe: 'where the generator is' }) as never,
   handler: async (args) => {
     const sd = await import('../../systemd/install.js');
-    const opts = { prefix: args.prefix, systemctl: args.systemctl, dryRun: args['dry-run'] };
+    const opts = { prefix: args[PREFIX.flag] as string, systemctl: args.systemctl, dryRun: args['dry-run'] };
     if (args.generator) await sd.uninstallGenerator({ ...opts, generatorDir: args['generator-dir'] });
     else await sd.uninstallUnits({ ...opts, unitDir: args['unit-dir'] });
   },
@@ -199,14 +168,17 @@ const generator: CommandModule<object, GeneratorArgs> = {
     ),
   handler: async (args) => {
     const { runGenerator } = await import('../../systemd/generator.js');
+    const { generatorLog } = await import('../../systemd/generator.js');
+    const { run, underSystemd } = settings();
+    const log = generatorLog(underSystemd);
     let opts: UnitOptions = {};
     try {
       opts = await toUnitOptions(args);
     } catch (error) {
-      process.stderr.write(`metrics-generator: error: ${(error as Error).message}; using the defaults\n`);
+      log.error(`${(error as Error).message}; using the defaults`);
     }
     const dirs = [args['normal-dir'], args['early-dir'], args['late-dir']].filter((d): d is string => typeof d === 'string');
-    process.exitCode = await runGenerator(dirs, opts);
+    process.exitCode = await runGenerator(dirs, { ...opts, run, log });
   },
 };
 

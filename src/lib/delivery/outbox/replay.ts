@@ -15,6 +15,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_PREFIX, fsyncDir } from '../../platform/atomic.js';
 import { describeFsError, errnoCode } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
 import { acquireLock, pidAlive, type LockHolder } from '../lock.js';
 import { parseBatch, type Count, type OutboxEntry, type OutboxHeader } from './format.js';
 
@@ -61,7 +62,7 @@ export interface ReplaySource {
   readonly replayLockPath: string;
   readonly rejectedDir: string;
   readonly corruptDir: string;
-  readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Checks the folder (a link or a non-directory is refused). */
   ensureDir(create: boolean): Promise<void>;
   /** Pending batches, oldest-first (headers only are read). */

@@ -33,8 +33,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafeFileError, ensurePrivateDir, fsyncDir, readRegularFile, writeFileAtomic } from '../../platform/atomic.js';
 import { ConfigError, describeFsError, errnoCode } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
 import { redact } from '../../platform/redact.js';
-import { stateDir } from '../../platform/state.js';
 import { LockFileError, acquireLockWait, type LockResult } from '../lock.js';
 import {
   BATCH_NAME,
@@ -51,14 +51,9 @@ import {
 import { replayBatches, type ReplayOptions, type ReplayResult, type ReplaySend, type ReplaySource } from './replay.js';
 
 const HEADER_READ_BYTES = 16 * 1024;
-/** Default bound when the configuration says nothing: 256 MiB. */
-export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
 
-export interface OutboxLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+/** What the outbox logs with. */
+export type OutboxLog = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface OutboxOptions {
   dir: string;
@@ -159,30 +154,6 @@ export class Outbox implements ReplaySource {
     this.rejectedDir = join(this.dir, 'rejected');
     this.corruptDir = join(this.dir, 'corrupt');
     this.droppedPath = join(this.dir, 'dropped.json');
-  }
-
-  /**
-   * The outbox directory:
-   * 1. `$STATE_DIRECTORY/outbox` (systemd `StateDirectory=`; first entry if colon-separated);
-   * 2. `$METRICS_OUTBOX_DIR`;
-   * 3. `<state dir>/outbox` with the state dir from `stateDir()` (platform/state.ts) (without $STATE_DIRECTORY):
-   *    `/var/lib/metrics/outbox` for root or when writable, else `~/.local/state/metrics/outbox`.
-   */
-  static resolveDir(env: NodeJS.ProcessEnv = process.env): string {
-    const sd = env.STATE_DIRECTORY?.split(':').find((s) => s.length > 0);
-    if (sd) return join(sd, 'outbox');
-    if (env.METRICS_OUTBOX_DIR) return env.METRICS_OUTBOX_DIR;
-    return join(stateDir(env), 'outbox');
-  }
-
-  /** Parse a size such as `268435456`, `500M`, `500MB`, `1G`, `64KiB` (powers of 1024). */
-  static parseSize(text: string): number {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-    if (!m) throw new Error(`not a size: ${JSON.stringify(text)} (use bytes or a suffix K, M, G, T, e.g. 256M)`);
-    const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-    const n = Math.floor(Number(m[1]) * mult);
-    if (!(n > 0)) throw new Error(`size must be positive: ${JSON.stringify(text)}`);
-    return n;
   }
 
   // --- the folder ----------------------------------------------------------------------------
