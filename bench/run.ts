@@ -59,7 +59,12 @@ const t0 = 1_700_000_000_000;
   let bytes = 0;
   const tb = performance.now();
   for (let i = 0; i < N; i++) {
-    const p = new Point('bench').tag('host', `h${i % 100}`).tag('region', 'eu west').floatField('value', i * 0.5).intField('count', i).timestamp(new Date(t0 + i));
+    const p = new Point('bench')
+      .tag('host', `h${i % 100}`)
+      .tag('region', 'eu west')
+      .floatField('value', i * 0.5)
+      .intField('count', i)
+      .timestamp(new Date(t0 + i));
     bytes += p.toLineProtocol()!.length;
   }
   const baseMs = performance.now() - tb;
@@ -67,7 +72,12 @@ const t0 = 1_700_000_000_000;
   const to = performance.now();
   let ours = 0;
   for (let i = 0; i < N; i++) {
-    ours += s.serialize({ measurement: 'bench', tags: { host: `h${i % 100}`, region: 'eu west' }, fields: { value: i * 0.5, count: int(i) }, time: t0 + i }).length;
+    ours += s.serialize({
+      measurement: 'bench',
+      tags: { host: `h${i % 100}`, region: 'eu west' },
+      fields: { value: i * 0.5, count: int(i) },
+      time: t0 + i,
+    }).length;
   }
   const oursMs = performance.now() - to;
   row('client Point (baseline)', `${Math.round(N / (baseMs / 1000))} pts/s`, '1.00x');

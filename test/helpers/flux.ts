@@ -22,7 +22,10 @@ export interface FluxChecker {
 
 /** The part of the WebAssembly global used here (lib ES2023 and @types/node 20 do not declare it). */
 interface WasmApi {
-  instantiate(bytes: Uint8Array, imports: Record<string, Record<string, unknown>>): Promise<{ instance: { exports: Record<string, unknown> } }>;
+  instantiate(
+    bytes: Uint8Array,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ instance: { exports: Record<string, unknown> } }>;
 }
 const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WasmApi };
 
@@ -34,9 +37,12 @@ export function loadFlux(): Promise<FluxChecker> {
     const dir = dirname(require.resolve('@influxdata/flux-lsp-browser/package.json'));
     let glue = readFileSync(join(dir, 'flux-lsp-browser_bg.js'), 'utf8');
     const importLine = /import \* as wasm from ['"]\.\/flux-lsp-browser_bg\.wasm['"];?/;
-    const cacheLines = /\ncachedInt32Memory0 = new Int32Array\(wasm\.memory\.buffer\);\ncachedUint8Memory0 = new Uint8Array\(wasm\.memory\.buffer\);\s*$/;
+    const cacheLines =
+      /\ncachedInt32Memory0 = new Int32Array\(wasm\.memory\.buffer\);\ncachedUint8Memory0 = new Uint8Array\(wasm\.memory\.buffer\);\s*$/;
     if (!importLine.test(glue) || !cacheLines.test(glue)) {
-      throw new Error(`${dir}: the glue code of @influxdata/flux-lsp-browser is not the expected shape (version 0.8.40): update test/helpers/flux.ts`);
+      throw new Error(
+        `${dir}: the glue code of @influxdata/flux-lsp-browser is not the expected shape (version 0.8.40): update test/helpers/flux.ts`,
+      );
     }
     glue = glue
       .replace(
@@ -51,7 +57,9 @@ export function loadFlux(): Promise<FluxChecker> {
         __setWasm(exports: Record<string, unknown>): void;
         Flux: new (script: string) => { is_valid(): boolean; free(): void };
       };
-      const { instance } = await wasmApi.instantiate(readFileSync(join(dir, 'flux-lsp-browser_bg.wasm')), { './flux-lsp-browser_bg.js': bg });
+      const { instance } = await wasmApi.instantiate(readFileSync(join(dir, 'flux-lsp-browser_bg.wasm')), {
+        './flux-lsp-browser_bg.js': bg,
+      });
       bg.__setWasm(instance.exports);
       return {
         isValid(script: string): boolean {

@@ -129,9 +129,7 @@ let setprivPath: string | null | undefined;
 function spawnServer(binary: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   if (setprivPath === undefined) setprivPath = findBinary('setpriv') ?? null;
   const opts: SpawnOptions = { env, stdio: ['ignore', 'pipe', 'pipe'] };
-  const child = setprivPath
-    ? spawn(setprivPath, ['--pdeathsig', 'KILL', '--', binary, ...args], opts)
-    : spawn(binary, args, opts);
+  const child = setprivPath ? spawn(setprivPath, ['--pdeathsig', 'KILL', '--', binary, ...args], opts) : spawn(binary, args, opts);
   return track(child);
 }
 
@@ -212,8 +210,7 @@ async function waitHttp(
   while (Date.now() < deadline) {
     if (!isRunning(child)) {
       throw new Error(
-        `${what} exited (code ${child.exitCode}, signal ${child.signalCode}) before ${url} answered.\n` +
-          `--- output ---\n${output}`,
+        `${what} exited (code ${child.exitCode}, signal ${child.signalCode}) before ${url} answered.\n` + `--- output ---\n${output}`,
       );
     }
     try {
@@ -457,9 +454,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd |
   };
 
   const authHeaders = (): Record<string, string> =>
-    opts.auth
-      ? { authorization: 'Basic ' + Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64') }
-      : {};
+    opts.auth ? { authorization: 'Basic ' + Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64') } : {};
 
   const rawQuery = async (q: string, db?: string, qo: InfluxQueryOptions = {}, withAuth = true): Promise<any> => {
     const form = new URLSearchParams({ q });

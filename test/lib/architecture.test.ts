@@ -45,7 +45,22 @@ export interface Import {
   line: number;
 }
 
-const KEYWORDS_BEFORE_REGEX = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
+const KEYWORDS_BEFORE_REGEX = new Set([
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
+]);
 
 /**
  * The source with comments blanked, template literals blanked, and every '…' / "…" string
@@ -248,9 +263,12 @@ export function checkArchitecture(files: Map<string, string>): string[] {
   const graph = new Map<string, string[]>();
   for (const [from, source] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const fromPart = partOf(from);
-    if (fromPart.kind === 'lib-root') problems.push(`${from} sits directly in src/lib: put it in the folder of its part (see README "Layout")`);
+    if (fromPart.kind === 'lib-root')
+      problems.push(`${from} sits directly in src/lib: put it in the folder of its part (see README "Layout")`);
     if (fromPart.kind === 'lib' && !LAYERS[fromPart.folder]) {
-      problems.push(`${from}: src/lib/${fromPart.folder}/ is not a known part: add it to LAYERS in test/lib/architecture.test.ts and to README "Layout"`);
+      problems.push(
+        `${from}: src/lib/${fromPart.folder}/ is not a known part: add it to LAYERS in test/lib/architecture.test.ts and to README "Layout"`,
+      );
     }
     const edges: string[] = [];
     for (const imp of parseImports(source)) {
@@ -264,7 +282,9 @@ export function checkArchitecture(files: Map<string, string>): string[] {
       edges.push(to);
       const toPart = partOf(to);
       if (fromPart.kind === 'collectors' && (toPart.kind === 'lib' || toPart.kind === 'lib-root') && !SDK_ENTRIES.includes(to)) {
-        problems.push(`${where}: a collector imports from src/lib only the SDK (${SDK_ENTRIES.map((e) => e.replace(/\.ts$/, '.js')).join(' or ')}); export what it needs there`);
+        problems.push(
+          `${where}: a collector imports from src/lib only the SDK (${SDK_ENTRIES.map((e) => e.replace(/\.ts$/, '.js')).join(' or ')}); export what it needs there`,
+        );
       }
       if ((fromPart.kind === 'lib' || fromPart.kind === 'lib-root') && toPart.kind === 'collectors') {
         problems.push(`${where}: src/lib never imports a collector (discovery finds them)`);
@@ -273,9 +293,13 @@ export function checkArchitecture(files: Map<string, string>): string[] {
         const a = LAYERS[fromPart.folder];
         const b = LAYERS[toPart.folder];
         if (a && b && b.layer > a.layer) {
-          problems.push(`${where}: ${fromPart.folder}/ (layer ${a.layer}) imports ${toPart.folder}/ (layer ${b.layer}), a higher layer: move the shared piece down, or pass it in`);
+          problems.push(
+            `${where}: ${fromPart.folder}/ (layer ${a.layer}) imports ${toPart.folder}/ (layer ${b.layer}), a higher layer: move the shared piece down, or pass it in`,
+          );
         } else if (a && b && b.layer === a.layer) {
-          problems.push(`${where}: ${fromPart.folder}/ and ${toPart.folder}/ share layer ${a.layer} and stay independent of each other: move the shared piece down`);
+          problems.push(
+            `${where}: ${fromPart.folder}/ and ${toPart.folder}/ share layer ${a.layer} and stay independent of each other: move the shared piece down`,
+          );
         }
       }
     }
@@ -286,11 +310,14 @@ export function checkArchitecture(files: Map<string, string>): string[] {
     const path = `src/lib/${folder}/${main}`;
     const source = files.get(path);
     if (source === undefined) {
-      if ([...files.keys()].some((f) => f.startsWith(`src/lib/${folder}/`))) problems.push(`${path}, the main file of ${folder}/, is missing (LAYERS names it)`);
+      if ([...files.keys()].some((f) => f.startsWith(`src/lib/${folder}/`)))
+        problems.push(`${path}, the main file of ${folder}/, is missing (LAYERS names it)`);
       continue;
     }
     if (!new RegExp(`^/\\*\\*\\s*\\n\\s*\\* ${folder}/: `).test(source)) {
-      problems.push(`${path}, the main file of ${folder}/, must open with the folder's paragraph: "/**\\n * ${folder}/: what it is for and what it may import"`);
+      problems.push(
+        `${path}, the main file of ${folder}/, must open with the folder's paragraph: "/**\\n * ${folder}/: what it is for and what it may import"`,
+      );
     }
   }
   return problems;
@@ -337,7 +364,9 @@ test('src/: the environment is read at the edge only (process.env in platform/se
 // ---------------------------------------------------------------------------------------------
 // The checker, on synthetic input
 
-const MAINS = Object.fromEntries(Object.entries(LAYERS).map(([folder, { main }]) => [`src/lib/${folder}/${main}`, `/**\n * ${folder}/: a folder.\n */\n`]));
+const MAINS = Object.fromEntries(
+  Object.entries(LAYERS).map(([folder, { main }]) => [`src/lib/${folder}/${main}`, `/**\n * ${folder}/: a folder.\n */\n`]),
+);
 
 function tree(extra: Record<string, string>): Map<string, string> {
   return new Map(Object.entries({ ...MAINS, ...extra }));
@@ -360,7 +389,7 @@ test('checker: finds every kind of import, type-only ones included, and none in 
     "type K = import('./k.js').K;",
     "// import x from './comment.js';",
     "/* export { y } from './block.js'; */",
-    "const s = \"import z from './string.js'\";",
+    'const s = "import z from \'./string.js\'";',
     "const t = `import w from './template.js'; ${\"import('./in-expression.js')\"}`;",
     "const r = /import v from '.\\/regex.js'/;",
     "const q = a / 2; import('./l.js');",
@@ -368,7 +397,20 @@ test('checker: finds every kind of import, type-only ones included, and none in 
   ].join('\n');
   assert.deepEqual(
     parseImports(source).map((i) => `${i.line}:${i.specifier}`),
-    ['1:./a.js', '2:./b.js', '3:./c.js', '7:./e.js', '8:./f.js', '9:./g.js', '10:./h.js', '11:./i.js', '12:./j.js', '13:./k.js', '19:./l.js', '20:node:fs/promises'],
+    [
+      '1:./a.js',
+      '2:./b.js',
+      '3:./c.js',
+      '7:./e.js',
+      '8:./f.js',
+      '9:./g.js',
+      '10:./h.js',
+      '11:./i.js',
+      '12:./j.js',
+      '13:./k.js',
+      '19:./l.js',
+      '20:node:fs/promises',
+    ],
   );
 });
 
@@ -378,7 +420,8 @@ test('checker: a collector importing lib/points/point.js (or anything but the SD
       'src/lib/points/other.ts': 'export const x = 1;\n',
       'src/lib/sdk/index.ts': "/**\n * sdk/: the SDK.\n */\nexport { x } from '../points/other.js';\n",
       'src/lib/sdk/events.ts': 'export {};\n',
-      'src/collectors/weather/index.ts': "import type { x } from '../../lib/sdk/index.js';\nimport { int } from '../../lib/points/point.js';\nimport { helper } from './helper.js';\n",
+      'src/collectors/weather/index.ts':
+        "import type { x } from '../../lib/sdk/index.js';\nimport { int } from '../../lib/points/point.js';\nimport { helper } from './helper.js';\n",
       'src/collectors/weather/helper.ts': "import { defineEvent } from '../../lib/sdk/events.js';\nexport const helper = 1;\n",
     }),
   );
@@ -399,7 +442,7 @@ test('checker: an import up a layer, between sibling folders, or of a collector 
   );
   assert.deepEqual(problems, [
     'src/lib/delivery/sibling.ts:1 imports ../schedule/low.js: delivery/ and schedule/ share layer 2 and stay independent of each other: move the shared piece down',
-    "src/lib/run/discovery.ts:1 imports ../../collectors/system/index.js: src/lib never imports a collector (discovery finds them)",
+    'src/lib/run/discovery.ts:1 imports ../../collectors/system/index.js: src/lib never imports a collector (discovery finds them)',
     'src/lib/schedule/low.ts:1 imports ../run/runner.js: schedule/ (layer 2) imports run/ (layer 4), a higher layer: move the shared piece down, or pass it in',
   ]);
 });

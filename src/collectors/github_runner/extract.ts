@@ -114,10 +114,7 @@ const text = (max: number) =>
     .refine((s) => !controlChars.test(s), 'must not contain control characters (newline, tab…)')
     .refine((s) => !s.endsWith('\\'), 'must not end with a backslash');
 
-const timestamp = z
-  .number()
-  .nonnegative()
-  .max(MAX_TIMESTAMP, `must be a UNIX time in seconds before 2100 (<= ${MAX_TIMESTAMP})`);
+const timestamp = z.number().nonnegative().max(MAX_TIMESTAMP, `must be a UNIX time in seconds before 2100 (<= ${MAX_TIMESTAMP})`);
 
 export const PreJobMetrics = z.object({
   timestamp,
@@ -234,7 +231,8 @@ async function openFolder(path: string | Buffer, shown: string): Promise<Folder>
   try {
     handle = await open(path, O_DIR);
   } catch (error) {
-    if (code(error) === 'ELOOP' || code(error) === 'ENOTDIR') throw new CorruptDataError(`${shown} is not a folder (it changed while being read)`);
+    if (code(error) === 'ELOOP' || code(error) === 'ENOTDIR')
+      throw new CorruptDataError(`${shown} is not a folder (it changed while being read)`);
     if (code(error) === 'ENOENT') throw new CorruptDataError(`${shown} vanished while being read`);
     throw new ExtractionError(`cannot open the folder ${shown}: ${message(error)}`);
   }
@@ -270,12 +268,7 @@ export interface ReadHooks {
  * is then never opened), is a hard link, or holds more than `limit` bytes (at most `limit + 1`
  * bytes are read, whatever happens to the file meanwhile).
  */
-export async function readBoundedFile(
-  path: string,
-  shown: string,
-  limit: number,
-  hooks: ReadHooks = {},
-): Promise<Buffer | undefined> {
+export async function readBoundedFile(path: string, shown: string, limit: number, hooks: ReadHooks = {}): Promise<Buffer | undefined> {
   let st: Stats | undefined;
   try {
     st = await lstatOrUndefined(path);
@@ -562,7 +555,8 @@ interface RemovalState {
 }
 
 function checkAbort(state: RemovalState, shown: string): void {
-  if (state.signal?.aborted) throw new RemovalError(`${shown}: the removal was stopped by the time limit (METRICS_TIMEOUT) before it finished`);
+  if (state.signal?.aborted)
+    throw new RemovalError(`${shown}: the removal was stopped by the time limit (METRICS_TIMEOUT) before it finished`);
 }
 
 /**
@@ -576,7 +570,9 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
   for (let round = 1; ; round++) {
     checkAbort(state, shown);
     if (round > MAX_REMOVAL_ROUNDS) {
-      throw new RemovalError(`${shown} kept changing while being removed (${MAX_REMOVAL_ROUNDS} attempts): is a runner process still writing to it?`);
+      throw new RemovalError(
+        `${shown} kept changing while being removed (${MAX_REMOVAL_ROUNDS} attempts): is a runner process still writing to it?`,
+      );
     }
     // a file, a link (removed, never followed), a FIFO, a socket, a device: unlinked at once
     let unlinkError: unknown;
@@ -695,7 +691,9 @@ async function moveUp(parent: Folder, name: Buffer, shown: string, state: Remova
     return true;
   } catch (error) {
     if (code(error) === 'ENOENT') return true; // gone meanwhile
-    throw new RemovalError(`cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${sysMessage(error)}`);
+    throw new RemovalError(
+      `cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${sysMessage(error)}`,
+    );
   }
 }
 
@@ -732,7 +730,10 @@ export const PARKED_PREFIX = '.parked-';
 
 /** `20250101T120000Z` */
 function utcStamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -793,13 +794,16 @@ export async function ensureQuarantineDir(dir: string): Promise<string | undefin
     }
     return undefined;
   }
-  if (st.isSymbolicLink()) throw new QuarantineError(`the quarantine directory ${dir} is a symbolic link: set RUNNER_METRICS_QUARANTINE to the real directory`);
+  if (st.isSymbolicLink())
+    throw new QuarantineError(`the quarantine directory ${dir} is a symbolic link: set RUNNER_METRICS_QUARANTINE to the real directory`);
   if (!st.isDirectory()) throw new QuarantineError(`the quarantine directory ${dir} is ${describeType(st)}, not a directory`);
   if ((st.mode & 0o077) !== 0) {
     try {
       await chmod(dir, 0o700);
     } catch (error) {
-      throw new QuarantineError(`the quarantine directory ${dir} has mode ${(st.mode & 0o777).toString(8)} and cannot be made 0700: ${message(error)}`);
+      throw new QuarantineError(
+        `the quarantine directory ${dir} has mode ${(st.mode & 0o777).toString(8)} and cannot be made 0700: ${message(error)}`,
+      );
     }
     return `the quarantine directory ${dir} had mode ${(st.mode & 0o777).toString(8)}: set to 0700`;
   }
@@ -831,7 +835,9 @@ function addItem(state: WalkState, item: ArchiveItem, shown: string): void {
 /** Reads a regular file for the archive: opened without following links, checked, bounded. */
 async function readForArchive(path: Buffer, st: Stats, shown: string, state: WalkState): Promise<Buffer> {
   if (state.bytes + st.size > state.maxBytes) {
-    throw new QuarantineLimitError(`${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive: too big to quarantine`);
+    throw new QuarantineLimitError(
+      `${shown}: more than ${state.maxBytes} bytes (RUNNER_METRICS_MAX_QUARANTINE_BYTES) to archive: too big to quarantine`,
+    );
   }
   let fh: FileHandle;
   try {
@@ -868,7 +874,8 @@ async function walkEntry(path: Buffer, archivePath: string, shown: string, depth
     throw new QuarantineError(`cannot examine ${shown} to archive it: ${message(error)}`);
   }
   if (st.isDirectory()) {
-    if (depth > MAX_ARCHIVE_DEPTH) throw new QuarantineLimitError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}: too deep to quarantine`);
+    if (depth > MAX_ARCHIVE_DEPTH)
+      throw new QuarantineLimitError(`${shown}: folders nested deeper than ${MAX_ARCHIVE_DEPTH}: too deep to quarantine`);
     addItem(state, { path: archivePath + '/', type: 'Directory', st }, shown);
     let folder: Folder;
     try {
@@ -1016,7 +1023,12 @@ async function syncDir(dir: string): Promise<void> {
  * Archives `<storage>/<runner>` (a folder, or whatever the entry is) to
  * `<quarantine>/<runner>.tar.gz` (never over an existing archive). Does not remove anything.
  */
-export async function quarantineEntry(storage: string, runner: string, quarantineDir: string, opts: QuarantineOptions): Promise<QuarantineResult> {
+export async function quarantineEntry(
+  storage: string,
+  runner: string,
+  quarantineDir: string,
+  opts: QuarantineOptions,
+): Promise<QuarantineResult> {
   if (!isValidRunnerName(runner)) throw new QuarantineError(`refusing to quarantine ${JSON.stringify(runner)}: not a runner name`);
   const state: WalkState = { items: [], bytes: 0, maxBytes: opts.maxBytes, warn: opts.warn ?? (() => undefined) };
   const source = join(storage, runner);

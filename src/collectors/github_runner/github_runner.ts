@@ -104,12 +104,15 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
     );
   }
   const storage = resolve(rawStorage.trim());
-  if (storage === '/') throw new CollectorError('RUNNER_METRICS_STORAGE=/ cannot be the storage: point it at the directory holding the runner folders');
+  if (storage === '/')
+    throw new CollectorError('RUNNER_METRICS_STORAGE=/ cannot be the storage: point it at the directory holding the runner folders');
   let st;
   try {
     st = await stat(storage);
   } catch (error) {
-    throw new CollectorError(`RUNNER_METRICS_STORAGE=${storage}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorMessage(error)}; create it or fix the variable`);
+    throw new CollectorError(
+      `RUNNER_METRICS_STORAGE=${storage}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorMessage(error)}; create it or fix the variable`,
+    );
   }
   if (!st.isDirectory()) throw new CollectorError(`RUNNER_METRICS_STORAGE=${storage} is not a directory`);
 
@@ -122,9 +125,12 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   }
 
   const flavor = env.RUNNER_FLAVOR?.trim() ?? '';
-  if (flavor === '') throw new CollectorError('RUNNER_FLAVOR is not set: set it to the flavor of the runners (the application or label set), e.g. small');
+  if (flavor === '')
+    throw new CollectorError('RUNNER_FLAVOR is not set: set it to the flavor of the runners (the application or label set), e.g. small');
   if (/[\u0000-\u001f\u007f]/.test(flavor) || flavor.endsWith('\\') || flavor.length > 128) {
-    throw new CollectorError(`RUNNER_FLAVOR=${JSON.stringify(flavor)} must be at most 128 characters, without control characters or a trailing backslash`);
+    throw new CollectorError(
+      `RUNNER_FLAVOR=${JSON.stringify(flavor)} must be at most 128 characters, without control characters or a trailing backslash`,
+    );
   }
 
   const exclude = new Set(nameList(env.RUNNER_METRICS_EXCLUDE, /,/));
@@ -138,7 +144,9 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
       text = await readFile(excludeFile, 'utf8');
     } catch (error) {
       // without the list of live runners, extracting would remove the folders of running jobs
-      throw new CollectorError(`RUNNER_METRICS_EXCLUDE_FILE=${excludeFile}: cannot read the list of live runners: ${errorMessage(error)}; nothing was extracted`);
+      throw new CollectorError(
+        `RUNNER_METRICS_EXCLUDE_FILE=${excludeFile}: cannot read the list of live runners: ${errorMessage(error)}; nothing was extracted`,
+      );
     }
     for (const n of nameList(text, /\r?\n/)) exclude.add(n);
   }
@@ -248,7 +256,15 @@ export class GithubRunnerMetric extends Metric {
       this.log.warn(`${scan.overBound} more runner folders than RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners}: left for the next run`);
     }
 
-    const counts: Counts = { extracted: 0, quarantined: 0, parked: 0, incomplete: 0, failed: 0, notReached: 0, events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])) };
+    const counts: Counts = {
+      extracted: 0,
+      quarantined: 0,
+      parked: 0,
+      incomplete: 0,
+      failed: 0,
+      notReached: 0,
+      events: Object.fromEntries(EVENT_NAMES.map((n) => [n, 0])),
+    };
     const failures: string[] = [];
     const fail = (msg: string): void => {
       this.log.error(msg);
@@ -271,13 +287,20 @@ export class GithubRunnerMetric extends Metric {
       }
     }
 
-    const skipped = [`${scan.excluded} excluded`, `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`, `${scan.invalidCount} with an invalid name`, `${scan.young} younger than RUNNER_METRICS_MIN_AGE=${cfg.minAge}s`];
+    const skipped = [
+      `${scan.excluded} excluded`,
+      `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`,
+      `${scan.invalidCount} with an invalid name`,
+      `${scan.young} younger than RUNNER_METRICS_MIN_AGE=${cfg.minAge}s`,
+    ];
     this.log.info(
       `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
         `skipped: ${skipped.join(', ')}; events: ${EVENT_NAMES.map((n) => `${counts.events[n]} ${n}`).join(', ')}`,
     );
     if (failures.length) {
-      throw new CollectorError(`${failures.length} runner folder${failures.length > 1 ? 's' : ''} could not be handled: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more, see the log)` : ''}`);
+      throw new CollectorError(
+        `${failures.length} runner folder${failures.length > 1 ? 's' : ''} could not be handled: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more, see the log)` : ''}`,
+      );
     }
     return [];
   }
@@ -302,7 +325,9 @@ export class GithubRunnerMetric extends Metric {
       );
     }
     if (metrics.installed === undefined) {
-      this.log.error(`runner ${runner}: no ${FILES.installed} in ${where}: nothing is issued for this runner (it never finished installing?)`);
+      this.log.error(
+        `runner ${runner}: no ${FILES.installed} in ${where}: nothing is issued for this runner (it never finished installing?)`,
+      );
       counts.incomplete++;
       await this.remove(runner, cfg, counts, fail, 'incomplete');
       return false;
@@ -337,7 +362,9 @@ export class GithubRunnerMetric extends Metric {
     try {
       await this.flush();
     } catch (error) {
-      fail(`runner ${runner}: its events could not be delivered: ${errorMessage(error)}; its folder is left for the next run (its events will be issued again)`);
+      fail(
+        `runner ${runner}: its events could not be delivered: ${errorMessage(error)}; its folder is left for the next run (its events will be issued again)`,
+      );
       return true;
     }
     counts.extracted++;
@@ -346,7 +373,13 @@ export class GithubRunnerMetric extends Metric {
     return false;
   }
 
-  private async remove(runner: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void, what: 'extracted' | 'incomplete'): Promise<void> {
+  private async remove(
+    runner: string,
+    cfg: GithubRunnerConfig,
+    counts: Counts,
+    fail: (m: string) => void,
+    what: 'extracted' | 'incomplete',
+  ): Promise<void> {
     const where = join(cfg.storage, runner);
     if (this.dryRun) {
       this.log.info(`dry-run: would remove ${where} (${what})`);
@@ -370,19 +403,37 @@ export class GithubRunnerMetric extends Metric {
    * Sets a folder that can be neither removed nor quarantined aside as `<storage>/.parked-<runner>-<time>`
    * (hidden: no later run scans it), so that it neither fails every later run nor has its events issued again.
    */
-  private async park(runner: string, reason: string, note: string | undefined, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
+  private async park(
+    runner: string,
+    reason: string,
+    note: string | undefined,
+    cfg: GithubRunnerConfig,
+    counts: Counts,
+    fail: (m: string) => void,
+  ): Promise<void> {
     let parked: string;
     try {
       parked = await parkEntry(cfg.storage, runner);
     } catch (error) {
-      fail(`runner ${runner}: ${reason}; it could not be set aside either (${errorMessage(error)}): inspect and remove it by hand` + (note ? ' (until then every run issues its events again: duplicates)' : ''));
+      fail(
+        `runner ${runner}: ${reason}; it could not be set aside either (${errorMessage(error)}): inspect and remove it by hand` +
+          (note ? ' (until then every run issues its events again: duplicates)' : ''),
+      );
       return;
     }
     counts.parked++;
-    this.log.warn(`runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and remove it by hand`);
+    this.log.warn(
+      `runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and remove it by hand`,
+    );
   }
 
-  private async quarantine(runner: string, reason: string, cfg: GithubRunnerConfig, counts: Counts, fail: (m: string) => void): Promise<void> {
+  private async quarantine(
+    runner: string,
+    reason: string,
+    cfg: GithubRunnerConfig,
+    counts: Counts,
+    fail: (m: string) => void,
+  ): Promise<void> {
     const where = join(cfg.storage, runner);
     this.log.warn(`runner ${runner}: corrupt data: ${reason}; nothing of it is issued, ${where} goes to the quarantine`);
     if (this.dryRun) {
@@ -416,7 +467,14 @@ export class GithubRunnerMetric extends Metric {
     try {
       await removeEntry(cfg.storage, runner, { signal: this.signal });
     } catch (error) {
-      await this.park(runner, `archived to ${archive}, but ${where} could not be removed (${errorMessage(error)})`, undefined, cfg, counts, fail);
+      await this.park(
+        runner,
+        `archived to ${archive}, but ${where} could not be removed (${errorMessage(error)})`,
+        undefined,
+        cfg,
+        counts,
+        fail,
+      );
     }
   }
 }

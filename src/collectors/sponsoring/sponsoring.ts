@@ -48,7 +48,8 @@ export class SponsoringMetric extends Metric {
     const url = this.env.SPONSORING_URL || DEFAULT_URL;
     const data = await this.fetchJson(url, { hint: 'check the source, or point SPONSORING_URL at it', timeoutMs: 30_000 });
     const list = Queue.safeParse(data);
-    if (!list.success) throw new CollectorError(`${url}: expected a JSON list of queue entries, got ${data === null ? 'null' : typeof data}`);
+    if (!list.success)
+      throw new CollectorError(`${url}: expected a JSON list of queue entries, got ${data === null ? 'null' : typeof data}`);
     const today = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
     const todayUtc = Date.UTC(new Date(today).getUTCFullYear(), new Date(today).getUTCMonth(), new Date(today).getUTCDate());
     const ages = new Map<string, number[]>([[ALL, []]]);
@@ -61,7 +62,8 @@ export class SponsoringMetric extends Metric {
         throw new CollectorError(`${url}: entry #${i} is invalid: ${field} ${issue.message}; got ${JSON.stringify(raw).slice(0, 120)}`);
       }
       const queued = parseQueuedDate(entry.data.date_queued);
-      if (queued === undefined) throw new CollectorError(`${url}: entry #${i}: date_queued ${JSON.stringify(entry.data.date_queued)} is not a valid MM/DD/YY date`);
+      if (queued === undefined)
+        throw new CollectorError(`${url}: entry #${i}: date_queued ${JSON.stringify(entry.data.date_queued)} is not a valid MM/DD/YY date`);
       const age = Math.max(0, Math.floor((todayUtc - queued) / 86_400_000));
       ages.get(ALL)!.push(age);
       for (const set of new Set(entry.data.sets)) {
@@ -73,11 +75,16 @@ export class SponsoringMetric extends Metric {
         ages.get(set)!.push(age);
       }
     });
-    if (clash) this.log.warn(`${url}: a set is named "${ALL}", the name of the report over all entries: its entries count only in that report`);
+    if (clash)
+      this.log.warn(`${url}: a set is named "${ALL}", the name of the report over all entries: its entries count only in that report`);
     this.log.debug(`${list.data.length} entries in ${ages.size - 1} sets from ${url}`);
     return [...ages].map(([report, a]) => {
       const s = stats(a);
-      return { measurement: MEASUREMENT, tags: { report }, fields: { count: int(s.count), oldest: int(s.oldest), average_age: int(s.average_age) } };
+      return {
+        measurement: MEASUREMENT,
+        tags: { report },
+        fields: { count: int(s.count), oldest: int(s.oldest), average_age: int(s.average_age) },
+      };
     });
   }
 }

@@ -51,7 +51,13 @@ export class SystemMetric extends Metric {
       },
     });
 
-    const mounts = ['/', ...(this.env.SYSTEM_MOUNTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
+    const mounts = [
+      '/',
+      ...(this.env.SYSTEM_MOUNTS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ];
     for (const path of [...new Set(mounts)]) {
       let s;
       try {

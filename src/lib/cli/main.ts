@@ -25,7 +25,12 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'l
   try {
     parsed = parseArgs({
       args: argv.slice(1),
-      options: { 'dry-run': { type: 'boolean', short: 'n' }, verbose: { type: 'boolean', short: 'v' }, format: { type: 'string' }, timeout: { type: 'string' } },
+      options: {
+        'dry-run': { type: 'boolean', short: 'n' },
+        verbose: { type: 'boolean', short: 'v' },
+        format: { type: 'string' },
+        timeout: { type: 'string' },
+      },
       allowPositionals: true,
       strict: true,
       tokens: true,

@@ -87,6 +87,11 @@ export async function collectorMain(name: string, argv: string[]): Promise<void>
         .scriptName(name)
         .usage(`$0 [options]\n\nRun the ${name} collector once: the same as "metrics run ${name}".`)
         .example('$0 --dry-run --verbose', `show what ${name} would write, without writing it`),
-    ).command('$0', false, () => {}, (args) => runHandler([name], args)),
+    ).command(
+      '$0',
+      false,
+      () => {},
+      (args) => runHandler([name], args),
+    ),
   );
 }

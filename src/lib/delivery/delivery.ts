@@ -152,7 +152,7 @@ export class Delivery implements BatchTarget {
             lines: chunk,
             reason:
               `InfluxDB at ${this.writer.target} refused a single point of ${size} bytes as too large (${this.writer.describeError(error.cause ?? error)}): ` +
-              'it can never be written as it is; raise the server\'s request size limit (InfluxDB 1.x: [http] max-body-size) or make the point smaller',
+              "it can never be written as it is; raise the server's request size limit (InfluxDB 1.x: [http] max-body-size) or make the point smaller",
           });
           continue;
         }
@@ -230,14 +230,22 @@ export class Delivery implements BatchTarget {
         written: 0,
         deferred: lines.length,
         rejected: 0,
-        error: refused ? `${reason}; points kept in the outbox until that is fixed` : `InfluxDB unavailable (${reason}): points kept in the outbox`,
+        error: refused
+          ? `${reason}; points kept in the outbox until that is fixed`
+          : `InfluxDB unavailable (${reason}): points kept in the outbox`,
       };
     } catch (error) {
       this.countDroppedThisRun(error);
       // the data is lost: say so, and never report it as deferred
       this.log.error(errorMessage(error));
       this.totals.lost += lines.length;
-      return { written: 0, deferred: 0, rejected: 0, lost: lines.length, error: `${reason}; and the outbox failed: ${errorMessage(error)}` };
+      return {
+        written: 0,
+        deferred: 0,
+        rejected: 0,
+        lost: lines.length,
+        error: `${reason}; and the outbox failed: ${errorMessage(error)}`,
+      };
     }
   }
 
@@ -262,7 +270,10 @@ export async function writePoints(
   points: CollectedPoint[],
   opts: { collector: string; log: Logger } & ({ delivery: Delivery } | { settings: Pick<Settings, 'influx' | 'state'> }),
 ): Promise<SendResult> {
-  const delivery = 'delivery' in opts ? opts.delivery : await Delivery.open(opts.settings.influx(), opts.log, await openOutbox(opts.settings.state, opts.log));
+  const delivery =
+    'delivery' in opts
+      ? opts.delivery
+      : await Delivery.open(opts.settings.influx(), opts.log, await openOutbox(opts.settings.state, opts.log));
   const serializer = new Serializer(opts.collector, nowNanos());
   const lines = points.map((p) => serializer.serialize(p));
   const total: SendResult = { written: 0, deferred: 0, rejected: 0 };

@@ -181,7 +181,7 @@ export async function acquireLock(path: string, opts: AcquireLockOptions = {}): 
   }
   // Pathological churn; report whoever holds it now.
   const j = await judge(path, opts);
-  return busy(path, j.kind === 'missing' ? lastHolder ?? unknownHolder(new Date()) : j.holder);
+  return busy(path, j.kind === 'missing' ? (lastHolder ?? unknownHolder(new Date())) : j.holder);
 }
 
 /**
@@ -322,9 +322,12 @@ function parseHolder(raw: string): LockHolder | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LockHolder> | null;
     if (
-      v && typeof v === 'object' &&
-      Number.isSafeInteger(v.pid) && (v.pid as number) > 0 &&
-      typeof v.host === 'string' && typeof v.since === 'string'
+      v &&
+      typeof v === 'object' &&
+      Number.isSafeInteger(v.pid) &&
+      (v.pid as number) > 0 &&
+      typeof v.host === 'string' &&
+      typeof v.since === 'string'
     ) {
       return v as LockHolder;
     }

@@ -60,9 +60,11 @@ export async function replayOutbox(
     sent: { files: result.sent.files, points: written },
     rejected: { files: result.rejected.files + rejected.files, points: result.rejected.points + rejected.points },
   };
-  if (result.busy) log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
+  if (result.busy)
+    log.info(`outbox: another process is replaying it (${result.holder ? `pid ${result.holder.pid}` : 'unknown'}); skipping the replay`);
   if (adjusted.sent.points > 0) log.info(`outbox: sent ${adjusted.sent.points} points from ${adjusted.sent.files} stored batches`);
-  if (adjusted.rejected.points > 0) log.error(`outbox: InfluxDB rejected ${adjusted.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
+  if (adjusted.rejected.points > 0)
+    log.error(`outbox: InfluxDB rejected ${adjusted.rejected.points} stored points; they were moved to ${outbox.dir}/rejected`);
   // only an outage sends the run's new points straight to the outbox
   if (result.stopped && outage !== undefined) delivery.markDown(result.stopped);
   if (refused) log.error(`outbox: InfluxDB refuses the stored points for a reason to fix here (not their data): ${refused}`);

@@ -199,7 +199,9 @@ export class InfluxTransport {
     if (req.body !== undefined && req.method !== 'GET') {
       body = Buffer.from(req.body, 'utf8');
       if (this.options.gzipThreshold > 0 && body.length > this.options.gzipThreshold) {
-        body = await new Promise<Buffer>((resolve, reject) => gzip(body!, (e, out) => (e ? reject(new LocalRequestError(codeOf(e), 'request', undefined, { cause: e })) : resolve(out))));
+        body = await new Promise<Buffer>((resolve, reject) =>
+          gzip(body!, (e, out) => (e ? reject(new LocalRequestError(codeOf(e), 'request', undefined, { cause: e })) : resolve(out))),
+        );
         headers['content-encoding'] = 'gzip';
       }
       headers['content-length'] = body.length;
@@ -215,7 +217,12 @@ export class InfluxTransport {
     }
   }
 
-  private send(url: URL, headers: Record<string, string | number>, body: Buffer | undefined, req: TransportRequest): Promise<TransportResponse> {
+  private send(
+    url: URL,
+    headers: Record<string, string | number>,
+    body: Buffer | undefined,
+    req: TransportRequest,
+  ): Promise<TransportResponse> {
     const limit = req.maxBodyBytes ?? ERROR_BODY_LIMIT;
     const timeoutMs = this.options.timeoutMs;
     if (req.signal?.aborted) return Promise.reject(req.signal.reason as unknown);
@@ -280,7 +287,11 @@ export class InfluxTransport {
       } catch (error) {
         // http.request() validates the path, the method and the options before anything is sent
         const code = codeOf(error);
-        fail(new LocalRequestError(code, code === 'ERR_UNESCAPED_CHARACTERS' || code === 'ERR_INVALID_URL' ? 'url' : 'request', undefined, { cause: error }));
+        fail(
+          new LocalRequestError(code, code === 'ERR_UNESCAPED_CHARACTERS' || code === 'ERR_INVALID_URL' ? 'url' : 'request', undefined, {
+            cause: error,
+          }),
+        );
         return;
       }
       request.on('error', (error) => {
@@ -310,7 +321,9 @@ export class InfluxTransport {
  * did (stopped, broken, or left at the bound), the response and its socket are destroyed.
  */
 function answerBody(res: IncomingMessage, max: number): { chunks: AsyncIterable<Uint8Array>; stop: () => void; broken: () => boolean } {
-  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(res.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   let decoder: Transform | undefined;
   const lenient = { flush: zlibConstants.Z_SYNC_FLUSH, finishFlush: zlibConstants.Z_SYNC_FLUSH };
   if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip(lenient);

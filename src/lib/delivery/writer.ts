@@ -57,7 +57,10 @@ export class InfluxWriter {
   private readonly sleep: Sleep | undefined;
   private readonly log: Logger;
 
-  constructor(readonly config: InfluxConfig, options: WriterOptions) {
+  constructor(
+    readonly config: InfluxConfig,
+    options: WriterOptions,
+  ) {
     this.log = options.log;
     this.sleep = options.sleep;
     this.api = config.api;
@@ -66,7 +69,9 @@ export class InfluxWriter {
       try {
         ca = readFileSync(config.caFile);
       } catch (error) {
-        throw new ConfigError(`cannot read INFLUX_CA_FILE=${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+        throw new ConfigError(
+          `cannot read INFLUX_CA_FILE=${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
+        );
       }
     }
     if (config.tlsInsecure && config.url.startsWith('https:')) {
@@ -106,7 +111,8 @@ export class InfluxWriter {
       const res = await this.transport.request({ method: 'GET', path: '/ping', headers: this.authHeaders('v1'), signal });
       return { reachable: true, version: versionHeader(res.headers) };
     } catch (error) {
-      if (error instanceof HttpStatusError) return { reachable: true, version: versionHeader(error.headers), error: this.describeError(error) };
+      if (error instanceof HttpStatusError)
+        return { reachable: true, version: versionHeader(error.headers), error: this.describeError(error) };
       if (error instanceof LocalRequestError) return { reachable: false, error: this.describeError(error), local: true };
       return { reachable: false, error: this.describeError(error), tls: isTlsError(error) };
     }
@@ -186,7 +192,10 @@ export class InfluxWriter {
     }
     const e = error as NodeJS.ErrnoException;
     if (isTlsError(error)) {
-      return `${e.code} ${e.message ?? ''}`.trim() + ' (set INFLUX_CA_FILE to the CA that signed the server certificate, or fix the host name in the URL)';
+      return (
+        `${e.code} ${e.message ?? ''}`.trim() +
+        ' (set INFLUX_CA_FILE to the CA that signed the server certificate, or fix the host name in the URL)'
+      );
     }
     return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : errorMessage(error);
   }
@@ -254,7 +263,9 @@ export class InfluxWriter {
         // a Retry-After longer than INFLUX_MAX_RETRY_DELAY is cut to it (retryAfterTooLong not given)
         giveUp: failed,
         onRetry: (error, { attempt, delayMs }) =>
-          this.log.warn(`write to ${c.url} failed (${this.describeError(error)}); retry ${attempt} of ${c.maxRetries} in ${(delayMs / 1000).toFixed(1)} s`),
+          this.log.warn(
+            `write to ${c.url} failed (${this.describeError(error)}); retry ${attempt} of ${c.maxRetries} in ${(delayMs / 1000).toFixed(1)} s`,
+          ),
       },
     );
   }
@@ -271,14 +282,18 @@ export class InfluxWriter {
   async getJson<T>(path: string, api: 'v1' | 'v2'): Promise<T> {
     const res = await this.transport.request({ method: 'GET', path, headers: this.authHeaders(api), maxBodyBytes: SUCCESS_BODY_LIMIT });
     const where = `${this.config.url}${path.split('?')[0]}`;
-    if (res.truncated) throw new Error(`${where} answered with more than ${SUCCESS_BODY_LIMIT / 1024 / 1024} MiB (or the answer broke off): not read further`);
+    if (res.truncated)
+      throw new Error(
+        `${where} answered with more than ${SUCCESS_BODY_LIMIT / 1024 / 1024} MiB (or the answer broke off): not read further`,
+      );
     try {
       return JSON.parse(res.body) as T;
     } catch {
-      throw new Error(`${where} answered HTTP ${res.status} with something that is not JSON (starts ${JSON.stringify(res.body.slice(0, 80))})`);
+      throw new Error(
+        `${where} answered HTTP ${res.status} with something that is not JSON (starts ${JSON.stringify(res.body.slice(0, 80))})`,
+      );
     }
   }
-
 }
 
 const TLS_CODES = new Set([

@@ -18,7 +18,11 @@ export function eventDataFromPairs(cls: EventClass, pairs: readonly string[]): R
   const data: Record<string, unknown> = {};
   const seen = new Set<string>();
   const bad = (path: string, problem: string): never => {
-    throw new EventValidationError(`invalid ${cls.name} event (${eventNameOf(cls)}): ${path ? `field "${path}" ` : ''}${problem}`, cls.name, [{ path, problem }]);
+    throw new EventValidationError(
+      `invalid ${cls.name} event (${eventNameOf(cls)}): ${path ? `field "${path}" ` : ''}${problem}`,
+      cls.name,
+      [{ path, problem }],
+    );
   };
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

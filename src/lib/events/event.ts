@@ -237,9 +237,11 @@ function fullSchema(cls: EventClass): z.ZodObject {
 
 function validate(cls: EventClass, data: object): Record<string, unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new EventValidationError(`invalid ${cls.name} event: its data must be an object of fields, got ${describeValue(data)}`, cls.name, [
-      { path: '', problem: 'not an object' },
-    ]);
+    throw new EventValidationError(
+      `invalid ${cls.name} event: its data must be an object of fields, got ${describeValue(data)}`,
+      cls.name,
+      [{ path: '', problem: 'not an object' }],
+    );
   }
   const result = fullSchema(cls).safeParse(data, { reportInput: true });
   if (result.success) return result.data as Record<string, unknown>;

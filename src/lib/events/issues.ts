@@ -68,6 +68,7 @@ export function describeIssue(className: string, info: SchemaInfo, issue: z.core
 function knownKeysAt(info: SchemaInfo, path: string[]): string[] {
   const prefix = path.length ? path.join('.') + '.' : '';
   const depth = path.length;
-  return info.fieldList.filter((f) => f.path.startsWith(prefix) && f.path.split('.').length === depth + 1)
+  return info.fieldList
+    .filter((f) => f.path.startsWith(prefix) && f.path.split('.').length === depth + 1)
     .map((f) => f.path.slice(prefix.length));
 }

@@ -82,9 +82,12 @@ function check(opts: LogrotateConfigOptions): Required<Pick<LogrotateConfigOptio
   const rotate = opts.rotate ?? 0;
   if (!Number.isSafeInteger(rotate) || rotate < 0) throw new TypeError(`rotate must be a whole number >= 0, got ${rotate}`);
   const frequency = opts.frequency ?? 'daily';
-  if (!FREQUENCIES.includes(frequency)) throw new TypeError(`frequency must be one of ${FREQUENCIES.join(', ')}, got ${JSON.stringify(frequency)}`);
+  if (!FREQUENCIES.includes(frequency))
+    throw new TypeError(`frequency must be one of ${FREQUENCIES.join(', ')}, got ${JSON.stringify(frequency)}`);
   if (opts.maxSize !== undefined && !/^\d+[kMG]?$/.test(opts.maxSize)) {
-    throw new TypeError(`maxsize must be a number of bytes with an optional k, M or G suffix (e.g. 100M), got ${JSON.stringify(opts.maxSize)}`);
+    throw new TypeError(
+      `maxsize must be a number of bytes with an optional k, M or G suffix (e.g. 100M), got ${JSON.stringify(opts.maxSize)}`,
+    );
   }
   return { rotate, frequency };
 }
@@ -118,7 +121,9 @@ function run(cmd: string, args: string[]): Promise<void> {
       if (!error) return resolve();
       const e = error as NodeJS.ErrnoException & { code?: number | string; signal?: string | null; killed?: boolean };
       if (e.code === 'ENOENT') {
-        return reject(new LogrotateSetupError(`cannot run \`${shown}\`: ${cmd} not found (pass --systemctl PATH)`, shown, undefined, { cause: error }));
+        return reject(
+          new LogrotateSetupError(`cannot run \`${shown}\`: ${cmd} not found (pass --systemctl PATH)`, shown, undefined, { cause: error }),
+        );
       }
       if (typeof e.code === 'string') {
         return reject(new LogrotateSetupError(`cannot run \`${shown}\`: ${e.message}`, shown, undefined, { cause: error }));
@@ -147,30 +152,47 @@ export async function installLogrotate(opts: InstallLogrotateOptions): Promise<{
   const configDir = opts.configDir ?? DEFAULT_CONFIG_DIR;
   const name = opts.name ?? DEFAULT_CONFIG_NAME;
   if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name)) {
-    throw new LogrotateSetupError(`the configuration name ${JSON.stringify(name)} must be a plain file name (letters, digits, ".", "_", "-")`);
+    throw new LogrotateSetupError(
+      `the configuration name ${JSON.stringify(name)} must be a plain file name (letters, digits, ".", "_", "-")`,
+    );
   }
   const configPath = join(configDir, name);
   try {
     if (!(await stat(configDir)).isDirectory()) throw new Error('not a directory');
   } catch (error) {
-    throw new LogrotateSetupError(`the logrotate configuration directory ${configDir} is missing (${(error as Error).message}): is logrotate installed?`, undefined, undefined, {
-      cause: error,
-    });
+    throw new LogrotateSetupError(
+      `the logrotate configuration directory ${configDir} is missing (${(error as Error).message}): is logrotate installed?`,
+      undefined,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     // platform/atomic.ts: an unpredictable temp name, O_EXCL|O_NOFOLLOW, rename: a planted link is replaced, never followed
     await writeFileAtomic(configPath, config, { mode: 0o644 });
   } catch (error) {
-    throw new LogrotateSetupError(`cannot write the logrotate configuration ${configPath}: ${(error as Error).message}`, undefined, undefined, { cause: error });
+    throw new LogrotateSetupError(
+      `cannot write the logrotate configuration ${configPath}: ${(error as Error).message}`,
+      undefined,
+      undefined,
+      { cause: error },
+    );
   }
   if (opts.enableTimer ?? true) {
     try {
       await run(opts.systemctl ?? 'systemctl', ['enable', '--now', 'logrotate.timer']);
     } catch (error) {
       const e = error as LogrotateSetupError;
-      throw new LogrotateSetupError(`${e.message} (the configuration ${configPath} was written; logrotate.timer is not enabled)`, e.command, e.exitStatus, {
-        cause: e.cause,
-      });
+      throw new LogrotateSetupError(
+        `${e.message} (the configuration ${configPath} was written; logrotate.timer is not enabled)`,
+        e.command,
+        e.exitStatus,
+        {
+          cause: e.cause,
+        },
+      );
     }
   }
   return { configPath, config };

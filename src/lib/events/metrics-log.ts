@@ -44,9 +44,14 @@ export async function appendToMetricsLog(events: readonly Event[], path: string)
       }
     }
   } catch (error) {
-    throw new IssueMetricEventError(`cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): ${errorMessage(error)}`, 'log', path, {
-      cause: error,
-    });
+    throw new IssueMetricEventError(
+      `cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): ${errorMessage(error)}`,
+      'log',
+      path,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await fh.close().catch(() => undefined);
   }

@@ -123,7 +123,11 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
         return error instanceof PushStatusError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {};
       },
       giveUp: (error, attempts) =>
-        new IssueMetricEventError(`Promtail push of ${what} to ${where} failed after ${attempts} attempts; last: ${describe(error)}`, 'promtail', where),
+        new IssueMetricEventError(
+          `Promtail push of ${what} to ${where} failed after ${attempts} attempts; last: ${describe(error)}`,
+          'promtail',
+          where,
+        ),
       retryAfterTooLong: (error, retryAfterMs) =>
         new IssueMetricEventError(
           `Promtail push of ${what} to ${where} failed: ${describe(error)}; it asks to retry after ${(retryAfterMs / 1000).toFixed(1)} s, longer than the ${policy.maxDelayMs / 1000} s this client waits`,
@@ -131,7 +135,9 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
           where,
         ),
       onRetry: (error, { attempt, delayMs }) =>
-        options.log?.warn(`Promtail push to ${where}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`),
+        options.log?.warn(
+          `Promtail push to ${where}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`,
+        ),
     },
   );
 }

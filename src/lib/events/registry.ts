@@ -21,7 +21,9 @@ export function registerEvent<C extends EventClass>(cls: C): C {
   const name = eventNameOf(cls);
   const existing = registry.get(name);
   if (existing && existing !== cls) {
-    throw new TypeError(`registerEvent: event name "${name}" is already taken by class ${existing.name}; set static eventName on ${cls.name}`);
+    throw new TypeError(
+      `registerEvent: event name "${name}" is already taken by class ${existing.name}; set static eventName on ${cls.name}`,
+    );
   }
   registry.set(name, cls);
   return cls;

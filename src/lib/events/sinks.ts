@@ -44,16 +44,22 @@ export type { SinkName } from '../platform/settings.js';
 // influx
 
 /** Writes the events as points; returns how many wait in the outbox (InfluxDB unavailable). */
-async function writeToInflux(events: readonly Event[], opts: { collector: string; log: Logger; settings: Pick<Settings, 'influx' | 'state'> }): Promise<number> {
+async function writeToInflux(
+  events: readonly Event[],
+  opts: { collector: string; log: Logger; settings: Pick<Settings, 'influx' | 'state'> },
+): Promise<number> {
   const { writePoints } = await import('../delivery/delivery.js');
   let result;
   try {
     result = await writePoints(events.map(eventToPoint), { collector: opts.collector, log: opts.log, settings: opts.settings });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new IssueMetricEventError(`cannot write ${eventLabel(events)} to InfluxDB: ${errorMessage(error)}`, 'influx', undefined, { cause: error });
+    throw new IssueMetricEventError(`cannot write ${eventLabel(events)} to InfluxDB: ${errorMessage(error)}`, 'influx', undefined, {
+      cause: error,
+    });
   }
-  if (result.deferred) opts.log.warn(`${result.error ?? 'InfluxDB unavailable'}: ${eventLabel(events)} kept in the outbox, to be sent by the next run`);
+  if (result.deferred)
+    opts.log.warn(`${result.error ?? 'InfluxDB unavailable'}: ${eventLabel(events)} kept in the outbox, to be sent by the next run`);
   return result.deferred;
 }
 

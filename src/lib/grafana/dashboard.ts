@@ -158,8 +158,22 @@ const influxql: QueryBuilder = {
     // tables on the collector, divide
     transformations: [
       { id: 'joinByField', options: { byField: 'collector', mode: 'outer' } },
-      { id: 'calculateField', options: { mode: 'binary', binary: { left: 'succeeded', operator: '/', right: 'runs' }, alias: 'success rate', replaceFields: false } },
-      { id: 'organize', options: { excludeByName: { Time: true, 'Time 1': true, 'Time 2': true, succeeded: true }, indexByName: { collector: 0, runs: 1, 'success rate': 2 } } },
+      {
+        id: 'calculateField',
+        options: {
+          mode: 'binary',
+          binary: { left: 'succeeded', operator: '/', right: 'runs' },
+          alias: 'success rate',
+          replaceFields: false,
+        },
+      },
+      {
+        id: 'organize',
+        options: {
+          excludeByName: { Time: true, 'Time 1': true, 'Time 2': true, succeeded: true },
+          indexByName: { collector: 0, runs: 1, 'success rate': 2 },
+        },
+      },
     ],
   }),
   lastFailure: () => ({
@@ -233,7 +247,13 @@ const flux: QueryBuilder = {
     ].join('\n'),
   }),
   measurement: (m, fields) => ({
-    query: [fluxFrom(m.measurement, fields.map((f) => f.name)), '  |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)'].join('\n'),
+    query: [
+      fluxFrom(
+        m.measurement,
+        fields.map((f) => f.name),
+      ),
+      '  |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)',
+    ].join('\n'),
   }),
   collectorVariable: () =>
     [
@@ -272,7 +292,10 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
     options:
       extra.options ??
       (type === 'timeseries'
-        ? { legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['max', 'lastNotNull'] }, tooltip: { mode: 'multi', sort: 'desc' } }
+        ? {
+            legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['max', 'lastNotNull'] },
+            tooltip: { mode: 'multi', sort: 'desc' },
+          }
         : { showHeader: true, cellHeight: 'sm' }),
     ...(extra.transformations ? { transformations: extra.transformations } : {}),
   });
@@ -283,18 +306,78 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
 
   const rate = build.successRate();
   const panels: Array<Panel | RowPanel> = [
-    { id: nextId++, type: 'row', title: 'Collector health (collector_run)', collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: 0 }, panels: [] },
-    panel('table', 'Runs and success rate', 'Runs of each collector in the time range, and the share that succeeded (collector_run.success).', { h: 8, w: 9, x: 0, y: 1 }, rate.targets, {}, {
-      transformations: rate.transformations,
-      overrides: [{ matcher: { id: 'byName', options: 'success rate' }, properties: [{ id: 'unit', value: 'percentunit' }, { id: 'decimals', value: 1 }] }],
-    }),
-    panel('table', 'Last failure', 'The last failed run of each collector in the time range, with its error (collector_run.error).', { h: 8, w: 15, x: 9, y: 1 }, [build.lastFailure()], {}, {
-      overrides: [{ matcher: { id: 'byName', options: 'error' }, properties: [{ id: 'custom.width', value: 600 }] }],
-    }),
-    panel('timeseries', 'Run duration', 'How long each run took, collecting and delivering (collector_run.duration).', { h: 8, w: 12, x: 0, y: 9 }, [build.runFields(['duration'], 'mean')], { unit: 's', min: 0 }),
-    panel('timeseries', 'Points collected and written', 'Points each collector produced, and those InfluxDB accepted (collector_run.points, collector_run.written).', { h: 8, w: 12, x: 12, y: 9 }, [build.runFields(['points', 'written'], 'sum')], { min: 0 }),
-    panel('timeseries', 'Deferred to the outbox', 'Points stored in the outbox because InfluxDB was unavailable; they are sent by a later run (collector_run.deferred). Alert when this stays above 0 for several runs.', { h: 8, w: 12, x: 0, y: 17 }, [build.runFields(['deferred'], 'sum')], { min: 0 }),
-    panel('timeseries', 'Rejected and lost', 'Points InfluxDB refused for their content (kept in the outbox rejected/ folder), and points lost (the outbox could not keep them). Alert on lost > 0.', { h: 8, w: 12, x: 12, y: 17 }, [build.runFields(['rejected', 'lost'], 'sum')], { min: 0 }, { overrides: [red('lost')] }),
+    {
+      id: nextId++,
+      type: 'row',
+      title: 'Collector health (collector_run)',
+      collapsed: false,
+      gridPos: { h: 1, w: 24, x: 0, y: 0 },
+      panels: [],
+    },
+    panel(
+      'table',
+      'Runs and success rate',
+      'Runs of each collector in the time range, and the share that succeeded (collector_run.success).',
+      { h: 8, w: 9, x: 0, y: 1 },
+      rate.targets,
+      {},
+      {
+        transformations: rate.transformations,
+        overrides: [
+          {
+            matcher: { id: 'byName', options: 'success rate' },
+            properties: [
+              { id: 'unit', value: 'percentunit' },
+              { id: 'decimals', value: 1 },
+            ],
+          },
+        ],
+      },
+    ),
+    panel(
+      'table',
+      'Last failure',
+      'The last failed run of each collector in the time range, with its error (collector_run.error).',
+      { h: 8, w: 15, x: 9, y: 1 },
+      [build.lastFailure()],
+      {},
+      {
+        overrides: [{ matcher: { id: 'byName', options: 'error' }, properties: [{ id: 'custom.width', value: 600 }] }],
+      },
+    ),
+    panel(
+      'timeseries',
+      'Run duration',
+      'How long each run took, collecting and delivering (collector_run.duration).',
+      { h: 8, w: 12, x: 0, y: 9 },
+      [build.runFields(['duration'], 'mean')],
+      { unit: 's', min: 0 },
+    ),
+    panel(
+      'timeseries',
+      'Points collected and written',
+      'Points each collector produced, and those InfluxDB accepted (collector_run.points, collector_run.written).',
+      { h: 8, w: 12, x: 12, y: 9 },
+      [build.runFields(['points', 'written'], 'sum')],
+      { min: 0 },
+    ),
+    panel(
+      'timeseries',
+      'Deferred to the outbox',
+      'Points stored in the outbox because InfluxDB was unavailable; they are sent by a later run (collector_run.deferred). Alert when this stays above 0 for several runs.',
+      { h: 8, w: 12, x: 0, y: 17 },
+      [build.runFields(['deferred'], 'sum')],
+      { min: 0 },
+    ),
+    panel(
+      'timeseries',
+      'Rejected and lost',
+      'Points InfluxDB refused for their content (kept in the outbox rejected/ folder), and points lost (the outbox could not keep them). Alert on lost > 0.',
+      { h: 8, w: 12, x: 12, y: 17 },
+      [build.runFields(['rejected', 'lost'], 'sum')],
+      { min: 0 },
+      { overrides: [red('lost')] },
+    ),
   ];
 
   let y = 25;
@@ -314,7 +397,14 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
       );
     }
     if (!inner.length) continue;
-    panels.push({ id: nextId++, type: 'row', title: `Collector ${c.name}`, collapsed: true, gridPos: { h: 1, w: 24, x: 0, y }, panels: inner });
+    panels.push({
+      id: nextId++,
+      type: 'row',
+      title: `Collector ${c.name}`,
+      collapsed: true,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      panels: inner,
+    });
     y += 1;
   }
 

@@ -171,20 +171,27 @@ interface Resolved {
 function resolve(opts: KubernetesOptions): Resolved {
   const prefix = opts.prefix ?? DEFAULTS.prefix;
   if (!DNS_LABEL.test(prefix) || prefix.length > 30) {
-    throw new UsageError(`--prefix ${JSON.stringify(prefix)} is not valid: use at most 30 lower-case letters, digits and "-", starting and ending with a letter or digit (it starts every object name)`);
+    throw new UsageError(
+      `--prefix ${JSON.stringify(prefix)} is not valid: use at most 30 lower-case letters, digits and "-", starting and ending with a letter or digit (it starts every object name)`,
+    );
   }
   const image = opts.image;
-  if (!image || /\s/.test(image)) throw new UsageError(`--image ${JSON.stringify(image)} is not an image reference (e.g. registry.example/influx-collectors:0.1.0)`);
+  if (!image || /\s/.test(image))
+    throw new UsageError(`--image ${JSON.stringify(image)} is not an image reference (e.g. registry.example/influx-collectors:0.1.0)`);
   if (opts.namespace !== undefined && (!DNS_LABEL.test(opts.namespace) || opts.namespace.length > 63)) {
-    throw new UsageError(`--namespace ${JSON.stringify(opts.namespace)} is not a valid namespace name (lower-case letters, digits and "-", at most 63)`);
+    throw new UsageError(
+      `--namespace ${JSON.stringify(opts.namespace)} is not a valid namespace name (lower-case letters, digits and "-", at most 63)`,
+    );
   }
   const state = opts.state ?? 'pvc';
-  if (!['pvc', 'shared-pvc', 'emptydir'].includes(state)) throw new UsageError(`--state must be pvc, shared-pvc or emptydir, got ${JSON.stringify(state)}`);
+  if (!['pvc', 'shared-pvc', 'emptydir'].includes(state))
+    throw new UsageError(`--state must be pvc, shared-pvc or emptydir, got ${JSON.stringify(state)}`);
   if (opts.storageClass !== undefined && (!DNS_SUBDOMAIN.test(opts.storageClass) || opts.storageClass.length > 253)) {
     throw new UsageError(`--storage-class ${JSON.stringify(opts.storageClass)} is not a valid storage class name`);
   }
   const storageSize = opts.storageSize ?? DEFAULTS.storageSize;
-  if (!QUANTITY.test(storageSize)) throw new UsageError(`--storage-size ${JSON.stringify(storageSize)} is not a Kubernetes quantity such as 1Gi or 500Mi`);
+  if (!QUANTITY.test(storageSize))
+    throw new UsageError(`--storage-size ${JSON.stringify(storageSize)} is not a Kubernetes quantity such as 1Gi or 500Mi`);
   const outboxMaxSize = opts.outboxMaxSize ?? DEFAULTS.outboxMaxSize;
   // the value lands in METRICS_OUTBOX_MAX_SIZE: checked by the rule the runs will read it with
   const size = OUTBOX_SIZE_RULE.check('--outbox-max-size', outboxMaxSize);
@@ -199,7 +206,9 @@ function resolve(opts: KubernetesOptions): Resolved {
   }
   const timeoutSec = opts.timeoutSec ?? DEFAULTS.timeoutSec;
   if (TIMEOUT_RULE.rangeProblem('--timeout', timeoutSec)) {
-    throw new UsageError(`--timeout ${timeoutSec} must be a number of seconds greater than 0 and at most ${MAX_TIMER_SECONDS} (as METRICS_TIMEOUT)`);
+    throw new UsageError(
+      `--timeout ${timeoutSec} must be a number of seconds greater than 0 and at most ${MAX_TIMER_SECONDS} (as METRICS_TIMEOUT)`,
+    );
   }
   const activeDeadlineSec = opts.activeDeadlineSec ?? Math.ceil(timeoutSec) + DEFAULTS.startupSec;
   if (!Number.isInteger(activeDeadlineSec) || activeDeadlineSec <= timeoutSec) {
@@ -263,7 +272,7 @@ function configMap(r: Resolved): Record<string, unknown> {
     'Optional, with their defaults in the README ("Configuration"): INFLUXDB_SSL, INFLUXDB_RETENTION_POLICY,',
     'INFLUX_API_VERSION, INFLUX_TIMEOUT, INFLUX_BATCH_SIZE, INFLUX_MAX_RETRIES, INFLUX_RETRY_DELAY,',
     'INFLUX_MAX_RETRY_DELAY, INFLUX_GZIP_THRESHOLD, INFLUX_CA_FILE (mount the file), INFLUX_TLS_INSECURE,',
-    'METRICS_LOG_PATH, METRICS_EVENT_SINKS, and the collectors\' own variables (see their READMEs).',
+    "METRICS_LOG_PATH, METRICS_EVENT_SINKS, and the collectors' own variables (see their READMEs).",
     'PROMTAIL_PUSH_API_URL only when it holds no credentials. Never put INFLUX_TOKEN or INFLUXDB_PASSWORD',
     'here: a ConfigMap is not secret.',
   ];
@@ -302,7 +311,10 @@ function cronJob(r: Resolved, collector: string, name: string, schedule: Kuberne
   if (r.secretName) volumeMounts.push({ name: 'influx-secret', mountPath: SECRET_MOUNT, readOnly: true });
   const stateVolume =
     r.state === 'emptydir'
-      ? commented({ name: 'state', emptyDir: { sizeLimit: r.storageSize } }, 'emptyDir (--state emptydir): the outbox and the locks end with the pod')
+      ? commented(
+          { name: 'state', emptyDir: { sizeLimit: r.storageSize } },
+          'emptyDir (--state emptydir): the outbox and the locks end with the pod',
+        )
       : { name: 'state', persistentVolumeClaim: { claimName: r.state === 'pvc' ? `${name}-state` : `${r.prefix}-state` } };
   const volumes: unknown[] = [stateVolume, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }];
   if (r.secretName) {
@@ -325,14 +337,22 @@ function cronJob(r: Resolved, collector: string, name: string, schedule: Kuberne
       schedule: commented(schedule.schedule, scheduleComments, schedule.described),
       timeZone: 'Etc/UTC',
       concurrencyPolicy: commented('Forbid', 'never two runs of one collector at once (the lock would make the second exit 4)'),
-      startingDeadlineSeconds: commented(startingDeadline, [], `half the shortest gap between runs (${formatSeconds(schedule.shortestGapSec)})`),
+      startingDeadlineSeconds: commented(
+        startingDeadline,
+        [],
+        `half the shortest gap between runs (${formatSeconds(schedule.shortestGapSec)})`,
+      ),
       successfulJobsHistoryLimit: DEFAULTS.successfulJobsHistoryLimit,
       failedJobsHistoryLimit: DEFAULTS.failedJobsHistoryLimit,
       jobTemplate: {
         metadata: { labels: podLabels },
         spec: {
           backoffLimit: commented(0, 'a failed run is not retried at once: the next run replays the outbox'),
-          activeDeadlineSeconds: commented(r.activeDeadlineSec, [], `METRICS_TIMEOUT (${r.timeoutSec} s) plus ${r.activeDeadlineSec - Math.ceil(r.timeoutSec)} s to start and deliver`),
+          activeDeadlineSeconds: commented(
+            r.activeDeadlineSec,
+            [],
+            `METRICS_TIMEOUT (${r.timeoutSec} s) plus ${r.activeDeadlineSec - Math.ceil(r.timeoutSec)} s to start and deliver`,
+          ),
           template: {
             metadata: { labels: podLabels },
             spec: {
@@ -414,7 +434,10 @@ export function generateKubernetes(collectors: readonly CollectorInput[], opts: 
     }
     const clash = names.get(name);
     if (clash !== undefined) {
-      skipped.push({ name: c.name, error: `collectors "${clash}" and "${c.name}" both make the Kubernetes name "${name}": rename one of the folders` });
+      skipped.push({
+        name: c.name,
+        error: `collectors "${clash}" and "${c.name}" both make the Kubernetes name "${name}": rename one of the folders`,
+      });
       continue;
     }
     let schedule: KubernetesSchedule;
@@ -445,7 +468,12 @@ export function generateKubernetes(collectors: readonly CollectorInput[], opts: 
       ...(r.namespace ? { namespace: r.namespace } : {}),
       resources: manifests.map((m) => m.file),
     },
-    [...HEADER, r.secretName ? `Create the Secret ${r.secretName} first (see the README): the CronJobs mount it.` : 'No Secret: the runs get no credentials (--secret "").'],
+    [
+      ...HEADER,
+      r.secretName
+        ? `Create the Secret ${r.secretName} first (see the README): the CronJobs mount it.`
+        : 'No Secret: the runs get no credentials (--secret "").',
+    ],
   );
   return { manifests, kustomization, schedules, warnings, skipped };
 }

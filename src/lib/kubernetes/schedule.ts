@@ -68,26 +68,30 @@ const HOUR_STEPS = [1, 2, 3, 4, 6, 8, 12];
 
 /** The regular schedules a time span can map to, shortest first. `offset` spreads the runs (0: none). */
 const CANDIDATES: readonly Candidate[] = [
-  ...MINUTE_STEPS.map((m): Candidate => ({
-    period: m * MINUTE,
-    regular: true,
-    largestGap: m * MINUTE,
-    shortestGap: m * MINUTE,
-    described: m === 1 ? 'every minute' : `every ${m} minutes`,
-    schedule: (o) => (m === 1 ? '* * * * *' : o % m === 0 ? `*/${m} * * * *` : `${o % m}-59/${m} * * * *`),
-  })),
-  ...HOUR_STEPS.map((h): Candidate => ({
-    period: h * HOUR,
-    regular: true,
-    largestGap: h * HOUR,
-    shortestGap: h * HOUR,
-    described: h === 1 ? 'every hour' : `every ${h} hours`,
-    schedule: (o) => {
-      const minute = o % 60;
-      const hourOffset = Math.floor(o / 60) % h;
-      return h === 1 ? `${minute} * * * *` : hourOffset === 0 ? `${minute} */${h} * * *` : `${minute} ${hourOffset}-23/${h} * * *`;
-    },
-  })),
+  ...MINUTE_STEPS.map(
+    (m): Candidate => ({
+      period: m * MINUTE,
+      regular: true,
+      largestGap: m * MINUTE,
+      shortestGap: m * MINUTE,
+      described: m === 1 ? 'every minute' : `every ${m} minutes`,
+      schedule: (o) => (m === 1 ? '* * * * *' : o % m === 0 ? `*/${m} * * * *` : `${o % m}-59/${m} * * * *`),
+    }),
+  ),
+  ...HOUR_STEPS.map(
+    (h): Candidate => ({
+      period: h * HOUR,
+      regular: true,
+      largestGap: h * HOUR,
+      shortestGap: h * HOUR,
+      described: h === 1 ? 'every hour' : `every ${h} hours`,
+      schedule: (o) => {
+        const minute = o % 60;
+        const hourOffset = Math.floor(o / 60) % h;
+        return h === 1 ? `${minute} * * * *` : hourOffset === 0 ? `${minute} */${h} * * *` : `${minute} ${hourOffset}-23/${h} * * *`;
+      },
+    }),
+  ),
   {
     period: DAY,
     regular: true,
@@ -136,7 +140,11 @@ export function nameHash(name: string): number {
 export function formatSeconds(sec: number): string {
   const parts: string[] = [];
   let rest = Math.round(sec * 1000) / 1000;
-  for (const [unit, size] of [['d', DAY], ['h', HOUR], ['min', MINUTE]] as const) {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['min', MINUTE],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest = Math.round((rest % size) * 1000) / 1000;
@@ -222,7 +230,9 @@ export function kubernetesSchedule(runInterval: string, collector?: string, opts
         : c.regular
           ? 'no regular cron schedule has that period'
           : 'a calendar month or year is not a fixed span';
-    const gaps = c.regular ? `every run ${formatSeconds(c.largestGap)} after the previous one` : `runs ${formatSeconds(c.shortestGap)} to ${formatSeconds(c.largestGap)} apart`;
+    const gaps = c.regular
+      ? `every run ${formatSeconds(c.largestGap)} after the previous one`
+      : `runs ${formatSeconds(c.shortestGap)} to ${formatSeconds(c.largestGap)} apart`;
     result.note =
       `RUN_INTERVAL '${runInterval}' (${parsed.normalized}) has no exact cron equivalent (${why}): ` +
       `the nearest schedule is ${c.described}, ${gaps}; the largest gap is ${formatSeconds(c.largestGap)} against the ${formatSeconds(spanSec)} asked`;

@@ -250,7 +250,12 @@ export interface SmallFile {
 }
 
 function unsafeRead(path: string, what: string, cause?: unknown): UnsafeFileError {
-  return new UnsafeFileError(`${path} is ${what}, not a regular file: refusing to read it`, path, what, cause === undefined ? undefined : { cause });
+  return new UnsafeFileError(
+    `${path} is ${what}, not a regular file: refusing to read it`,
+    path,
+    what,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function tooLarge(path: string, size: number, maxBytes: number): UnsafeFileError {

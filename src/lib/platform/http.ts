@@ -40,7 +40,10 @@ export class RequestTimeoutError extends Error {
  * early cancels the rest: the stream is cancelled or destroyed, and with it the connection.
  * `truncated`: the body was longer. An error of the stream is thrown.
  */
-export async function readBounded(body: Response | AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+export async function readBounded(
+  body: Response | AsyncIterable<Uint8Array>,
+  maxBytes: number,
+): Promise<{ text: string; truncated: boolean }> {
   const source: AsyncIterable<Uint8Array> | null = body instanceof Response ? (body.body as AsyncIterable<Uint8Array> | null) : body;
   if (!source) return { text: '', truncated: false };
   const chunks: Uint8Array[] = [];

@@ -34,7 +34,10 @@ function textForms(value: string): string[] {
   const out = [value];
   try {
     const uri = encodeURIComponent(value);
-    out.push(uri, uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    out.push(
+      uri,
+      uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    );
   } catch {
     /* a lone surrogate cannot be URL-encoded: then it cannot be sent URL-encoded either */
   }

@@ -65,7 +65,9 @@ function grouped(n: number): string {
 
 function summarize(rule: NumberRule): string {
   const what = rule.unit ?? (rule.integer ? 'whole number' : 'number');
-  const range = rule.minExclusive ? `greater than ${grouped(rule.min)}, at most ${grouped(rule.max)}` : `${grouped(rule.min)} to ${grouped(rule.max)}`;
+  const range = rule.minExclusive
+    ? `greater than ${grouped(rule.min)}, at most ${grouped(rule.max)}`
+    : `${grouped(rule.min)} to ${grouped(rule.max)}`;
   return `${what}, ${range}`;
 }
 
@@ -108,7 +110,10 @@ function numberRule(rule: NumberRule): NumberSettingRule {
         const form = rule.integer
           ? 'digits 0-9 only'
           : `digits 0-9, with an optional fraction such as 2.5${rule.fractionDigits !== undefined ? ` (at most ${rule.fractionDigits} digits after the point)` : ''}`;
-        return { ok: false, problem: `${shown} is not written as a plain decimal (${form}; no sign, exponent, hex or spaces): it must be ${description}` };
+        return {
+          ok: false,
+          problem: `${shown} is not written as a plain decimal (${form}; no sign, exponent, hex or spaces): it must be ${description}`,
+        };
       }
       const value = Number(raw);
       const problem = rangeProblem(shown, value, rule);
@@ -124,7 +129,13 @@ export function integerRule(range: { min: number; max: number; unit?: string }):
 }
 
 /** A plain decimal number (digits, an optional fraction) from `min` (or greater than it) to `max`. */
-export function decimalRule(range: { min: number; max: number; minExclusive?: boolean; unit?: string; fractionDigits?: number }): NumberSettingRule {
+export function decimalRule(range: {
+  min: number;
+  max: number;
+  minExclusive?: boolean;
+  unit?: string;
+  fractionDigits?: number;
+}): NumberSettingRule {
   return numberRule(range);
 }
 
@@ -132,7 +143,9 @@ export function decimalRule(range: { min: number; max: number; minExclusive?: bo
  * A duration: a plain decimal number of seconds (`2.5`), from `min` (default 0; or greater than
  * it) to `max` (default, and at most, {@link MAX_TIMER_SECONDS}: the longest one timer can wait).
  */
-export function durationRule(range: { min?: number; max?: number; minExclusive?: boolean; fractionDigits?: number } = {}): NumberSettingRule {
+export function durationRule(
+  range: { min?: number; max?: number; minExclusive?: boolean; fractionDigits?: number } = {},
+): NumberSettingRule {
   const max = Math.min(range.max ?? MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
   return numberRule({ min: range.min ?? 0, max, minExclusive: range.minExclusive, fractionDigits: range.fractionDigits, unit: 'seconds' });
 }
@@ -158,7 +171,12 @@ const SIZE_UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 } 
 
 /** bytes → the largest exact suffix form: 268435456 → "256M". */
 export function formatSize(bytes: number): string {
-  for (const [suffix, mult] of [['T', SIZE_UNITS.t], ['G', SIZE_UNITS.g], ['M', SIZE_UNITS.m], ['K', SIZE_UNITS.k]] as const) {
+  for (const [suffix, mult] of [
+    ['T', SIZE_UNITS.t],
+    ['G', SIZE_UNITS.g],
+    ['M', SIZE_UNITS.m],
+    ['K', SIZE_UNITS.k],
+  ] as const) {
     if (bytes >= mult && bytes % mult === 0) return `${bytes / mult}${suffix}`;
   }
   return bytes === 1 ? '1 byte' : `${bytes} bytes`;

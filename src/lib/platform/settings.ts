@@ -174,15 +174,30 @@ const BY_SYSTEMD = 'set by systemd';
  * states the same defaults and rules (test/lib/settings.test.ts compares them).
  */
 export const VARIABLES: readonly VariableInfo[] = [
-  { name: 'INFLUXDB_HOSTNAME', meaning: 'InfluxDB 1.x host (selects the 1.x /write API)', default: NONE, rule: 'a bare host name or address: no scheme, path, credentials or port; IPv6 as `::1` or `[::1]`' },
+  {
+    name: 'INFLUXDB_HOSTNAME',
+    meaning: 'InfluxDB 1.x host (selects the 1.x /write API)',
+    default: NONE,
+    rule: 'a bare host name or address: no scheme, path, credentials or port; IPv6 as `::1` or `[::1]`',
+  },
   { name: 'INFLUXDB_PORT', meaning: 'InfluxDB 1.x port', default: '8086', rule: RULES.INFLUXDB_PORT.summary },
   { name: 'INFLUXDB_SSL', meaning: 'https to the 1.x host', default: 'false', rule: BOOLEAN.summary },
   { name: 'INFLUXDB_DATABASE', meaning: 'InfluxDB 1.x database', default: NONE, rule: 'required with `INFLUXDB_HOSTNAME`' },
   { name: 'INFLUXDB_RETENTION_POLICY', meaning: 'InfluxDB 1.x retention policy', default: "the database's default", rule: 'a name' },
   { name: 'INFLUXDB_USERNAME', meaning: 'InfluxDB 1.x user', default: NONE, rule: 'a name; required with `INFLUXDB_PASSWORD`' },
   { name: 'INFLUXDB_PASSWORD', meaning: 'InfluxDB 1.x password (secret)', default: NONE, rule: SECRET },
-  { name: 'INFLUXDB_PASSWORD_FILE', meaning: 'a file holding INFLUXDB_PASSWORD', default: NONE, rule: 'a readable file; not with `INFLUXDB_PASSWORD`' },
-  { name: 'INFLUX_URL', meaning: 'InfluxDB 2.x/3.x base URL', default: NONE, rule: 'an `http://` or `https://` URL without credentials, query string (`?…`) or fragment (`#…`)' },
+  {
+    name: 'INFLUXDB_PASSWORD_FILE',
+    meaning: 'a file holding INFLUXDB_PASSWORD',
+    default: NONE,
+    rule: 'a readable file; not with `INFLUXDB_PASSWORD`',
+  },
+  {
+    name: 'INFLUX_URL',
+    meaning: 'InfluxDB 2.x/3.x base URL',
+    default: NONE,
+    rule: 'an `http://` or `https://` URL without credentials, query string (`?…`) or fragment (`#…`)',
+  },
   { name: 'INFLUX_TOKEN', meaning: 'API token (secret)', default: NONE, rule: SECRET },
   { name: 'INFLUX_TOKEN_FILE', meaning: 'a file holding INFLUX_TOKEN', default: NONE, rule: 'a readable file; not with `INFLUX_TOKEN`' },
   { name: 'INFLUX_ORG', meaning: 'organization', default: NONE, rule: 'a name; required for the 2.x API' },
@@ -193,23 +208,58 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'INFLUX_MAX_RETRIES', meaning: 'retries of a failed request', default: '3', rule: RULES.INFLUX_MAX_RETRIES.summary },
   { name: 'INFLUX_RETRY_DELAY', meaning: 'wait before the first retry', default: '1', rule: RULES.INFLUX_RETRY_DELAY.summary },
   { name: 'INFLUX_MAX_RETRY_DELAY', meaning: 'longest wait between retries', default: '30', rule: RULES.INFLUX_MAX_RETRY_DELAY.summary },
-  { name: 'INFLUX_GZIP_THRESHOLD', meaning: 'larger request bodies are gzipped', default: '1000', rule: `${RULES.INFLUX_GZIP_THRESHOLD.summary}; 0: never` },
+  {
+    name: 'INFLUX_GZIP_THRESHOLD',
+    meaning: 'larger request bodies are gzipped',
+    default: '1000',
+    rule: `${RULES.INFLUX_GZIP_THRESHOLD.summary}; 0: never`,
+  },
   { name: 'INFLUX_CA_FILE', meaning: "the CA of the server's certificate", default: NONE, rule: 'a readable PEM file' },
   { name: 'INFLUX_TLS_INSECURE', meaning: 'no certificate verification', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_TIMEOUT', meaning: 'time limit of one collector', default: String(DEFAULT_TIMEOUT_SEC), rule: TIMEOUT_RULE.summary },
   { name: 'METRICS_DISABLE', meaning: 'collectors switched off on this host', default: NONE, rule: 'collector names, comma-separated' },
   { name: 'METRICS_COLLECTORS_DIR', meaning: 'the compiled collectors', default: '`dist/src/collectors`', rule: 'a directory' },
-  { name: 'METRICS_RUN_COMMAND', meaning: "the daemon's command for one run", default: '`node bin/metrics run`', rule: 'an executable, or a JSON array of strings' },
+  {
+    name: 'METRICS_RUN_COMMAND',
+    meaning: "the daemon's command for one run",
+    default: '`node bin/metrics run`',
+    rule: 'an executable, or a JSON array of strings',
+  },
   { name: 'STATE_DIRECTORY', meaning: 'the state directory under systemd', default: NONE, rule: `${BY_SYSTEMD} (\`StateDirectory=\`)` },
-  { name: 'METRICS_STATE_DIR', meaning: 'the state directory otherwise', default: 'see [Delivery](#delivery-what-is-guaranteed)', rule: 'a directory' },
+  {
+    name: 'METRICS_STATE_DIR',
+    meaning: 'the state directory otherwise',
+    default: 'see [Delivery](#delivery-what-is-guaranteed)',
+    rule: 'a directory',
+  },
   { name: 'XDG_STATE_HOME', meaning: "the user's state directory", default: '`~/.local/state`', rule: 'an absolute path (else ignored)' },
   { name: 'HOME', meaning: "the user's home directory", default: 'from the password database', rule: 'a directory' },
-  { name: 'METRICS_OUTBOX_DIR', meaning: 'the outbox when `STATE_DIRECTORY` is not set', default: '`<state directory>/outbox`', rule: 'a directory' },
-  { name: 'METRICS_OUTBOX_MAX_SIZE', meaning: 'bound of the outbox', default: `\`${formatSize(DEFAULT_OUTBOX_MAX_BYTES)}\``, rule: OUTBOX_SIZE_RULE.summary },
+  {
+    name: 'METRICS_OUTBOX_DIR',
+    meaning: 'the outbox when `STATE_DIRECTORY` is not set',
+    default: '`<state directory>/outbox`',
+    rule: 'a directory',
+  },
+  {
+    name: 'METRICS_OUTBOX_MAX_SIZE',
+    meaning: 'bound of the outbox',
+    default: `\`${formatSize(DEFAULT_OUTBOX_MAX_BYTES)}\``,
+    rule: OUTBOX_SIZE_RULE.summary,
+  },
   { name: 'CREDENTIALS_DIRECTORY', meaning: "systemd's credentials (`LoadCredential=`)", default: NONE, rule: BY_SYSTEMD },
   { name: 'METRICS_LOG_PATH', meaning: 'the JSON-lines metrics log (event sink `log`)', default: NONE, rule: 'a file path' },
-  { name: 'METRICS_EVENT_SINKS', meaning: 'where metric events go', default: '`log` and `promtail`, as their variables are set', rule: 'a comma list of `log`, `promtail`, `influx`, or `none`' },
-  { name: 'PROMTAIL_PUSH_API_URL', meaning: "Promtail's Loki push API (event sink `promtail`)", default: NONE, rule: 'an `http://` or `https://` URL' },
+  {
+    name: 'METRICS_EVENT_SINKS',
+    meaning: 'where metric events go',
+    default: '`log` and `promtail`, as their variables are set',
+    rule: 'a comma list of `log`, `promtail`, `influx`, or `none`',
+  },
+  {
+    name: 'PROMTAIL_PUSH_API_URL',
+    meaning: "Promtail's Loki push API (event sink `promtail`)",
+    default: NONE,
+    rule: 'an `http://` or `https://` URL',
+  },
   { name: 'METRICS_DEBUG', meaning: 'print the stack of an unexpected error', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_NO_FAST_PATH', meaning: 'parse every command line with yargs', default: 'false', rule: BOOLEAN.summary },
   { name: 'SYSTEMD_SCOPE', meaning: 'the generator runs under systemd', default: NONE, rule: BY_SYSTEMD },
@@ -229,10 +279,15 @@ function read<T>(env: Env, name: string, rule: SettingRule<T>, fallback: T, prob
 
 /** `a, b` → {a, b}: collector names (METRICS_DISABLE), each checked. */
 function nameList(name: string, raw: string, problems: string[]): ReadonlySet<string> {
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !COLLECTOR_NAME.test(n));
   if (bad.length) {
-    problems.push(`${name}=${JSON.stringify(raw)} holds ${bad.map((n) => JSON.stringify(n)).join(', ')}, not a collector name: it must be collector names (letters, digits, "_" and "-") separated by commas`);
+    problems.push(
+      `${name}=${JSON.stringify(raw)} holds ${bad.map((n) => JSON.stringify(n)).join(', ')}, not a collector name: it must be collector names (letters, digits, "_" and "-") separated by commas`,
+    );
   }
   return new Set(names.filter((n) => COLLECTOR_NAME.test(n)));
 }
@@ -251,7 +306,10 @@ export function parseRunCommand(name: string, raw: string): { ok: true; value: s
   }
   if (!Array.isArray(parsed) || !parsed.length || !parsed.every((s) => typeof s === 'string')) {
     const shown = name.startsWith('-') ? `${name} ${raw}` : `${name}=${JSON.stringify(raw)}`;
-    return { ok: false, problem: `${shown} is not a JSON array of strings: it must be an executable, or a JSON array of strings such as ["/usr/bin/node", "bin/metrics", "run"]` };
+    return {
+      ok: false,
+      problem: `${shown} is not a JSON array of strings: it must be an executable, or a JSON array of strings such as ["/usr/bin/node", "bin/metrics", "run"]`,
+    };
   }
   return { ok: true, value: parsed as string[] };
 }
@@ -311,7 +369,9 @@ export function checkPromtailUrl(url: string): URL {
   } catch {
     /* below */
   }
-  throw new ConfigError(`PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`);
+  throw new ConfigError(
+    `PROMTAIL_PUSH_API_URL=${JSON.stringify(safeUrl(url))} is not an http(s) URL (e.g. http://127.0.0.1:9080/loki/api/v1/push)`,
+  );
 }
 
 /**
@@ -355,7 +415,8 @@ function eventSection(env: Env, problems: string[]): EventSettings {
     if (!(SINK_NAMES as readonly string[]).includes(n)) wrong.push(`unknown sink "${n}" (use log, promtail, influx or none)`);
   }
   if (names.includes('log') && !logPath) wrong.push('it lists "log" but METRICS_LOG_PATH (the metrics log file) is not set');
-  if (names.includes('promtail') && !promtailUrl) wrong.push('it lists "promtail" but PROMTAIL_PUSH_API_URL (e.g. http://127.0.0.1:9080/loki/api/v1/push) is not set');
+  if (names.includes('promtail') && !promtailUrl)
+    wrong.push('it lists "promtail" but PROMTAIL_PUSH_API_URL (e.g. http://127.0.0.1:9080/loki/api/v1/push) is not set');
   if (wrong.length) problems.push(`METRICS_EVENT_SINKS=${JSON.stringify(raw)}: ${wrong.join('; ')}`);
   else if (names.includes('promtail')) checkUrl();
   return { ...base, sinks: SINK_NAMES.filter((n) => names.includes(n)) };
@@ -468,7 +529,9 @@ export function readSecret(env: Env, name: string): string | undefined {
       value = readFileSync(path, 'utf8').replace(/\s+$/, '');
       source = `${name}_FILE=${path}`;
     } catch (error) {
-      throw new ConfigError(`cannot read ${name}_FILE=${path}: ${(error as NodeJS.ErrnoException).code ?? error}; check the path and its permissions`);
+      throw new ConfigError(
+        `cannot read ${name}_FILE=${path}: ${(error as NodeJS.ErrnoException).code ?? error}; check the path and its permissions`,
+      );
     }
   }
   registerSecret(value);
@@ -511,7 +574,10 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
     const ssl = read(env, 'INFLUXDB_SSL', BOOLEAN, false, problems);
     const port = read(env, 'INFLUXDB_PORT', RULES.INFLUXDB_PORT, 8086, problems);
     const host = env.INFLUXDB_HOSTNAME!;
-    if (/[/@\s]/.test(host)) problems.push(`INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`);
+    if (/[/@\s]/.test(host))
+      problems.push(
+        `INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`,
+      );
     else if (hostWithPort(host)) {
       problems.push(
         `INFLUXDB_HOSTNAME=${JSON.stringify(host)} holds a port: set the host name alone in INFLUXDB_HOSTNAME and the port in INFLUXDB_PORT (default 8086); an IPv6 address is written as it is (::1) or in brackets ([::1])`,
@@ -543,14 +609,16 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
     }
     try {
       const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`INFLUX_URL=${shown} must start with http:// or https://`);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        problems.push(`INFLUX_URL=${shown} must start with http:// or https://`);
       if (parsed.username || parsed.password) problems.push('INFLUX_URL must not contain credentials: use INFLUX_TOKEN');
       url = url.replace(/\/+$/, '');
     } catch {
       problems.push(`INFLUX_URL=${shown} is not a URL (e.g. http://localhost:8086)`);
     }
     const version = (env.INFLUX_API_VERSION || 'auto').toLowerCase();
-    if (!['1', '2', 'auto', 'v1', 'v2'].includes(version)) problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
+    if (!['1', '2', 'auto', 'v1', 'v2'].includes(version))
+      problems.push(`INFLUX_API_VERSION=${JSON.stringify(env.INFLUX_API_VERSION)} must be 1, 2 or auto`);
     const token = readSecretSafely(env, 'INFLUX_TOKEN', problems);
     // `user:password` for a 1.x server is sent as HTTP Basic authorization (see delivery/writer.ts)
     if (token?.includes(':')) registerCredentialPair(token.slice(0, token.indexOf(':')), token.slice(token.indexOf(':') + 1));

@@ -36,7 +36,6 @@ export function escapeStringField(s: string): string {
   return s.replace(/(["\\])/g, '\\$1');
 }
 
-
 /**
  * Validates and serializes points to line protocol. One instance per collector run; `measurement`
  * holds the measurement of the point serialized last (so callers can count without re-parsing).
@@ -60,7 +59,10 @@ export class Serializer {
   private checkName(kind: string, name: string, measurement: string): void {
     if (name.length === 0) this.fail(measurement, `${kind} is empty`);
     if (BAD_NAME.test(name)) {
-      this.fail(measurement, `${kind} ${JSON.stringify(name)} contains a newline or ends with a backslash, which line protocol cannot carry`);
+      this.fail(
+        measurement,
+        `${kind} ${JSON.stringify(name)} contains a newline or ends with a backslash, which line protocol cannot carry`,
+      );
     }
   }
 
@@ -90,7 +92,10 @@ export class Serializer {
     this.index++;
     if (isClientPoint(p)) return this.serializeClientPoint(p);
     if (typeof p !== 'object' || p === null) {
-      this.fail(undefined, `expected a point object { measurement, tags?, fields, time? } or a Point, got ${p === null ? 'null' : typeof p}`);
+      this.fail(
+        undefined,
+        `expected a point object { measurement, tags?, fields, time? } or a Point, got ${p === null ? 'null' : typeof p}`,
+      );
     }
     const point = p as PointObject;
     const measurement = point.measurement;
@@ -117,7 +122,8 @@ export class Serializer {
       for (const k of keys) {
         const v = tags[k];
         if (v === undefined) continue;
-        if (typeof v !== 'string') this.fail(measurement, `tag "${k}" must be a string, got ${typeof v}: convert it with String() or make it a field`);
+        if (typeof v !== 'string')
+          this.fail(measurement, `tag "${k}" must be a string, got ${typeof v}: convert it with String() or make it a field`);
         const ek = this.escapedKey('tag key', k, measurement);
         if (v.length === 0) this.fail(measurement, `tag "${k}" has an empty value: leave the tag out instead`);
         const ev = this.cached(this.tagValueCache, v, () => {
@@ -194,7 +200,10 @@ export class Serializer {
           const n = v.value;
           if (typeof n === 'bigint') return this.fieldValue(measurement, key, n);
           if (!Number.isSafeInteger(n)) {
-            this.fail(measurement, `field "${key}" was given to int() as ${n}, which is not a safe integer: round it first, or pass a bigint or a decimal string`);
+            this.fail(
+              measurement,
+              `field "${key}" was given to int() as ${n}, which is not a safe integer: round it first, or pass a bigint or a decimal string`,
+            );
           }
           return n + 'i';
         }
@@ -249,8 +258,12 @@ export function describePoint(p: unknown, defaultTime: string): string {
     throw new Error(msg);
   };
   if (isClientPoint(p)) {
-    const tags = Object.entries(p.tags).map(([k, v]) => `${k}=${v}`).join(' ');
-    const fields = Object.entries(p.fields).map(([k, v]) => `${k}=${v}`).join(' ');
+    const tags = Object.entries(p.tags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    const fields = Object.entries(p.fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     const t = p.time === undefined || p.time === '' ? defaultTime : toNanos(p.time, noFail);
     return `${p.name}${tags ? '  ' + tags : ''}  ${fields}  ${fmtTime(t)}`;
   }

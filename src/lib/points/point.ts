@@ -108,7 +108,9 @@ export function toNanos(time: TimeValue, problem: (msg: string) => never): strin
       problem(`time ${time} looks like seconds, but a plain-number time is milliseconds since the epoch: multiply by 1000 or pass a Date`);
     }
     if (time >= MAX_MS || time <= -MAX_MS) {
-      problem(`time ${time} looks like micro- or nanoseconds, but a plain-number time is milliseconds since the epoch: pass nanoseconds as a bigint`);
+      problem(
+        `time ${time} looks like micro- or nanoseconds, but a plain-number time is milliseconds since the epoch: pass nanoseconds as a bigint`,
+      );
     }
     if (Number.isInteger(time)) return time === 0 ? '0' : `${time}000000`;
     const whole = Math.floor(time);

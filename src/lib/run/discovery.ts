@@ -48,7 +48,10 @@ export function enabledOnly(collectors: DiscoveredCollector[]): DiscoveredCollec
  * The collectors of `run.collectorsDir` (or of `opts.dir`), each flagged `disabled` when
  * `run.disabled` (METRICS_DISABLE) names it.
  */
-export async function discoverCollectors(run: Pick<RunSettings, 'collectorsDir' | 'collectorsDirGiven' | 'disabled'>, opts: { dir?: string } = {}): Promise<DiscoveredCollector[]> {
+export async function discoverCollectors(
+  run: Pick<RunSettings, 'collectorsDir' | 'collectorsDirGiven' | 'disabled'>,
+  opts: { dir?: string } = {},
+): Promise<DiscoveredCollector[]> {
   const dir = opts.dir ?? run.collectorsDir;
   const names = new Set(subdirs(dir));
   // folders written in src/ but not compiled yet
@@ -75,14 +78,24 @@ export async function discoverCollectors(run: Pick<RunSettings, 'collectorsDir' 
       const folder = join(dir, name);
       const base = { name, dir: folder, runInterval: DEFAULT_INTERVAL };
       if (unbuilt.has(name)) {
-        return { ...base, dir: join(sourceDir, name), error: `collector "${name}" is not built yet (${join(sourceDir, name)}): run npm run build` };
+        return {
+          ...base,
+          dir: join(sourceDir, name),
+          error: `collector "${name}" is not built yet (${join(sourceDir, name)}): run npm run build`,
+        };
       }
       if (!COLLECTOR_NAME.test(name)) {
-        return { ...base, error: `collector folder "${name}" has an invalid name: use letters, digits, "_" and "-" (it becomes a systemd unit name)` };
+        return {
+          ...base,
+          error: `collector folder "${name}" has an invalid name: use letters, digits, "_" and "-" (it becomes a systemd unit name)`,
+        };
       }
       const index = join(folder, 'index.js');
       if (!existsSync(index)) {
-        return { ...base, error: `collector "${name}" has no index.js in ${folder}: a collector folder needs an index.ts exporting runMetric()` };
+        return {
+          ...base,
+          error: `collector "${name}" has no index.js in ${folder}: a collector folder needs an index.ts exporting runMetric()`,
+        };
       }
       if (checkSource) {
         const src = join(sourceDir, name, 'index.ts');
@@ -101,7 +114,10 @@ export async function discoverCollectors(run: Pick<RunSettings, 'collectorsDir' 
         return { ...base, error: `collector "${name}" does not export a runMetric() function from ${index}` };
       }
       if (mod.RUN_INTERVAL !== undefined && (typeof mod.RUN_INTERVAL !== 'string' || mod.RUN_INTERVAL.trim() === '')) {
-        return { ...base, error: `collector "${name}": RUN_INTERVAL must be a non-empty string such as '5m' or '*/10 * * * *', got ${JSON.stringify(mod.RUN_INTERVAL)}` };
+        return {
+          ...base,
+          error: `collector "${name}": RUN_INTERVAL must be a non-empty string such as '5m' or '*/10 * * * *', got ${JSON.stringify(mod.RUN_INTERVAL)}`,
+        };
       }
       return { ...base, runInterval: mod.RUN_INTERVAL ?? DEFAULT_INTERVAL, module: mod as CollectorModule };
     }),

@@ -71,7 +71,8 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   const timeoutSec = timeoutFrom(settings, opts.timeoutSec);
   const all = await discoverCollectors(settings.run);
   const selected = pickCollectors(all, opts.names);
-  if (selected.length === 0) throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
+  if (selected.length === 0)
+    throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
 
   let delivery: Delivery | undefined;
   if (!opts.dryRun) {
@@ -112,7 +113,10 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
 class GuardedSink implements PointSink {
   closed = false;
   private finished?: Promise<SinkReport>;
-  constructor(private readonly inner: PointSink, private readonly collector: string) {}
+  constructor(
+    private readonly inner: PointSink,
+    private readonly collector: string,
+  ) {}
   add(line: string, measurement: string, point: unknown): void | Promise<void> {
     if (this.closed) throw new CollectorError(`collector "${this.collector}": its time limit expired; no more points are taken`);
     return this.inner.add(line, measurement, point);
@@ -169,7 +173,10 @@ async function runOne(
       lock = got;
     } catch (error) {
       // something that is not a lock at the lock path: its message names it and says "remove it"
-      const hint = error instanceof LockFileError || error instanceof UnsafeFileError ? '' : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
+      const hint =
+        error instanceof LockFileError || error instanceof UnsafeFileError
+          ? ''
+          : '; check the state directory (STATE_DIRECTORY / METRICS_STATE_DIR)';
       return failed(`collector "${c.name}": cannot take its lock in ${stateDir}: ${errorMessage(error)}${hint}`);
     }
   }
@@ -213,7 +220,10 @@ async function runOne(
     } else if (isRunReport(result)) {
       report = timedOut && result.ok ? failed(`collector "${c.name}": time limit of ${timeoutSec} s exceeded`, result) : result;
     } else {
-      report = failed(`collector "${c.name}": runMetric() must return the result of run() (return new MyMetric(options).run())`, await sink.finish());
+      report = failed(
+        `collector "${c.name}": runMetric() must return the result of run() (return new MyMetric(options).run())`,
+        await sink.finish(),
+      );
     }
   } catch (error) {
     const msg = error instanceof CollectorError ? errorMessage(error) : `collector "${c.name}" crashed: ${errorMessage(error)}`;
@@ -232,7 +242,13 @@ async function runOne(
   return { ...report, timedOut, ...(recorded ? { recorded } : {}) };
 }
 
-async function recordLastRun(collector: string, times: { start: string; end: string }, success: boolean, stateDir: string, log: Logger): Promise<void> {
+async function recordLastRun(
+  collector: string,
+  times: { start: string; end: string },
+  success: boolean,
+  stateDir: string,
+  log: Logger,
+): Promise<void> {
   try {
     const { writeLastRun } = await import('../platform/state.js');
     await writeLastRun(collector, { ...times, success }, stateDir, (w) => log.warn(w));

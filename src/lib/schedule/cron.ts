@@ -78,7 +78,9 @@ export function parseCronExpression(raw: string): { expression: string; calendar
   } else {
     const fields = trimmed.split(/\s+/);
     if (fields.length !== 5) {
-      throw new CronExpressionError(`a cron expression has exactly five fields (minute hour day-of-month month day-of-week), this has ${fields.length}`);
+      throw new CronExpressionError(
+        `a cron expression has exactly five fields (minute hour day-of-month month day-of-week), this has ${fields.length}`,
+      );
     }
     for (let i = 0; i < 5; i++) {
       const problem = checkCronField(fields[i]!, i);
@@ -151,7 +153,7 @@ function calendarComponent(values: number[], min: number, max: number): string {
 /** systemd weekday list (Mon first, as systemd orders them; ranges never wrap). */
 function weekdayComponent(days: number[]): string {
   const NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-  const idx = [...new Set(days.map((d) => (d % 7 + 6) % 7))].sort((a, b) => a - b);
+  const idx = [...new Set(days.map((d) => ((d % 7) + 6) % 7))].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < idx.length; ) {
     let j = i;

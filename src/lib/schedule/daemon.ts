@@ -182,8 +182,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const jitter = () => (jitterMs > 0 ? Math.floor(random() * jitterMs) : 0);
   const command = opts.command ?? defaultCommand();
   const spawnRun: SpawnRun =
-    opts.spawnRun ??
-    ((name) => spawn(command[0]!, [...command.slice(1), name], { stdio: ['ignore', 'inherit', 'inherit'] }));
+    opts.spawnRun ?? ((name) => spawn(command[0]!, [...command.slice(1), name], { stdio: ['ignore', 'inherit', 'inherit'] }));
 
   // --- the schedule of every collector that can run
   const entries: Entry[] = [];
@@ -281,7 +280,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         e.base = nextCronRun(e.schedule, new Date(Math.max(end, e.base)))?.getTime() ?? Number.POSITIVE_INFINITY;
         e.due = e.base + jitter();
       }
-      const record: RunRecord = { name: e.name, start: startedAt, end, code: r.code, signal: r.signal, ...(r.error ? { error: r.error } : {}) };
+      const record: RunRecord = {
+        name: e.name,
+        start: startedAt,
+        end,
+        code: r.code,
+        signal: r.signal,
+        ...(r.error ? { error: r.error } : {}),
+      };
       const line =
         `${e.name}: run started ${iso(startedAt)}, ended ${iso(end)}, ${seconds(end - startedAt)}, ` +
         `exit ${r.code ?? '-'} (${describeExit(r.code, r.signal)}${r.error ? `: ${r.error}` : ''})` +

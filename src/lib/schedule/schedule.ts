@@ -71,7 +71,7 @@ export type Schedule = TimespanSchedule | CronSchedule;
 export const SCHEDULE_HELP =
   "Use a systemd time span such as '5m', '90s', '1h 30min', '1.5h', '2d' " +
   '(units: us, ms, s, min/m, h, d, w, M (month), y; counted from the end of the previous run), ' +
-  "or a five-field cron expression (minute hour day-of-month month day-of-week, evaluated in UTC) such as " +
+  'or a five-field cron expression (minute hour day-of-month month day-of-week, evaluated in UTC) such as ' +
   "'*/15 * * * *', '0 6 * * mon-fri', or a macro @hourly, @daily, @weekly, @monthly, @yearly.";
 
 /** An invalid RUN_INTERVAL: says which collector, the value, why, and what is valid. */

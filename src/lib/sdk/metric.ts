@@ -168,7 +168,9 @@ export abstract class Metric {
           if (r) await r;
         }
       } else {
-        throw new CollectorError(`collector "${this.name}": collect() must return an array or an (async) iterable of points, got ${typeof collected}`);
+        throw new CollectorError(
+          `collector "${this.name}": collect() must return an array or an (async) iterable of points, got ${typeof collected}`,
+        );
       }
     } catch (error) {
       failure = this.describeFailure(error);
@@ -191,13 +193,19 @@ export abstract class Metric {
     if (serializer.collisions > 0) {
       this.log.warn(
         `${serializer.collisions} points have no time and the same series as an earlier point (e.g. ${serializer.collidedSeries.join('; ')}): ` +
-          'all get the collection time, so InfluxDB keeps only one point per series. Give each point its own time (e.g. the source\'s timestamp) or a distinguishing tag.',
+          "all get the collection time, so InfluxDB keeps only one point per series. Give each point its own time (e.g. the source's timestamp) or a distinguishing tag.",
       );
     }
     if (failure) this.log.error(failure);
     const durationMs = performance.now() - started;
     this.log.debug(`collected ${report.points} points in ${(durationMs / 1000).toFixed(2)} s`);
-    return { ...report, collector: this.name, ok: failure === undefined && report.rejected === 0 && report.lost === 0 && report.refused === 0, error: failure ?? report.errors[0], durationMs };
+    return {
+      ...report,
+      collector: this.name,
+      ok: failure === undefined && report.rejected === 0 && report.lost === 0 && report.refused === 0,
+      error: failure ?? report.errors[0],
+      durationMs,
+    };
   }
 
   private describeFailure(error: unknown): string {

@@ -68,7 +68,9 @@ export async function runGenerator(dirs: string[], opts: GeneratorOptions = {}):
   try {
     const dir = dirs[0];
     if (!dir || !isAbsolute(dir)) {
-      log.error(`expected the generator output directories as arguments (normal [early late]), got ${JSON.stringify(dirs)}; nothing generated`);
+      log.error(
+        `expected the generator output directories as arguments (normal [early late]), got ${JSON.stringify(dirs)}; nothing generated`,
+      );
       return 0;
     }
     let collectors: DiscoveredCollector[];
@@ -145,7 +147,12 @@ export async function generatorMain(argv: string[]): Promise<number> {
   const { options, positionals, problems } = parseUnitArgs(rest);
   for (const p of problems) log.warn(`${p} (ignored)`);
   const run = settings.run;
-  return runGenerator(positionals, { ...options, collectorsDir: options.collectorsDir ?? (run.collectorsDirGiven ? run.collectorsDir : undefined), run, log });
+  return runGenerator(positionals, {
+    ...options,
+    collectorsDir: options.collectorsDir ?? (run.collectorsDirGiven ? run.collectorsDir : undefined),
+    run,
+    log,
+  });
 }
 
 function isMainModule(): boolean {

@@ -80,21 +80,89 @@ export interface UnitOptionSpec {
 
 /** The unit options, each spelled here and only here. */
 export const UNIT_OPTION_SPECS: readonly UnitOptionSpec[] = [
-  { flag: 'prefix', key: 'prefix', kind: 'string', default: DEFAULTS.prefix, describe: 'unit name prefix: <prefix>@.service, <prefix>@<name>.timer (also the state directory and dynamic user name)' },
+  {
+    flag: 'prefix',
+    key: 'prefix',
+    kind: 'string',
+    default: DEFAULTS.prefix,
+    describe: 'unit name prefix: <prefix>@.service, <prefix>@<name>.timer (also the state directory and dynamic user name)',
+  },
   { flag: 'node', key: 'node', kind: 'string', describe: 'node executable for ExecStart= (default: the node running this command)' },
-  { flag: 'runtime-max-sec', key: 'runtimeMaxSec', kind: 'string', describe: `RuntimeMaxSec= of one run, a systemd time span (default ${DEFAULTS.runtimeMaxSec})` },
-  { flag: 'randomized-delay-sec', key: 'randomizedDelaySec', kind: 'string', describe: 'RandomizedDelaySec= of the timers: random delay (jitter) before each run (default none)' },
-  { flag: 'fixed-random-delay', key: 'fixedRandomDelay', kind: 'boolean', default: false, describe: 'FixedRandomDelay=yes: keep the random delay of each timer stable' },
+  {
+    flag: 'runtime-max-sec',
+    key: 'runtimeMaxSec',
+    kind: 'string',
+    describe: `RuntimeMaxSec= of one run, a systemd time span (default ${DEFAULTS.runtimeMaxSec})`,
+  },
+  {
+    flag: 'randomized-delay-sec',
+    key: 'randomizedDelaySec',
+    kind: 'string',
+    describe: 'RandomizedDelaySec= of the timers: random delay (jitter) before each run (default none)',
+  },
+  {
+    flag: 'fixed-random-delay',
+    key: 'fixedRandomDelay',
+    kind: 'boolean',
+    default: false,
+    describe: 'FixedRandomDelay=yes: keep the random delay of each timer stable',
+  },
   { flag: 'accuracy-sec', key: 'accuracySec', kind: 'string', describe: `AccuracySec= of the timers (default ${DEFAULTS.accuracySec})` },
-  { flag: 'on-boot-sec', key: 'onBootSec', kind: 'string', describe: `OnBootSec= of time-span timers: first run after boot (default ${DEFAULTS.onBootSec})` },
+  {
+    flag: 'on-boot-sec',
+    key: 'onBootSec',
+    kind: 'string',
+    describe: `OnBootSec= of time-span timers: first run after boot (default ${DEFAULTS.onBootSec})`,
+  },
   { flag: 'user', key: 'user', kind: 'string', describe: 'run as this existing user (User=) instead of a dynamic user (DynamicUser=yes)' },
-  { flag: 'environment-file', key: 'environmentFile', kind: 'string', emptyAllowed: true, describe: `EnvironmentFile= with the configuration (default ${DEFAULTS.environmentFile}, optional; '' for none)` },
-  { flag: 'credential', key: 'credentials', kind: 'list', default: [], describe: 'LoadCredential=NAME:PATH (repeatable), e.g. INFLUX_TOKEN:/etc/metrics/token' },
-  { flag: 'credentials-dir', key: 'credentialsDir', kind: 'string', emptyAllowed: true, describe: `each file in this directory becomes a LoadCredential= named after it (default ${DEFAULTS.credentialsDir}; '' for none)` },
-  { flag: 'proc-subset', key: 'procSubset', kind: 'string', choices: ['all', 'pid'], describe: 'ProcSubset=: all (default; host collectors read /proc/meminfo…) or pid' },
-  { flag: 'ip-address-allow', key: 'ipAddressAllow', kind: 'list', default: [], describe: 'only allow these addresses/prefixes (IPAddressDeny=any + IPAddressAllow=), repeatable' },
-  { flag: 'collectors-dir', key: 'collectorsDir', kind: 'string', describe: 'collectors directory (default: $METRICS_COLLECTORS_DIR or the built-in one); passed to the runs' },
-  { flag: 'service-option', key: 'extraService', kind: 'list', default: [], describe: 'extra Key=Value line for the [Service] section (repeatable), e.g. MemoryMax=512M' },
+  {
+    flag: 'environment-file',
+    key: 'environmentFile',
+    kind: 'string',
+    emptyAllowed: true,
+    describe: `EnvironmentFile= with the configuration (default ${DEFAULTS.environmentFile}, optional; '' for none)`,
+  },
+  {
+    flag: 'credential',
+    key: 'credentials',
+    kind: 'list',
+    default: [],
+    describe: 'LoadCredential=NAME:PATH (repeatable), e.g. INFLUX_TOKEN:/etc/metrics/token',
+  },
+  {
+    flag: 'credentials-dir',
+    key: 'credentialsDir',
+    kind: 'string',
+    emptyAllowed: true,
+    describe: `each file in this directory becomes a LoadCredential= named after it (default ${DEFAULTS.credentialsDir}; '' for none)`,
+  },
+  {
+    flag: 'proc-subset',
+    key: 'procSubset',
+    kind: 'string',
+    choices: ['all', 'pid'],
+    describe: 'ProcSubset=: all (default; host collectors read /proc/meminfo…) or pid',
+  },
+  {
+    flag: 'ip-address-allow',
+    key: 'ipAddressAllow',
+    kind: 'list',
+    default: [],
+    describe: 'only allow these addresses/prefixes (IPAddressDeny=any + IPAddressAllow=), repeatable',
+  },
+  {
+    flag: 'collectors-dir',
+    key: 'collectorsDir',
+    kind: 'string',
+    describe: 'collectors directory (default: $METRICS_COLLECTORS_DIR or the built-in one); passed to the runs',
+  },
+  {
+    flag: 'service-option',
+    key: 'extraService',
+    kind: 'list',
+    default: [],
+    describe: 'extra Key=Value line for the [Service] section (repeatable), e.g. MemoryMax=512M',
+  },
 ];
 
 /** The command-line form of a unit option, for messages: `--runtime-max-sec`. */
@@ -143,7 +211,8 @@ const USER_RE = /^[a-z_][a-z0-9_-]*[$]?$/i;
 
 function assertClean(what: string, value: string): void {
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(value)) throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline?): not allowed in a unit file`);
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline?): not allowed in a unit file`);
 }
 
 function assertPath(what: string, value: string): void {
@@ -155,7 +224,8 @@ function assertPath(what: string, value: string): void {
 function timespanOption(what: string, value: string, opts: { allowZero?: boolean; allowInfinity?: boolean } = {}): string {
   assertClean(what, value);
   const r = parseTimespan(value);
-  if (!r.ok) throw new UsageError(`${what} ${JSON.stringify(value)} is not a systemd time span (${r.reason}); examples: 30s, 5min, 1h 30min`);
+  if (!r.ok)
+    throw new UsageError(`${what} ${JSON.stringify(value)} is not a systemd time span (${r.reason}); examples: 30s, 5min, 1h 30min`);
   if (r.usec === 0n && !opts.allowZero) throw new UsageError(`${what} must be greater than zero, got ${JSON.stringify(value)}`);
   if (r.usec === USEC_INFINITY && !opts.allowInfinity) throw new UsageError(`${what} cannot be infinity`);
   return formatTimespan(r.usec);
@@ -183,20 +253,30 @@ export interface Resolved {
 /** Validate and complete the options (throws UsageError naming the bad option). */
 export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
   const prefix = opts.prefix ?? DEFAULTS.prefix;
-  if (!PREFIX_RE.test(prefix)) throw new UsageError(`${optionName('prefix')} ${JSON.stringify(prefix)} is not valid: use letters, digits, "_" and "-" (it starts unit names)`);
+  if (!PREFIX_RE.test(prefix))
+    throw new UsageError(
+      `${optionName('prefix')} ${JSON.stringify(prefix)} is not valid: use letters, digits, "_" and "-" (it starts unit names)`,
+    );
   const node = opts.node ?? process.execPath;
   assertPath(optionName('node'), node);
   const repo = opts.repo ?? repoRoot;
   assertPath('the repository path', repo);
   const user = opts.user || undefined;
-  if (user !== undefined && !USER_RE.test(user)) throw new UsageError(`${optionName('user')} ${JSON.stringify(user)} is not a valid user name`);
-  if (user === 'nobody' || user === 'root') throw new UsageError(`${optionName('user')} ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user out for a dynamic user`);
+  if (user !== undefined && !USER_RE.test(user))
+    throw new UsageError(`${optionName('user')} ${JSON.stringify(user)} is not a valid user name`);
+  if (user === 'nobody' || user === 'root')
+    throw new UsageError(
+      `${optionName('user')} ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user out for a dynamic user`,
+    );
   const environmentFile = opts.environmentFile === undefined ? DEFAULTS.environmentFile : opts.environmentFile || undefined;
   if (environmentFile) assertPath(optionName('environmentFile'), environmentFile);
   const credentials: Array<{ name: string; path: string }> = [];
   const seen = new Set<string>();
   for (const c of opts.credentials ?? []) {
-    if (!CREDENTIAL_RE.test(c.name)) throw new UsageError(`credential name ${JSON.stringify(c.name)} is not valid: use letters, digits, "_", "." and "-" (e.g. INFLUX_TOKEN)`);
+    if (!CREDENTIAL_RE.test(c.name))
+      throw new UsageError(
+        `credential name ${JSON.stringify(c.name)} is not valid: use letters, digits, "_", "." and "-" (e.g. INFLUX_TOKEN)`,
+      );
     assertPath(`the file of credential ${c.name}`, c.path);
     if (!seen.has(c.name)) credentials.push(c);
     seen.add(c.name);
@@ -223,24 +303,31 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
     }
   }
   const procSubset = opts.procSubset ?? 'all';
-  if (procSubset !== 'all' && procSubset !== 'pid') throw new UsageError(`${optionName('procSubset')} must be "all" or "pid", got ${JSON.stringify(procSubset)}`);
+  if (procSubset !== 'all' && procSubset !== 'pid')
+    throw new UsageError(`${optionName('procSubset')} must be "all" or "pid", got ${JSON.stringify(procSubset)}`);
   const ipAddressAllow = opts.ipAddressAllow?.length ? opts.ipAddressAllow : undefined;
   for (const a of ipAddressAllow ?? []) {
     assertClean(optionName('ipAddressAllow'), a);
-    if (!/^[0-9A-Fa-f.:/]+$|^(localhost|link-local|multicast|any)$/.test(a)) throw new UsageError(`${optionName('ipAddressAllow')} ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, link-local, multicast, any`);
+    if (!/^[0-9A-Fa-f.:/]+$|^(localhost|link-local|multicast|any)$/.test(a))
+      throw new UsageError(
+        `${optionName('ipAddressAllow')} ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, link-local, multicast, any`,
+      );
   }
   if (opts.collectorsDir) assertPath(optionName('collectorsDir'), opts.collectorsDir);
   const extraService = opts.extraService ?? [];
   for (const line of extraService) {
     assertClean(optionName('extraService'), line);
-    if (!/^[A-Za-z][A-Za-z0-9]*=/.test(line)) throw new UsageError(`${optionName('extraService')} ${JSON.stringify(line)} must look like Key=Value (a [Service] setting)`);
+    if (!/^[A-Za-z][A-Za-z0-9]*=/.test(line))
+      throw new UsageError(`${optionName('extraService')} ${JSON.stringify(line)} must look like Key=Value (a [Service] setting)`);
   }
   return {
     prefix,
     node,
     repo,
     runtimeMaxSec: timespanOption(optionName('runtimeMaxSec'), opts.runtimeMaxSec ?? DEFAULTS.runtimeMaxSec, { allowInfinity: true }),
-    randomizedDelaySec: opts.randomizedDelaySec ? timespanOption(optionName('randomizedDelaySec'), opts.randomizedDelaySec, { allowZero: true }) : undefined,
+    randomizedDelaySec: opts.randomizedDelaySec
+      ? timespanOption(optionName('randomizedDelaySec'), opts.randomizedDelaySec, { allowZero: true })
+      : undefined,
     fixedRandomDelay: opts.fixedRandomDelay ?? false,
     accuracySec: timespanOption(optionName('accuracySec'), opts.accuracySec ?? DEFAULTS.accuracySec),
     onBootSec: timespanOption(optionName('onBootSec'), opts.onBootSec ?? DEFAULTS.onBootSec),
@@ -265,7 +352,8 @@ export function unitOptionsToArgs(opts: UnitOptions): string[] {
     } else if (o.kind === 'string') {
       if (v !== '' || o.emptyAllowed) a.push(`--${o.flag}`, v as string);
     } else {
-      const items = o.key === 'credentials' ? (v as Array<{ name: string; path: string }>).map((c) => `${c.name}:${c.path}`) : (v as string[]);
+      const items =
+        o.key === 'credentials' ? (v as Array<{ name: string; path: string }>).map((c) => `${c.name}:${c.path}`) : (v as string[]);
       for (const item of items) a.push(`--${o.flag}`, item);
     }
   }
@@ -279,7 +367,10 @@ export function unitOptionsToArgs(opts: UnitOptions): string[] {
  */
 export function parseUnitArgs(argv: string[]): { options: UnitOptions; positionals: string[]; problems: string[] } {
   const config = Object.fromEntries(
-    UNIT_OPTION_SPECS.map((o) => [o.flag, o.kind === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.kind === 'list' }]),
+    UNIT_OPTION_SPECS.map((o) => [
+      o.flag,
+      o.kind === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.kind === 'list' },
+    ]),
   );
   const { values, positionals, tokens } = parseArgs({ args: argv, options: config, strict: false, allowPositionals: true, tokens: true });
   const problems: string[] = [];

@@ -84,7 +84,10 @@ export const UNUSED_PROTECTIONS: ReadonlyArray<readonly [string, string]> = [
   ],
   ['IPAddressDeny=any', 'sources can be anywhere; use --ip-address-allow to pin InfluxDB and the sources when known'],
   ['RootDirectory=/RootImage=', 'node and the code come from the host file system (read-only through ProtectSystem=strict)'],
-  ['SystemCallErrorNumber= left at its default (kill the process)', 'V8 probes pkey_alloc() at start-up, which @system-service does not allow: with the default action node would be killed; with EPERM it falls back'],
+  [
+    'SystemCallErrorNumber= left at its default (kill the process)',
+    'V8 probes pkey_alloc() at start-up, which @system-service does not allow: with the default action node would be killed; with EPERM it falls back',
+  ],
 ];
 
 /** `#   text` lines of at most ~100 columns, continuation lines indented. */
@@ -109,8 +112,12 @@ function serviceUnit(r: Resolved, warnings: string[]): string {
       `node (${r.node}) or the code (${r.repo}) lives under /home, /root or /run/user: the service gets ProtectHome=read-only instead of yes (install them under /opt or /usr/local for the stricter setting)`,
     );
   }
-  for (const [what, path] of [['the code', r.repo], ['the collectors directory', r.collectorsDir]] as const) {
-    if (path && /^\/(var\/)?tmp(\/|$)/.test(path)) warnings.push(`${what} (${path}) is under /tmp or /var/tmp, which PrivateTmp=yes hides from the service: runs will not find it`);
+  for (const [what, path] of [
+    ['the code', r.repo],
+    ['the collectors directory', r.collectorsDir],
+  ] as const) {
+    if (path && /^\/(var\/)?tmp(\/|$)/.test(path))
+      warnings.push(`${what} (${path}) is under /tmp or /var/tmp, which PrivateTmp=yes hides from the service: runs will not find it`);
   }
   const bin = join(r.repo, 'bin', 'metrics');
   const lines: string[] = [
@@ -251,7 +258,10 @@ export function generateUnits(collectors: DiscoveredCollector[], opts: UnitOptio
       continue;
     }
     if (!NAME_RE.test(c.name)) {
-      skipped.push({ name: c.name, error: `collector name ${JSON.stringify(c.name)} cannot be a systemd instance name: use letters, digits, "_" and "-"` });
+      skipped.push({
+        name: c.name,
+        error: `collector name ${JSON.stringify(c.name)} cannot be a systemd instance name: use letters, digits, "_" and "-"`,
+      });
       continue;
     }
     let schedule;

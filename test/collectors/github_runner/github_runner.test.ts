@@ -12,7 +12,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, appendFileSync, chmodSync, lutimesSync, utimesSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+  appendFileSync,
+  chmodSync,
+  lutimesSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -29,7 +45,15 @@ import {
   readBoundedFile,
   readRunnerFolder,
 } from '../../../src/collectors/github_runner/extract.js';
-import { runCli, startHttpFixtureServer, startInfluxd, type CliOptions, type CliResult, type HttpFixtureServer, type Influxd } from '../../helpers/servers.js';
+import {
+  runCli,
+  startHttpFixtureServer,
+  startInfluxd,
+  type CliOptions,
+  type CliResult,
+  type HttpFixtureServer,
+  type Influxd,
+} from '../../helpers/servers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'github-runner-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -131,7 +155,8 @@ function snapshot(path: string): string[] {
 
 const SECRET = 'SECRET-TARGET-WAS-READ';
 
-const pre = (o: Record<string, unknown>) => JSON.stringify({ workflow: 'CI build', workflow_run_id: '4242', repository: 'octo/widgets', event: 'push', ...o });
+const pre = (o: Record<string, unknown>) =>
+  JSON.stringify({ workflow: 'CI build', workflow_run_id: '4242', repository: 'octo/widgets', event: 'push', ...o });
 const post = (o: Record<string, unknown>) => JSON.stringify(o);
 
 interface Storage {
@@ -154,14 +179,17 @@ function makeStorage(): Storage {
   const storage = join(base, 'storage');
   const outside = join(base, 'outside');
   mkdirSync(storage);
-  build(outside, dir({
-    'secret-pre.json': file(pre({ timestamp: 1700000500, workflow: SECRET })),
-    fifo,
-    'runner-dir': dir({
-      'runner-installed.timestamp': file('1700000000\n'),
-      'pre-job-metrics.json': file(pre({ timestamp: 1700000010, workflow: SECRET })),
+  build(
+    outside,
+    dir({
+      'secret-pre.json': file(pre({ timestamp: 1700000500, workflow: SECRET })),
+      fifo,
+      'runner-dir': dir({
+        'runner-installed.timestamp': file('1700000000\n'),
+        'pre-job-metrics.json': file(pre({ timestamp: 1700000010, workflow: SECRET })),
+      }),
     }),
-  }));
+  );
   const runners: Record<string, Node> = {
     // valid
     'full-1': dir({
@@ -215,8 +243,14 @@ function makeStorage(): Storage {
       'post-job-metrics.json': file(post({ timestamp: 1700009020, status: 'exploded' })),
     }),
     'non-object': dir({ 'runner-installed.timestamp': file('1700010000'), 'post-job-metrics.json': file('[1, 2, 3]') }),
-    'newline-tag': dir({ 'runner-installed.timestamp': file('1700010000'), 'pre-job-metrics.json': file(pre({ timestamp: 1700010001, workflow: 'CI\nevil=1' })) }),
-    'not-utf8': dir({ 'runner-installed.timestamp': file('1700010000'), 'pre-job-metrics.json': file(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])) }),
+    'newline-tag': dir({
+      'runner-installed.timestamp': file('1700010000'),
+      'pre-job-metrics.json': file(pre({ timestamp: 1700010001, workflow: 'CI\nevil=1' })),
+    }),
+    'not-utf8': dir({
+      'runner-installed.timestamp': file('1700010000'),
+      'pre-job-metrics.json': file(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])),
+    }),
     oversized: dir({
       'runner-installed.timestamp': file('1700011000'),
       'pre-job-metrics.json': file(pre({ timestamp: 1700011010 }) + ' '.repeat(1100)),
@@ -377,16 +411,30 @@ describe('acceptance: one run over a storage with every kind of entry', () => {
       firstLines.join('\n'),
     );
     assert.ok(firstLines.includes('runner_installed,flavor=small duration=100.5 1700000100500000000'), firstLines.join('\n'));
-    assert.ok(firstLines.includes('runner_start,flavor=small,github_event=push,repo=octo/widgets,workflow=CI\\ build idle=99.5 1700000200000000000'), firstLines.join('\n'));
+    assert.ok(
+      firstLines.includes(
+        'runner_start,flavor=small,github_event=push,repo=octo/widgets,workflow=CI\\ build idle=99.5 1700000200000000000',
+      ),
+      firstLines.join('\n'),
+    );
   });
 
   test('clamping, partial folders, unknown entries and the missing installed timestamp are logged', () => {
-    assert.match(first.stderr, /warn \[github_runner\] runner skew: the idle time \(pre-job − installed\) is 10\.000 s negative \(clock skew or a cancelled job\): set to 0/);
+    assert.match(
+      first.stderr,
+      /warn \[github_runner\] runner skew: the idle time \(pre-job − installed\) is 10\.000 s negative \(clock skew or a cancelled job\): set to 0/,
+    );
     assert.match(first.stderr, /runner skew: the job duration \(post-job − pre-job\) is 10\.000 s negative/);
     assert.match(first.stderr, /runner skew: the installation duration \(installed − installation start\) is 10\.000 s negative/);
     assert.match(first.stderr, /runner no-pre: post-job-metrics\.json without pre-job-metrics\.json: no runner_stop is issued/);
-    assert.match(first.stderr, /runner with-extras: 3 unexpected entries in .*with-extras ignored \(not read; removed with the folder\): \.pre-job-metrics\.json\.tmp, cache, notes\.txt/);
-    assert.match(first.stderr, /error \[github_runner\] runner no-installed: no runner-installed\.timestamp in .*: nothing is issued for this runner/);
+    assert.match(
+      first.stderr,
+      /runner with-extras: 3 unexpected entries in .*with-extras ignored \(not read; removed with the folder\): \.pre-job-metrics\.json\.tmp, cache, notes\.txt/,
+    );
+    assert.match(
+      first.stderr,
+      /error \[github_runner\] runner no-installed: no runner-installed\.timestamp in .*: nothing is issued for this runner/,
+    );
   });
 
   test('the summary says how many of each', () => {
@@ -531,10 +579,13 @@ describe('bounds and selection', () => {
     for (let i = 0; i < 4; i++) {
       const r = await collector([], { env: e });
       assert.equal(r.code, 0, show(r));
-      const m = /runners: (\d+) extracted.*skipped: 0 excluded, (\d+) left for the next run \(RUNNER_METRICS_MAX_RUNNERS=2\)/.exec(r.stderr);
+      const m = /runners: (\d+) extracted.*skipped: 0 excluded, (\d+) left for the next run \(RUNNER_METRICS_MAX_RUNNERS=2\)/.exec(
+        r.stderr,
+      );
       assert.ok(m, show(r));
       left.push(Number(m[1]), Number(m[2]));
-      if (i === 0) assert.match(r.stderr, /warn \[github_runner\] 3 more runner folders than RUNNER_METRICS_MAX_RUNNERS=2: left for the next run/);
+      if (i === 0)
+        assert.match(r.stderr, /warn \[github_runner\] 3 more runner folders than RUNNER_METRICS_MAX_RUNNERS=2: left for the next run/);
     }
     assert.deepEqual(left, [2, 3, 2, 1, 1, 0, 0, 0]);
     assert.deepEqual(readdirSync(storage), []);
@@ -562,7 +613,11 @@ describe('bounds and selection', () => {
       /info \[github_runner\] 2 runner folders modified less than 330 s ago \(RUNNER_METRICS_MIN_AGE\), maybe of runners still being created: left for a later run/,
       show(first),
     );
-    assert.match(first.stderr, /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(first));
+    assert.match(
+      first.stderr,
+      /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than RUNNER_METRICS_MIN_AGE=330s; /,
+      show(first),
+    );
     assert.deepEqual(readdirSync(storage).sort(), ['fresh', 'future']);
     assert.deepEqual(readLog(env.METRICS_LOG_PATH), []);
 
@@ -755,7 +810,9 @@ describe('the quarantine', () => {
       const line = r.stderr.split('\n').find((l) => l.includes(`warn [github_runner] runner ${name}: cannot quarantine`));
       assert.ok(line, `no parking warning for ${name}\n${show(r)}`);
       assert.match(line, re, name);
-      const m = new RegExp(`set aside as (.*/(\\.parked-${name}-\\d{8}T\\d{6}Z)): later runs leave it alone; inspect it and remove it by hand$`).exec(line);
+      const m = new RegExp(
+        `set aside as (.*/(\\.parked-${name}-\\d{8}T\\d{6}Z)): later runs leave it alone; inspect it and remove it by hand$`,
+      ).exec(line);
       assert.ok(m, line);
       assert.ok(parked.includes(m[2]!), `${m[2]} not in ${parked.join(', ')}`);
       assert.equal(m[1], join(storage, m[2]!));
@@ -767,8 +824,16 @@ describe('the quarantine', () => {
 
     const second = await collector([], { env });
     assert.equal(second.code, 0, show(second));
-    assert.match(second.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /, show(second));
-    assert.match(second.stderr, /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*storage \(\.parked-\*\): inspect and remove them by hand/, show(second));
+    assert.match(
+      second.stderr,
+      /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /,
+      show(second),
+    );
+    assert.match(
+      second.stderr,
+      /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*storage \(\.parked-\*\): inspect and remove them by hand/,
+      show(second),
+    );
     assert.deepEqual(readdirSync(storage).sort(), parked);
   });
 });
@@ -848,7 +913,8 @@ describe('safe reading', () => {
 
   test('runner names', () => {
     for (const ok of ['runner-1', 'small-abc123', 'a', 'A.b_c-d', 'x'.repeat(128)]) assert.ok(isValidRunnerName(ok), ok);
-    for (const bad of ['', '.', '..', '.hidden', '-dash', 'a/b', 'a b', 'a\nb', 'ä', 'x'.repeat(129), '_x']) assert.ok(!isValidRunnerName(bad), bad);
+    for (const bad of ['', '.', '..', '.hidden', '-dash', 'a/b', 'a b', 'a\nb', 'ä', 'x'.repeat(129), '_x'])
+      assert.ok(!isValidRunnerName(bad), bad);
   });
 
   test('timestamps: decimal seconds only, in range', () => {
@@ -867,7 +933,14 @@ describe('safe reading', () => {
       status: 'normal',
       status_info: { code: -1 },
     });
-    for (const bad of ['null', '"x"', '3', '[]', '{"timestamp":1,"status":"normal","status_info":{"code":1.5}}', '{"timestamp":1e300,"status":"normal"}']) {
+    for (const bad of [
+      'null',
+      '"x"',
+      '3',
+      '[]',
+      '{"timestamp":1,"status":"normal","status_info":{"code":1.5}}',
+      '{"timestamp":1e300,"status":"normal"}',
+    ]) {
       assert.throws(() => parseJsonMetrics(bad, 'f', PostJobMetrics), CorruptDataError, bad);
     }
     assert.throws(() => parseJsonMetrics(pre({ timestamp: 1, repository: 'no-slash' }), 'f', PreJobMetrics), /must be "owner\/name"/);
@@ -892,7 +965,17 @@ describe('safe reading', () => {
     assert.deepEqual(full, [
       { timestamp: 90, event: 'runner_installed', flavor: 'f', duration: 0 },
       { timestamp: 95.5, event: 'runner_start', flavor: 'f', workflow: 'w', repo: 'o/r', github_event: 'push', idle: 5.5 },
-      { timestamp: 130, event: 'runner_stop', flavor: 'f', workflow: 'w', repo: 'o/r', github_event: 'push', status: 'normal', status_info: { code: 0 }, job_duration: 34.5 },
+      {
+        timestamp: 130,
+        event: 'runner_stop',
+        flavor: 'f',
+        workflow: 'w',
+        repo: 'o/r',
+        github_event: 'push',
+        status: 'normal',
+        status_info: { code: 0 },
+        job_duration: 34.5,
+      },
     ]);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /installation duration .* 10\.000 s negative .* set to 0/);
@@ -929,34 +1012,48 @@ describe('the real InfluxDB 1.6.7', () => {
     assert.equal(stop.github_event, 'push');
     assert.equal(stop.job_duration, 60.25);
     assert.equal(stop.status_info_code, 3);
-    assert.deepEqual(stops.map((row) => [row.status, row.job_duration]), [
-      ['abnormal', 60.25],
-      ['normal', 0],
-      ['repo-policy-check-failure', 60.5],
-    ]);
-    const fieldTypes = Object.fromEntries((await influx.rows('SHOW FIELD KEYS FROM runner_stop', 'runners')).map((row) => [row.fieldKey, row.fieldType]));
+    assert.deepEqual(
+      stops.map((row) => [row.status, row.job_duration]),
+      [
+        ['abnormal', 60.25],
+        ['normal', 0],
+        ['repo-policy-check-failure', 60.5],
+      ],
+    );
+    const fieldTypes = Object.fromEntries(
+      (await influx.rows('SHOW FIELD KEYS FROM runner_stop', 'runners')).map((row) => [row.fieldKey, row.fieldType]),
+    );
     assert.deepEqual(fieldTypes, { job_duration: 'float', status_info_code: 'integer' });
 
     const starts = await influx.rows('SELECT idle, workflow, github_event FROM runner_start ORDER BY time', 'runners', { epoch: 'ms' });
-    assert.deepEqual(starts.map((row) => [row.time, row.idle, row.workflow, row.github_event]), [
-      [1700000200000, 99.5, 'CI build', 'push'],
-      [1700000980000, 0, 'nightly', 'schedule'],
-      [1700002050750, 50.5, 'CI build', 'pull_request'],
-      [1700005011000, 10, 'CI build', 'push'],
-    ]);
+    assert.deepEqual(
+      starts.map((row) => [row.time, row.idle, row.workflow, row.github_event]),
+      [
+        [1700000200000, 99.5, 'CI build', 'push'],
+        [1700000980000, 0, 'nightly', 'schedule'],
+        [1700002050750, 50.5, 'CI build', 'pull_request'],
+        [1700005011000, 10, 'CI build', 'push'],
+      ],
+    );
     const installed = await influx.rows('SELECT "duration" FROM runner_installed ORDER BY time', 'runners', { epoch: 'ms' });
-    assert.deepEqual(installed.map((row) => [row.time, row.duration]), [
-      [1700000100500, 100.5],
-      [1700000990000, 0],
-      [1700003012250, 12.25],
-      [1700005001000, 1],
-    ]);
+    assert.deepEqual(
+      installed.map((row) => [row.time, row.duration]),
+      [
+        [1700000100500, 100.5],
+        [1700000990000, 0],
+        [1700003012250, 12.25],
+        [1700005001000, 1],
+      ],
+    );
     // the collector's own run point is there too
     const runs = await influx.rows("SELECT points, success FROM collector_run WHERE collector = 'github_runner'", 'runners');
-    assert.deepEqual(runs.map((row) => [row.points, row.success]), [[11, true]]);
+    assert.deepEqual(
+      runs.map((row) => [row.points, row.success]),
+      [[11, true]],
+    );
   });
 
-  test('a good runner\'s events reach InfluxDB although another runner fails (quarantine unusable)', async (t) => {
+  test("a good runner's events reach InfluxDB although another runner fails (quarantine unusable)", async (t) => {
     if (!influx) return t.skip('influxd missing');
     await influx.createDatabase('r1b');
     const base = freshDir('gh');

@@ -13,12 +13,33 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAX_REMOVAL_DEPTH, parkEntry, removeEntry } from '../../../src/collectors/github_runner/extract.js';
-import { cleanEnv, cliPath, collectCli, requireBinary, runCli, startHttpFixtureServer, type CliResult, type HttpFixtureServer } from '../../helpers/servers.js';
+import {
+  cleanEnv,
+  cliPath,
+  collectCli,
+  requireBinary,
+  runCli,
+  startHttpFixtureServer,
+  type CliResult,
+  type HttpFixtureServer,
+} from '../../helpers/servers.js';
 
 const NOBODY = 65534;
 
@@ -75,7 +96,9 @@ function assertIntact(dir: { path: string; files: Record<string, string> }, roun
     try {
       got = readFileSync(join(dir.path, name), 'utf8');
     } catch (error) {
-      assert.fail(`round ${round}: ${join(dir.path, name)} of the root-only directory is gone: the removal followed a link (${(error as Error).message})`);
+      assert.fail(
+        `round ${round}: ${join(dir.path, name)} of the root-only directory is gone: the removal followed a link (${(error as Error).message})`,
+      );
     }
     assert.equal(got, content, `round ${round}: ${name} changed`);
   }
@@ -134,7 +157,21 @@ process.stdout.write('ready\\n');
 function startAttacker(storage: string, target: string): Promise<{ child: ChildProcess; stop(): Promise<number> }> {
   const child = spawn(
     'setpriv',
-    ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', process.execPath, '-e', ATTACKER, storage, target, ...SWAPPED],
+    [
+      '--reuid',
+      String(NOBODY),
+      '--regid',
+      String(NOBODY),
+      '--clear-groups',
+      '--pdeathsig',
+      'KILL',
+      process.execPath,
+      '-e',
+      ATTACKER,
+      storage,
+      target,
+      ...SWAPPED,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -317,7 +354,11 @@ describe('removal of runner folders', () => {
     assert.equal(await parkEntry(storage, 'r', when), join(storage, '.parked-r-20250102T030405Z-2'));
     symlinkSync(target, join(storage, 'l'));
     assert.equal(await parkEntry(storage, 'l', when), join(storage, '.parked-l-20250102T030405Z'));
-    assert.deepEqual(readdirSync(storage).sort(), ['.parked-l-20250102T030405Z', '.parked-r-20250102T030405Z', '.parked-r-20250102T030405Z-2']);
+    assert.deepEqual(readdirSync(storage).sort(), [
+      '.parked-l-20250102T030405Z',
+      '.parked-r-20250102T030405Z',
+      '.parked-r-20250102T030405Z-2',
+    ]);
     assert.equal(readFileSync(join(storage, '.parked-r-20250102T030405Z', 'f'), 'utf8'), 'first');
     assert.equal(readFileSync(join(storage, '.parked-r-20250102T030405Z-2', 'f'), 'utf8'), 'second');
     assert.ok(lstatSync(join(storage, '.parked-l-20250102T030405Z')).isSymbolicLink());
@@ -331,7 +372,9 @@ describe('removal of runner folders', () => {
     deepTree(join(storage, 'r'), DEEP);
     // under a descriptor limit of 128, a removal holding one descriptor per level would fail (EMFILE)
     const script = `import(${JSON.stringify(extractUrl)}).then((m) => m.removeEntry(process.argv[1], 'r')).then(() => console.log('removed'), (e) => { console.error(e.message); process.exit(1); });`;
-    const out = execFileSync('sh', ['-c', 'ulimit -n 128 && exec "$0" -e "$1" "$2"', process.execPath, script, storage], { encoding: 'utf8' });
+    const out = execFileSync('sh', ['-c', 'ulimit -n 128 && exec "$0" -e "$1" "$2"', process.execPath, script, storage], {
+      encoding: 'utf8',
+    });
     assert.equal(out.trim(), 'removed');
     assert.deepEqual(readdirSync(storage), []);
   });
@@ -403,10 +446,14 @@ describe('the collector and folders it cannot simply rm', () => {
     writeFileSync(join(storage, 'r', 'runner-installed.timestamp'), '1700000000\n');
     aged(join(storage, 'r'));
     // a private mount namespace whose /proc is an empty tmpfs: no /proc/self/fd
-    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"', process.execPath, cliPath, 'run', 'github_runner'], {
-      env: cleanEnv(env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'unshare',
+      ['--mount', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"', process.execPath, cliPath, 'run', 'github_runner'],
+      {
+        env: cleanEnv(env),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const r = await collectCli(child, 'metrics run github_runner without /proc', 60_000);
     if (/^(unshare|mount): /m.test(r.stderr)) {
       const msg = `cannot make a mount namespace without /proc here (${r.stderr.trim().split('\n')[0]}): not tested`;
@@ -414,7 +461,11 @@ describe('the collector and folders it cannot simply rm', () => {
       return t.skip(msg);
     }
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /\/proc\/self\/fd is not available: runner folders cannot be removed without the risk of following a link .* nothing was extracted from .*storage; mount \/proc/, show(r));
+    assert.match(
+      r.stderr,
+      /\/proc\/self\/fd is not available: runner folders cannot be removed without the risk of following a link .* nothing was extracted from .*storage; mount \/proc/,
+      show(r),
+    );
     assert.deepEqual(readdirSync(storage), ['r']);
     assert.deepEqual(readdirSync(base).sort(), ['state', 'storage']); // no metrics log: nothing issued
   });
@@ -422,10 +473,26 @@ describe('the collector and folders it cannot simply rm', () => {
   /** `metrics run github_runner` as the unprivileged user. */
   const asNobody = (env: Record<string, string>): Promise<CliResult> =>
     collectCli(
-      spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', process.execPath, cliPath, 'run', 'github_runner'], {
-        env: cleanEnv(env),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      }),
+      spawn(
+        'setpriv',
+        [
+          '--reuid',
+          String(NOBODY),
+          '--regid',
+          String(NOBODY),
+          '--clear-groups',
+          '--pdeathsig',
+          'KILL',
+          process.execPath,
+          cliPath,
+          'run',
+          'github_runner',
+        ],
+        {
+          env: cleanEnv(env),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      ),
       'metrics run github_runner as nobody',
       60_000,
     );
@@ -452,9 +519,23 @@ describe('the collector and folders it cannot simply rm', () => {
     const { base, storage, env } = cliStorage('unremovable');
     unremovable(storage, 'r', {
       'runner-installed.timestamp': '1700000000\n',
-      'pre-job-metrics.json': JSON.stringify({ timestamp: 1700000010, workflow: 'CI', workflow_run_id: '1', repository: 'o/r', event: 'push' }),
+      'pre-job-metrics.json': JSON.stringify({
+        timestamp: 1700000010,
+        workflow: 'CI',
+        workflow_run_id: '1',
+        repository: 'o/r',
+        event: 'push',
+      }),
     });
-    unremovable(storage, 'inc', { 'pre-job-metrics.json': JSON.stringify({ timestamp: 1700000010, workflow: 'CI', workflow_run_id: '1', repository: 'o/r', event: 'push' }) });
+    unremovable(storage, 'inc', {
+      'pre-job-metrics.json': JSON.stringify({
+        timestamp: 1700000010,
+        workflow: 'CI',
+        workflow_run_id: '1',
+        repository: 'o/r',
+        event: 'push',
+      }),
+    });
     unremovable(storage, 'bad', { 'runner-installed.timestamp': 'garbage' });
     for (const p of [base, storage, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
     const log = env.METRICS_LOG_PATH!;
@@ -463,19 +544,35 @@ describe('the collector and folders it cannot simply rm', () => {
     const first = await asNobody(env);
     assert.equal(first.code, 0, show(first));
     const parkedLine = (name: string): string => {
-      const line = first.stderr.split('\n').find((l) => l.startsWith(`warn [github_runner] runner ${name}: `) && l.includes('set aside as'));
+      const line = first.stderr
+        .split('\n')
+        .find((l) => l.startsWith(`warn [github_runner] runner ${name}: `) && l.includes('set aside as'));
       assert.ok(line, `no parking warning for ${name}\n${show(first)}`);
       return line;
     };
     const parkedAs = (name: string) => `set aside as .*\\/storage\\/\\.parked-${name}-\\d{8}T\\d{6}Z`;
-    const cannot = (name: string) => `.*\\/storage\\/${name} could not be removed \\(cannot remove .*\\/storage\\/${name}\\/roots\\/file: EACCES: permission denied \\(unlink\\)\\)`;
+    const cannot = (name: string) =>
+      `.*\\/storage\\/${name} could not be removed \\(cannot remove .*\\/storage\\/${name}\\/roots\\/file: EACCES: permission denied \\(unlink\\)\\)`;
     const tail = ': later runs leave it alone; inspect it and remove it by hand$';
-    assert.match(parkedLine('r'), new RegExp(`runner r: ${cannot('r')}; ${parkedAs('r')} \\(its events were issued; parked, they are never issued again\\)${tail}`));
+    assert.match(
+      parkedLine('r'),
+      new RegExp(`runner r: ${cannot('r')}; ${parkedAs('r')} \\(its events were issued; parked, they are never issued again\\)${tail}`),
+    );
     assert.match(parkedLine('inc'), new RegExp(`runner inc: ${cannot('inc')}; ${parkedAs('inc')}${tail}`));
-    assert.match(parkedLine('bad'), new RegExp(`runner bad: archived to .*\\/bad\\.tar\\.gz, but ${cannot('bad')}; ${parkedAs('bad')}${tail}`));
-    assert.match(first.stderr, /runners: 1 extracted, 1 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 3 parked; /, show(first));
+    assert.match(
+      parkedLine('bad'),
+      new RegExp(`runner bad: archived to .*\\/bad\\.tar\\.gz, but ${cannot('bad')}; ${parkedAs('bad')}${tail}`),
+    );
+    assert.match(
+      first.stderr,
+      /runners: 1 extracted, 1 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 3 parked; /,
+      show(first),
+    );
     const parked = readdirSync(storage).sort();
-    assert.deepEqual(parked.map((n) => n.replace(/-\d{8}T\d{6}Z$/, '')), ['.parked-bad', '.parked-inc', '.parked-r']);
+    assert.deepEqual(
+      parked.map((n) => n.replace(/-\d{8}T\d{6}Z$/, '')),
+      ['.parked-bad', '.parked-inc', '.parked-r'],
+    );
     for (const n of parked) assert.equal(readFileSync(join(storage, n, 'roots', 'file'), 'utf8'), 'root-owned');
     assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz']);
     const events = readFileSync(log, 'utf8');
@@ -483,8 +580,16 @@ describe('the collector and folders it cannot simply rm', () => {
 
     const second = await asNobody(env);
     assert.equal(second.code, 0, show(second));
-    assert.match(second.stderr, /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /, show(second));
-    assert.match(second.stderr, /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*\/storage \(\.parked-\*\): inspect and remove them by hand/, show(second));
+    assert.match(
+      second.stderr,
+      /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /,
+      show(second),
+    );
+    assert.match(
+      second.stderr,
+      /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*\/storage \(\.parked-\*\): inspect and remove them by hand/,
+      show(second),
+    );
     assert.equal(readFileSync(log, 'utf8'), events, 'the second run issued the events again');
     assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz'], 'the second run archived again');
     assert.deepEqual(readdirSync(storage).sort(), parked);
@@ -507,7 +612,11 @@ describe('the collector and folders it cannot simply rm', () => {
       /error \[github_runner\] runner r: .*\/storage\/r could not be removed \(cannot remove the folder .*\/storage\/r: EACCES: permission denied \(rmdir\)\); it could not be set aside either \(cannot set .*\/storage\/r aside as .*\/storage\/\.parked-r-\d{8}T\d{6}Z: EACCES: permission denied \(rename\)\): inspect and remove it by hand \(until then every run issues its events again: duplicates\)/,
       show(res),
     );
-    assert.match(res.stderr, /runners: 1 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 1 failed, 0 parked; /, show(res));
+    assert.match(
+      res.stderr,
+      /runners: 1 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 1 failed, 0 parked; /,
+      show(res),
+    );
     assert.deepEqual(readdirSync(storage), ['r']);
   });
 });

@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
-import { freePort, repoRoot, runCli, startHttpFixtureServer, type CliOptions, type CliResult, type HttpFixtureServer } from '../../helpers/servers.js';
+import {
+  freePort,
+  repoRoot,
+  runCli,
+  startHttpFixtureServer,
+  type CliOptions,
+  type CliResult,
+  type HttpFixtureServer,
+} from '../../helpers/servers.js';
 
 /** This file's own state directory (locks, outbox, last runs): never the machine's. */
 const stateDir = mkdtempSync(join(tmpdir(), 'sponsoring-test-state-'));
@@ -147,7 +155,11 @@ describe('the sponsoring collector against a fixture server', () => {
   test('the readable dry-run format shows the same numbers', async () => {
     const r = await cli(['run', 'sponsoring', '--dry-run'], { env: { SPONSORING_URL: `${server.url}/queue.json` } });
     assert.equal(r.code, 0, show(r));
-    assert.match(r.stdout, /^sponsoring_queue_stats  report="sponsoring"  count=5i oldest=\d+i average_age=\d+i  \d{4}-\d\d-\d\dT/m, show(r));
+    assert.match(
+      r.stdout,
+      /^sponsoring_queue_stats  report="sponsoring"  count=5i oldest=\d+i average_age=\d+i  \d{4}-\d\d-\d\dT/m,
+      show(r),
+    );
   });
 
   test('an empty queue: a sponsoring report with zeros', async () => {

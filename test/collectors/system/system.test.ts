@@ -33,7 +33,10 @@ function file(name: string, text: string): string {
 }
 
 /** The Metric with a captured log, its environment only what is given (never the machine's). */
-function metric(env: Record<string, string | undefined>, options: MetricOptions = {}): { m: SystemMetric; sink: CaptureSink; lines: string[] } {
+function metric(
+  env: Record<string, string | undefined>,
+  options: MetricOptions = {},
+): { m: SystemMetric; sink: CaptureSink; lines: string[] } {
   const sink = new CaptureSink();
   const { log, lines } = captureLogger('system');
   return { m: new SystemMetric({ collector: 'system', sink, log, env, ...options }), sink, lines };
@@ -180,7 +183,7 @@ describe('collect(): measurements, tags, fields and their types', () => {
     if (used + free > 0n) assert.equal(pct, Number((used * 1_000_000n) / (used + free)) / 10_000);
   });
 
-  test('load and uptime: the host\'s own, load ≥ 0, uptime in whole seconds', async () => {
+  test("load and uptime: the host's own, load ≥ 0, uptime in whole seconds", async () => {
     const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h' });
     const before = Math.floor(uptime());
     const points = await m.collect();
@@ -197,7 +200,10 @@ describe('collect(): measurements, tags, fields and their types', () => {
 
 describe('run(): the line protocol', () => {
   test('integers with the i suffix, floats without; one collection time for every point; a debug line with the count', async () => {
-    const { m, sink, lines } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1' }, { collectionTime: '1700000000000000000' });
+    const { m, sink, lines } = metric(
+      { SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1' },
+      { collectionTime: '1700000000000000000' },
+    );
     const report = await m.run();
     assert.equal(report.ok, true, report.error);
     assert.equal(report.points, 4);
@@ -208,7 +214,10 @@ describe('run(): the line protocol', () => {
       'system_memory,host=box-1 total=16708005888i,available=6265503744i,used=10442502144i,used_percent=62.4999,' +
         'swap_total=2147479552i,swap_used=536870912i 1700000000000000000',
     );
-    assert.match(sink.lines.find((l) => l.startsWith('system_load,'))!, /^system_load,host=box-1 load1=[\d.e-]+,load5=[\d.e-]+,load15=[\d.e-]+ 1700000000000000000$/);
+    assert.match(
+      sink.lines.find((l) => l.startsWith('system_load,'))!,
+      /^system_load,host=box-1 load1=[\d.e-]+,load5=[\d.e-]+,load15=[\d.e-]+ 1700000000000000000$/,
+    );
     assert.match(
       sink.lines.find((l) => l.startsWith('system_disk,'))!,
       /^system_disk,host=box-1,path=\/ total=\d+i,free=\d+i,used=\d+i,used_percent=[\d.]+,inodes_total=\d+i,inodes_free=\d+i 1700000000000000000$/,
@@ -225,7 +234,10 @@ describe('run(): the line protocol', () => {
     assert.equal(report.ok, true, report.error);
     assert.equal(report.collector, 'system');
     assert.equal(sink.lines.length, 4);
-    assert.ok(sink.lines.every((l) => l.includes(',host=via-index')), sink.lines.join('\n'));
+    assert.ok(
+      sink.lines.every((l) => l.includes(',host=via-index')),
+      sink.lines.join('\n'),
+    );
   });
 });
 

@@ -30,8 +30,14 @@ describe('metrics list', () => {
     const r = await cli(['list']);
     const lines = r.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /NAME\s+SCHEDULE/, show(r));
-    assert.ok(lines.some((l) => /^system\s+every 1min \(after the previous run ends\)\s+(-|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+ok$/.test(l)), show(r));
-    assert.ok(lines.some((l) => /^sponsoring\s+every 1h \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)), show(r));
+    assert.ok(
+      lines.some((l) => /^system\s+every 1min \(after the previous run ends\)\s+(-|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+ok$/.test(l)),
+      show(r),
+    );
+    assert.ok(
+      lines.some((l) => /^sponsoring\s+every 1h \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)),
+      show(r),
+    );
     // exit 0 unless some folder is broken, and then 1
     assert.equal(r.code, lines.some((l) => /BROKEN/.test(l)) ? 1 : 0, show(r));
   });
@@ -82,7 +88,8 @@ describe('metrics run --dry-run', () => {
     assert.equal(seen.get('system_disk')!.tags, `,host=${host},path=/`);
     // floats without i, integers with i
     for (const k of ['load1', 'load5', 'load15']) assert.match(seen.get('system_load')!.fields.get(k) ?? '', /^\d+(\.\d+)?(e[+-]?\d+)?$/);
-    for (const k of ['total', 'available', 'used', 'swap_total', 'swap_used']) assert.match(seen.get('system_memory')!.fields.get(k) ?? '', /^\d+i$/, k);
+    for (const k of ['total', 'available', 'used', 'swap_total', 'swap_used'])
+      assert.match(seen.get('system_memory')!.fields.get(k) ?? '', /^\d+i$/, k);
     assert.match(seen.get('system_memory')!.fields.get('used_percent') ?? '', /^\d+(\.\d+)?$/);
     assert.match(seen.get('system_uptime')!.fields.get('uptime') ?? '', /^\d+i$/);
     // one collection time for the run, in nanoseconds, taken during the run

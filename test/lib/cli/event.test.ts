@@ -44,7 +44,9 @@ describe('metrics event', () => {
     assert.equal(typeof e.timestamp, 'number');
     assert.ok((e.timestamp as number) >= before - 1 && (e.timestamp as number) <= Date.now() / 1000 + 1);
 
-    const again = await runCli(['event', 'runner_installed', 'flavor=large', 'duration=1', 'timestamp=1700000000.5'], { env: { METRICS_LOG_PATH: log } });
+    const again = await runCli(['event', 'runner_installed', 'flavor=large', 'duration=1', 'timestamp=1700000000.5'], {
+      env: { METRICS_LOG_PATH: log },
+    });
     assert.equal(again.code, 0, again.stderr);
     const second = (await readFile(log, 'utf8')).split('\n')[1]!;
     assert.equal(second, '{"timestamp":1700000000.5,"event":"runner_installed","flavor":"large","duration":1}');
@@ -53,7 +55,17 @@ describe('metrics event', () => {
   test('nested fields, integers and optional fields', async () => {
     const log = join(dir, 'stop.log');
     const r = await runCli(
-      ['event', 'runner_stop', 'flavor=small', 'workflow=CI build', 'repo=o/r', 'github_event=push', 'status=normal', 'status_info.code=1', 'job_duration=30'],
+      [
+        'event',
+        'runner_stop',
+        'flavor=small',
+        'workflow=CI build',
+        'repo=o/r',
+        'github_event=push',
+        'status=normal',
+        'status_info.code=1',
+        'job_duration=30',
+      ],
       { env: { METRICS_LOG_PATH: log } },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -88,7 +100,19 @@ describe('metrics event', () => {
       [['event', 'runner_installed', 'flavor=s', 'duration=fast'], /field "duration" must be a number, got the string "fast"/],
       [['event', 'runner_installed', 'flavor=s', 'duration=1', 'colour=red'], /field "colour" is not a field of RunnerInstalled/],
       [['event', 'runner_installed', 'flavor', 'duration=1'], /"flavor" is not key=value/],
-      [['event', 'reconciliation', 'flavor=s', 'crashed_runners=1.5', 'idle_runners=0', 'active_runners=0', 'expected_runners=0', 'duration=1'], /field "crashed_runners" must be an integer/],
+      [
+        [
+          'event',
+          'reconciliation',
+          'flavor=s',
+          'crashed_runners=1.5',
+          'idle_runners=0',
+          'active_runners=0',
+          'expected_runners=0',
+          'duration=1',
+        ],
+        /field "crashed_runners" must be an integer/,
+      ],
       [['event'], /name the event/],
     ];
     for (const [args, re] of cases) {
@@ -115,7 +139,8 @@ describe('metrics event', () => {
   test('--list shows the events with their fields; --json for scripts', async () => {
     const r = await runCli(['event', '--list']);
     assert.equal(r.code, 0, r.stderr);
-    for (const name of ['runner_installed', 'runner_start', 'runner_stop', 'reconciliation']) assert.match(r.stdout, new RegExp(`^${name}`, 'm'));
+    for (const name of ['runner_installed', 'runner_start', 'runner_stop', 'reconciliation'])
+      assert.match(r.stdout, new RegExp(`^${name}`, 'm'));
     assert.match(r.stdout, /^\s+duration\s+number >= 0/m);
     assert.match(r.stdout, /^\s+queue_duration\s+number >= 0, optional/m);
     assert.match(r.stdout, /^\s+status_info\.code\s+integer/m);

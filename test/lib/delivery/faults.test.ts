@@ -23,7 +23,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test, type TestContext } from 'node:test';
@@ -395,7 +407,10 @@ describe('fault tests against the real influxd', () => {
     await assertOutboxEmpty(ctx);
 
     assert.ok(writes.length >= 3, JSON.stringify(writes.map((w) => w.status)));
-    assert.deepEqual(writes.slice(0, 3).map((w) => w.status), [503, 429, 204]);
+    assert.deepEqual(
+      writes.slice(0, 3).map((w) => w.status),
+      [503, 429, 204],
+    );
     assert.equal(writes[1]!.body, writes[0]!.body, 'the same batch is retried');
     assert.equal(writes[2]!.body, writes[0]!.body, 'the same batch is retried');
     const gap1 = writes[1]!.at - writes[0]!.at;
@@ -404,7 +419,10 @@ describe('fault tests against the real influxd', () => {
     assert.ok(gap2 >= 1950, `Retry-After: 2 honoured (waited ${gap2.toFixed(0)} ms)`);
     // and not the backoff cap (10 s) instead of what the server asked for
     assert.ok(gap1 < 4000 && gap2 < 5000, `waits as asked, not much longer: ${gap1.toFixed(0)} ms, ${gap2.toFixed(0)} ms`);
-    assert.ok(writes.slice(2).every((w) => w.status === 204), JSON.stringify(writes.map((w) => w.status)));
+    assert.ok(
+      writes.slice(2).every((w) => w.status === 204),
+      JSON.stringify(writes.map((w) => w.status)),
+    );
   });
 
   test('(f) a truncated and a garbled outbox file are set aside with messages naming them; the rest replays', async (t) => {
@@ -436,7 +454,11 @@ describe('fault tests against the real influxd', () => {
 
     assert.equal(await count(ctx.db), 8000, 'the intact batches replayed');
     const selfRows = await influx!.rows(`SELECT "deferred" FROM collector_run WHERE collector = 'bulk'`, ctx.db);
-    assert.deepEqual(selfRows.map((r) => r.deferred), [10000], 'the collector_run point replayed too');
+    assert.deepEqual(
+      selfRows.map((r) => r.deferred),
+      [10000],
+      'the collector_run point replayed too',
+    );
     const s = await outboxStatus(ctx);
     assert.equal(s.corrupt, 2, JSON.stringify(s));
     assert.equal(s.files, 0, JSON.stringify(s));
@@ -470,10 +492,18 @@ describe('fault tests against the real influxd', () => {
       assert.match(run.stderr, /collection stopped/, run.stderr);
       // whatever is in the outbox is complete and valid (the small collector_run point may fit), and holds no bulk point
       const files = batchFiles(outboxDir);
-      for (const f of files) assert.ok(f.body.every((l) => !l.startsWith('bulk,')), `${f.name} holds bulk points`);
+      for (const f of files)
+        assert.ok(
+          f.body.every((l) => !l.startsWith('bulk,')),
+          `${f.name} holds bulk points`,
+        );
       assert.deepEqual(existsSync(outboxDir) ? readdirSync(outboxDir).filter((n) => n.startsWith('.tmp-')) : [], []);
       const s = await outboxStatus(ctx);
-      assert.equal(s.points, files.reduce((a, f) => a + f.lines, 0), JSON.stringify(s));
+      assert.equal(
+        s.points,
+        files.reduce((a, f) => a + f.lines, 0),
+        JSON.stringify(s),
+      );
       assert.equal(s.damaged, 0, JSON.stringify(s));
       // once InfluxDB is back, nothing of bulk shows up: no claim was made, none is kept
       const flush = await metrics(ctx, ['outbox', 'flush'], { INFLUXDB_PORT: String(influx!.port) });
@@ -481,7 +511,11 @@ describe('fault tests against the real influxd', () => {
       assert.equal(await count(ctx.db), 0);
       // the collector_run point (small enough to fit) counts the loss
       const self = await influx!.rows(`SELECT "lost", "success" FROM collector_run WHERE collector = 'bulk'`, ctx.db);
-      assert.deepEqual(self.map((r) => [r.lost, r.success]), [[5000, false]], JSON.stringify(self));
+      assert.deepEqual(
+        self.map((r) => [r.lost, r.success]),
+        [[5000, false]],
+        JSON.stringify(self),
+      );
     });
 
     await t.test('a 64 KiB tmpfs (writes fail with ENOSPC)', async (tt) => {
@@ -491,7 +525,9 @@ describe('fault tests against the real influxd', () => {
       mkdirSync(tiny, { recursive: true });
       const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', tiny], { encoding: 'utf8' });
       if (m.status !== 0) {
-        process.stderr.write(`\n*** SKIPPED: cannot mount a tmpfs (${(m.stderr || m.error?.message || '').trim()}); the ulimit case covers (g) ***\n\n`);
+        process.stderr.write(
+          `\n*** SKIPPED: cannot mount a tmpfs (${(m.stderr || m.error?.message || '').trim()}); the ulimit case covers (g) ***\n\n`,
+        );
         tt.skip('cannot mount a tmpfs here');
         return;
       }
@@ -513,7 +549,11 @@ describe('fault tests against the real influxd', () => {
       const files = batchFiles(outboxDir);
       const bulkLines = files.flatMap((f) => f.body.filter((l) => l.startsWith('bulk,')));
       assert.equal(bulkLines.length, n.deferred, `the summary's "to the outbox" matches the outbox: ${files.map((f) => f.name)}`);
-      assert.deepEqual(readdirSync(outboxDir).filter((x) => x.startsWith('.tmp-')), [], 'no temp file left behind');
+      assert.deepEqual(
+        readdirSync(outboxDir).filter((x) => x.startsWith('.tmp-')),
+        [],
+        'no temp file left behind',
+      );
       const s = await outboxStatus(ctx, env);
       assert.equal(s.damaged, 0, JSON.stringify(s));
 
@@ -522,7 +562,11 @@ describe('fault tests against the real influxd', () => {
       assert.equal(await count(ctx.db), n.deferred, 'exactly the points that were said to be saved');
       await assertOutboxEmpty(ctx, env);
       const self = await influx!.rows(`SELECT "lost", "deferred", "success" FROM collector_run WHERE collector = 'bulk'`, ctx.db);
-      assert.deepEqual(self.map((r) => [r.lost, r.deferred, r.success]), [[n.lost, n.deferred, false]], JSON.stringify(self));
+      assert.deepEqual(
+        self.map((r) => [r.lost, r.deferred, r.success]),
+        [[n.lost, n.deferred, false]],
+        JSON.stringify(self),
+      );
     });
   });
 
@@ -553,7 +597,11 @@ describe('fault tests against the real influxd', () => {
         const started = performance.now();
         const run = await metrics(ctx, ['run', 'bulk', 'quick'], { BULK_POINTS: '500', BULK_HANG: hang }, 60_000);
         const seconds = (performance.now() - started) / 1000;
-        assert.match(run.stderr, /summary:/, `the run must end with a summary, not vanish (exit ${run.code} after ${seconds.toFixed(1)} s)\n${show(run)}`);
+        assert.match(
+          run.stderr,
+          /summary:/,
+          `the run must end with a summary, not vanish (exit ${run.code} after ${seconds.toFixed(1)} s)\n${show(run)}`,
+        );
         assert.equal(run.code, 1, `a collector failed: exit 1\n${show(run)}`);
         assert.match(run.stderr, /time limit/, run.stderr);
         assert.match(run.stderr, /bulk\s+FAILED/, run.stderr);
@@ -590,7 +638,10 @@ describe('fault tests against the real influxd', () => {
         }
         const up = await fetch(`${influx!.url}${req.url}`, {
           method: req.method,
-          headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), ...(req.headers['content-encoding'] ? { 'content-encoding': String(req.headers['content-encoding']) } : {}) },
+          headers: {
+            'content-type': String(req.headers['content-type'] ?? 'text/plain'),
+            ...(req.headers['content-encoding'] ? { 'content-encoding': String(req.headers['content-encoding']) } : {}),
+          },
           body: req.method === 'GET' ? undefined : req.body,
           signal: AbortSignal.timeout(30_000),
         });

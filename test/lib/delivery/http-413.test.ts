@@ -201,7 +201,7 @@ describe('HTTP 413 from the real influxd 1.6.7 (max-body-size 20000)', () => {
     assert.equal((await outbox(ctx)).points, 0);
   });
 
-  test('a refused replay (403 for the stored batch) does not send the run\'s new points to the outbox: they land', async (t) => {
+  test("a refused replay (403 for the stored batch) does not send the run's new points to the outbox: they land", async (t) => {
     const ctx = await setup(t, 'refused');
     if (!ctx) return;
     await fillOutbox(ctx, 100);

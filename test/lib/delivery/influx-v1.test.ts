@@ -24,7 +24,12 @@ import {
 
 const PASSWORD = 'Pa55-w0rd-never-printed-7f3c';
 const WRONG_PASSWORD = 'wr0ng-Pa55-never-printed-91ad';
-const SECRETS = [PASSWORD, WRONG_PASSWORD, Buffer.from(`admin:${PASSWORD}`).toString('base64'), Buffer.from(`admin:${WRONG_PASSWORD}`).toString('base64')];
+const SECRETS = [
+  PASSWORD,
+  WRONG_PASSWORD,
+  Buffer.from(`admin:${PASSWORD}`).toString('base64'),
+  Buffer.from(`admin:${WRONG_PASSWORD}`).toString('base64'),
+];
 
 /** Every output of every CLI run of this file, checked for secrets at the end. */
 const outputs: Array<{ args: string[]; out: string }> = [];
@@ -121,7 +126,11 @@ describe('InfluxDB 1.6.7 without authentication', () => {
   let influx: Influxd | undefined;
   let fixtures: HttpFixtureServer;
   const collectorsDir = join(repoRoot, 'dist', 'src', `collectors-test-${randomBytes(4).toString('hex')}`);
-  const v1env = (db: string): Record<string, string> => ({ INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_PORT: String(influx!.port), INFLUXDB_DATABASE: db });
+  const v1env = (db: string): Record<string, string> => ({
+    INFLUXDB_HOSTNAME: '127.0.0.1',
+    INFLUXDB_PORT: String(influx!.port),
+    INFLUXDB_DATABASE: db,
+  });
 
   before(async () => {
     influx = await startInfluxd();
@@ -161,7 +170,9 @@ describe('InfluxDB 1.6.7 without authentication', () => {
     const disk = (await influx.rows('SELECT * FROM system_disk', 'sys'))[0]!;
     assert.equal(disk.path, '/');
     // integers stay integers, floats floats
-    const types = Object.fromEntries((await influx.rows('SHOW FIELD KEYS FROM system_memory', 'sys')).map((r) => [r.fieldKey, r.fieldType]));
+    const types = Object.fromEntries(
+      (await influx.rows('SHOW FIELD KEYS FROM system_memory', 'sys')).map((r) => [r.fieldKey, r.fieldType]),
+    );
     assert.deepEqual(types, {
       available: 'integer',
       swap_total: 'integer',
@@ -228,7 +239,7 @@ describe('InfluxDB 1.6.7 without authentication', () => {
     assert.deepEqual(other, [{ time: '1700000000123000000', city: TAG_VALUE, v: 1 }]);
   });
 
-  test('a failing source: exit 1 with the URL, and the other collector\'s points are written', async (t) => {
+  test("a failing source: exit 1 with the URL, and the other collector's points are written", async (t) => {
     if (!influx) return t.skip('influxd not installed');
     await influx.createDatabase('failing');
     const url = `${fixtures.url}/sponsoring.json`;
@@ -260,7 +271,7 @@ describe('InfluxDB 1.6.7 without authentication', () => {
     assert.match(r.stdout, /nosuchdb does NOT exist/, show(r));
   });
 
-  test('writing to a missing database (HTTP 404): the server\'s message, not retried, non-zero exit', async (t) => {
+  test("writing to a missing database (HTTP 404): the server's message, not retried, non-zero exit", async (t) => {
     if (!influx) return t.skip('influxd not installed');
     const r = await metrics(['run', 'system'], { env: { ...v1env('nosuchdb'), INFLUX_MAX_RETRIES: '2', INFLUX_RETRY_DELAY: '0.1' } });
     assert.notEqual(r.code, 0, show(r));

@@ -144,9 +144,15 @@ describe('InfluxDB v2 write API', () => {
     assert.match(ns, /^\d{19}$/);
     const got = [...lines].sort();
     const candidates = [expectedLines(dayBefore, ns), expectedLines(dayAfter, ns)].map((l) => [...l].sort());
-    assert.ok(candidates.some((c) => JSON.stringify(c) === JSON.stringify(got)), `got:\n${got.join('\n')}\nexpected:\n${candidates[0]!.join('\n')}`);
+    assert.ok(
+      candidates.some((c) => JSON.stringify(c) === JSON.stringify(got)),
+      `got:\n${got.join('\n')}\nexpected:\n${candidates[0]!.join('\n')}`,
+    );
     // nothing went to the InfluxDB 1.x endpoints
-    assert.deepEqual(reqs.filter((q) => q.path === '/write'), []);
+    assert.deepEqual(
+      reqs.filter((q) => q.path === '/write'),
+      [],
+    );
   });
 
   test('gzip off (INFLUX_GZIP_THRESHOLD=0): plain bodies', async () => {
@@ -178,7 +184,10 @@ describe('InfluxDB v2 write API', () => {
   });
 
   /** The sponsoring series in VictoriaMetrics, with the samples taken within [fromMs, toMs]. */
-  async function samplesBetween(fromMs: number, toMs: number): Promise<Array<{ metric: Record<string, string>; value: number; ts: number }>> {
+  async function samplesBetween(
+    fromMs: number,
+    toMs: number,
+  ): Promise<Array<{ metric: Record<string, string>; value: number; ts: number }>> {
     const deadline = Date.now() + 15_000;
     for (;;) {
       const series: VmSeries[] = await vm!.exportSeries('{__name__=~"sponsoring_queue_stats_.*"}', { minSeries: 12 });
@@ -202,7 +211,7 @@ describe('InfluxDB v2 write API', () => {
     assert.equal(new Set(samples.map((x) => x.ts)).size, 1, JSON.stringify(samples.map((x) => x.ts)));
   }
 
-  test('victoria-metrics stores the series with report labels, exact integers and the run\'s time', async (t) => {
+  test("victoria-metrics stores the series with report labels, exact integers and the run's time", async (t) => {
     if (!vm) return t.skip('victoria-metrics not installed');
     const msBefore = Date.now();
     const r = await metrics(['run', 'sponsoring'], { env: v2env(vm.url) });

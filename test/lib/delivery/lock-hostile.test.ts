@@ -11,7 +11,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync, utimesSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -132,7 +143,10 @@ describe('acquireLock with a hostile file', () => {
     test(`${h.kind} at the lock path: LockFileError naming it`, async () => {
       const lock = join(fresh('unit'), 'x.lock');
       h.plant(lock);
-      await assert.rejects(acquireLock(lock), (e: Error) => e instanceof LockFileError && e.path === lock && h.says.test(e.message) && /remove it/.test(e.message));
+      await assert.rejects(
+        acquireLock(lock),
+        (e: Error) => e instanceof LockFileError && e.path === lock && h.says.test(e.message) && /remove it/.test(e.message),
+      );
     });
 
     test(`${h.kind} at the guard of a stale lock: LockFileError naming the guard`, async () => {
@@ -140,7 +154,10 @@ describe('acquireLock with a hostile file', () => {
       writeFileSync(lock, 'garbage, not a lock');
       utimesSync(lock, new Date(0), new Date(0)); // stale garbage: a takeover needs the guard
       h.plant(`${lock}.guard`);
-      await assert.rejects(acquireLock(lock), (e: Error) => e instanceof LockFileError && e.path === `${lock}.guard` && h.says.test(e.message));
+      await assert.rejects(
+        acquireLock(lock),
+        (e: Error) => e instanceof LockFileError && e.path === `${lock}.guard` && h.says.test(e.message),
+      );
       assert.equal(readFileSync(lock, 'utf8'), 'garbage, not a lock', 'the lock was not removed without the guard');
     });
 

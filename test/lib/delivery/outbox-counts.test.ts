@@ -127,7 +127,7 @@ describe('outbox counts', () => {
     assert.equal(JSON.parse(status.stdout).dropped, bulk.lost, 'every drop is counted in dropped.json too');
   });
 
-  test('drops of batches stored by an earlier run are not this run\'s loss: logged and counted in dropped.json, the run is deferred (exit 3)', async () => {
+  test("drops of batches stored by an earlier run are not this run's loss: logged and counted in dropped.json, the run is deferred (exit 3)", async () => {
     const { outbox, env } = setup();
     const first = await runCli(['run', 'bulk'], { env: env({ BULK_POINTS: '300' }) });
     assert.equal(first.code, 3, show(first));

@@ -76,7 +76,9 @@ function pendingFiles(stateDir: string): string[] {
     .sort();
 }
 
-const QUICK_POINTS = JSON.stringify([0, 1, 2].map((i) => ({ measurement: 'quick', tags: { n: String(i) }, fields: { v: i }, time: 1700000000000 + i })));
+const QUICK_POINTS = JSON.stringify(
+  [0, 1, 2].map((i) => ({ measurement: 'quick', tags: { n: String(i) }, fields: { v: i }, time: 1700000000000 + i })),
+);
 
 test('stored batches are not rejected by a missing database (404): they wait until it exists', async (t) => {
   if (!influxd) return t.skip('influxd missing');
@@ -144,7 +146,10 @@ test('a 401 keeps the stored batches pending too', async () => {
     assert.deepEqual(pendingFiles(state), before, show(f));
     const { s } = await outboxStatus(state);
     assert.equal(s.rejected.files, 0, JSON.stringify(s));
-    assert.ok(server.requests.some((q) => q.method === 'POST' && q.path === '/write'), 'no write reached the server');
+    assert.ok(
+      server.requests.some((q) => q.method === 'POST' && q.path === '/write'),
+      'no write reached the server',
+    );
   } finally {
     await server.close();
   }
@@ -156,7 +161,10 @@ test('a 400 (field type conflict) still goes to rejected/ with the server messag
   await influxd.write('r2d', 'm v=1 1700000000000000000');
   const state = fresh('state-400');
   const r = await runCli(['run', 'gen'], {
-    env: influxEnv('r2d', { METRICS_STATE_DIR: state, GEN_POINTS: JSON.stringify([{ measurement: 'm', fields: { v: 'str' }, time: 1700000001000 }]) }),
+    env: influxEnv('r2d', {
+      METRICS_STATE_DIR: state,
+      GEN_POINTS: JSON.stringify([{ measurement: 'm', fields: { v: 'str' }, time: 1700000001000 }]),
+    }),
   });
   assert.equal(r.code, 1, show(r));
   const { s } = await outboxStatus(state);
@@ -172,7 +180,9 @@ test('a string field with a newline is stored and replayed byte for byte', async
   await influxd.createDatabase('r3');
   const state = fresh('state-newline');
   const points = JSON.stringify([{ measurement: 'nl', fields: { s: 'one\ntwo' }, time: 1700000002000 }]);
-  const down = await runCli(['run', 'gen'], { env: influxEnv('r3', { METRICS_STATE_DIR: state, INFLUXDB_PORT: await closedPort(), GEN_POINTS: points }) });
+  const down = await runCli(['run', 'gen'], {
+    env: influxEnv('r3', { METRICS_STATE_DIR: state, INFLUXDB_PORT: await closedPort(), GEN_POINTS: points }),
+  });
   assert.equal(down.code, 3, show(down));
   const f = await runCli(['outbox', 'flush'], { env: influxEnv('r3', { METRICS_STATE_DIR: state }) });
   assert.equal(f.code, 0, show(f));

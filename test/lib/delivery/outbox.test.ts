@@ -81,8 +81,15 @@ test('store writes one complete file per batch; list and replay go oldest-first 
   assert.equal((await stat(dir)).mode & 0o777, 0o700);
   const names = await batchFiles(dir);
   assert.equal(names.length, 3);
-  assert.deepEqual(stored.map((s) => s.file), names.map((n) => join(dir, n)), 'names sort in store order');
-  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('.tmp')), []);
+  assert.deepEqual(
+    stored.map((s) => s.file),
+    names.map((n) => join(dir, n)),
+    'names sort in store order',
+  );
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.startsWith('.tmp')),
+    [],
+  );
   for (const s of stored) assert.equal((await stat(s.file)).size, s.bytes);
   assert.equal((await stat(stored[0]!.file)).mode & 0o777, 0o600);
 
@@ -97,18 +104,32 @@ test('store writes one complete file per batch; list and replay go oldest-first 
   assert.equal(header.reason, 'HTTP 503');
   assert.equal(header.lines, tricky.length);
   assert.equal(header.bytes, Buffer.byteLength(tricky.join('\n') + '\n'));
-  assert.equal(header.sha256, createHash('sha256').update(raw.subarray(Buffer.byteLength(text.slice(0, nl + 1)))).digest('hex'));
+  assert.equal(
+    header.sha256,
+    createHash('sha256')
+      .update(raw.subarray(Buffer.byteLength(text.slice(0, nl + 1))))
+      .digest('hex'),
+  );
   assert.deepEqual(parseBatch(raw).lines, tricky);
 
   const list = await ob.list();
-  assert.deepEqual(list.map((e) => e.header?.collector), ['alpha', 'beta', 'gamma']);
-  assert.deepEqual(list.map((e) => e.points), [3, 5, 2]);
+  assert.deepEqual(
+    list.map((e) => e.header?.collector),
+    ['alpha', 'beta', 'gamma'],
+  );
+  assert.deepEqual(
+    list.map((e) => e.points),
+    [3, 5, 2],
+  );
   assert.equal(list[2]!.header?.reason, 'timeout\nafter 10 s');
 
   const st = await ob.status();
   assert.equal(st.files, 3);
   assert.equal(st.points, 10);
-  assert.equal(st.bytes, stored.reduce((a, s) => a + s.bytes, 0));
+  assert.equal(
+    st.bytes,
+    stored.reduce((a, s) => a + s.bytes, 0),
+  );
   assert.ok(st.oldestAgeSeconds !== undefined && st.oldestAgeSeconds >= 0 && st.oldestAgeSeconds < 60);
   assert.equal(st.dropped, 0);
   assert.deepEqual(st.rejected, { files: 0, points: 0, bytes: 0 });
@@ -123,11 +144,20 @@ test('store writes one complete file per batch; list and replay go oldest-first 
     },
     { onProgress: (done, total) => progress.push(done.points, total.points) },
   );
-  assert.deepEqual(got.map((g) => g.collector), ['alpha', 'beta', 'gamma']);
+  assert.deepEqual(
+    got.map((g) => g.collector),
+    ['alpha', 'beta', 'gamma'],
+  );
   assert.deepEqual(got[0]!.lines, batch('a', 3));
   assert.deepEqual(got[1]!.lines, tricky);
   assert.deepEqual(progress, [3, 10, 8, 10, 10, 10]);
-  assert.deepEqual(r, { busy: false, sent: { files: 3, points: 10 }, rejected: { files: 0, points: 0 }, corrupt: 0, remaining: { files: 0, points: 0 } });
+  assert.deepEqual(r, {
+    busy: false,
+    sent: { files: 3, points: 10 },
+    rejected: { files: 0, points: 0 },
+    corrupt: 0,
+    remaining: { files: 0, points: 0 },
+  });
   assert.deepEqual(await batchFiles(dir), []);
   assert.equal((await ob.status()).oldestAgeSeconds, undefined);
   assert.equal(m.of('error').length, 0);
@@ -223,8 +253,14 @@ test('a batch rejected for its data moves to rejected/ with the server message; 
   assert.deepEqual(r.sent, { files: 3, points: 12 });
   assert.deepEqual(r.rejected, { files: 2, points: 8 });
   const rej = await ob.listRejected();
-  assert.deepEqual(rej.map((e) => e.header!.collector), ['bad', 'bad2']);
-  assert.match(await readFile(rej[0]!.path + '.reason.txt', 'utf8'), /^rejected by the server: HTTP 400: partial write: field type conflict\n/);
+  assert.deepEqual(
+    rej.map((e) => e.header!.collector),
+    ['bad', 'bad2'],
+  );
+  assert.match(
+    await readFile(rej[0]!.path + '.reason.txt', 'utf8'),
+    /^rejected by the server: HTTP 400: partial write: field type conflict\n/,
+  );
   assert.match(await readFile(rej[1]!.path + '.reason.txt', 'utf8'), /HTTP 422 unprocessable/);
   assert.deepEqual(parseBatch(await readFile(rej[0]!.path)).lines, batch('bad', 4), 'rejected data kept intact');
   assert.equal(m.of('warn').filter((w) => w.includes('rejected')).length, 2);
@@ -288,9 +324,15 @@ test('the bound drops the oldest files, logs it loudly and keeps a persistent co
   await ob.store(batch('e', 50), { collector: 'e', reason: 'down' });
   const errors = m.of('error');
   assert.equal(errors.length, 2);
-  assert.match(errors[0]!, /is full .*DROPPED the 50 oldest points in 1 files .*collectors: a.* to make room for 50 new points from d; 50 points dropped in total/);
+  assert.match(
+    errors[0]!,
+    /is full .*DROPPED the 50 oldest points in 1 files .*collectors: a.* to make room for 50 new points from d; 50 points dropped in total/,
+  );
   assert.match(errors[1]!, /collectors: b.*100 points dropped in total/);
-  assert.deepEqual((await ob.list()).map((e) => e.header!.collector), ['c', 'd', 'e']);
+  assert.deepEqual(
+    (await ob.list()).map((e) => e.header!.collector),
+    ['c', 'd', 'e'],
+  );
 
   const again = new Outbox({ dir, maxBytes: size * 3 + 10, log: m.log });
   const st = await again.status();
@@ -304,7 +346,10 @@ test('the bound drops the oldest files, logs it loudly and keeps a persistent co
   // A single batch bigger than the whole bound: everything older goes, the batch is kept whole.
   const big = await again.store(batch('big', 400), { collector: 'big', reason: 'down' });
   assert.ok(big.bytes > again.maxBytes);
-  assert.deepEqual((await again.list()).map((e) => e.header!.collector), ['big']);
+  assert.deepEqual(
+    (await again.list()).map((e) => e.header!.collector),
+    ['big'],
+  );
   assert.match(m.of('warn').at(-1)!, /larger than the outbox bound.*stored whole/);
   assert.equal((await again.status()).dropped, 250);
 });
@@ -312,7 +357,9 @@ test('the bound drops the oldest files, logs it loudly and keeps a persistent co
 test('concurrent stores from one process get distinct, ordered files', async (t) => {
   const dir = await tempDir(t);
   const ob = new Outbox({ dir, maxBytes: 1e8, log: memLog().log });
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ob.store(batch(`c${i}`, 10), { collector: `c${i}`, reason: 'r' })));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => ob.store(batch(`c${i}`, 10), { collector: `c${i}`, reason: 'r' })),
+  );
   assert.equal(new Set(results.map((r) => r.file)).size, 20);
   const r = await ob.replay(async () => 'ok');
   assert.deepEqual(r.sent, { files: 20, points: 200 });
@@ -351,7 +398,11 @@ test('a large outbox (100 000 points in 40 files) replays file by file', async (
 });
 
 /** Runs a child node process that stores `points` lines and prints the result or the error. */
-function storeInChild(prefix: string, dir: string, points: number): Promise<{ ok?: unknown; error?: string; code?: string; name?: string }> {
+function storeInChild(
+  prefix: string,
+  dir: string,
+  points: number,
+): Promise<{ ok?: unknown; error?: string; code?: string; name?: string }> {
   const script = `
     const { Outbox } = await import(${JSON.stringify(OUTBOX_MODULE)});
     const ob = new Outbox({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, log: { info() {}, warn() {}, error() {} } });
@@ -363,7 +414,9 @@ function storeInChild(prefix: string, dir: string, points: number): Promise<{ ok
       console.log(JSON.stringify({ error: e.message, code: e.code, name: e.name }));
     }`;
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `${prefix} exec "$0" --input-type=module -e "$1"`, process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', ['-c', `${prefix} exec "$0" --input-type=module -e "$1"`, process.execPath, script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -379,9 +432,17 @@ function storeInChild(prefix: string, dir: string, points: number): Promise<{ ok
 
 async function assertNothingPartial(ob: Outbox, dir: string) {
   const names = await readdir(dir);
-  assert.deepEqual(names.filter((n) => n.startsWith('.tmp')), [], 'temp file removed');
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('.tmp')),
+    [],
+    'temp file removed',
+  );
   const entries: OutboxEntry[] = await ob.list();
-  assert.deepEqual(entries.map((e) => e.header?.collector), ['small'], 'only the earlier, complete batch is there');
+  assert.deepEqual(
+    entries.map((e) => e.header?.collector),
+    ['small'],
+    'only the earlier, complete batch is there',
+  );
   for (const e of entries) await ob.read(e.path); // complete and valid
   const r = await ob.replay(async () => 'ok');
   assert.equal(r.corrupt, 0);
@@ -396,7 +457,12 @@ test('file-size limit (EFBIG under ulimit -f): clear error, points NOT saved, no
   assert.equal(res.ok, undefined, 'the big batch must not be reported as saved');
   assert.equal(res.name, 'OutboxStoreError');
   assert.equal(res.code, 'EFBIG');
-  assert.match(res.error!, new RegExp(`^outbox: could not save 5000 points from bulk to ${dir}: EFBIG \\(file too large.*\\); the points were NOT saved and are lost unless the source can be collected again$`));
+  assert.match(
+    res.error!,
+    new RegExp(
+      `^outbox: could not save 5000 points from bulk to ${dir}: EFBIG \\(file too large.*\\); the points were NOT saved and are lost unless the source can be collected again$`,
+    ),
+  );
   await assertNothingPartial(ob, dir);
 });
 

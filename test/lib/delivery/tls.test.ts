@@ -82,7 +82,9 @@ async function tlsCase(t: { skip(m?: string): void }, api: string | undefined): 
     };
     const what = `INFLUX_API_VERSION=${api ?? '(auto)'}`;
     // not trusted: exit 1 (waiting cannot fix a certificate), and say what to set
-    const r1 = await runCli(['run', 'system'], { env: { ...base, INFLUX_API_VERSION: api, INFLUX_URL: srv.url, METRICS_STATE_DIR: fresh('tls-state') } });
+    const r1 = await runCli(['run', 'system'], {
+      env: { ...base, INFLUX_API_VERSION: api, INFLUX_URL: srv.url, METRICS_STATE_DIR: fresh('tls-state') },
+    });
     check(r1.code === 1, `${what}, self-signed certificate, no INFLUX_CA_FILE: expected exit 1\n${show(r1)}`);
     check(/INFLUX_CA_FILE/.test(r1.stderr), `${what}: no INFLUX_CA_FILE hint\n${show(r1)}`);
     // trusted, and the name matches: written
@@ -92,13 +94,22 @@ async function tlsCase(t: { skip(m?: string): void }, api: string | undefined): 
     check(r2.code === 0, `${what}, INFLUX_CA_FILE=<the cert>: expected exit 0\n${show(r2)}`);
     // trusted, but the certificate names localhost only: exit 1 too
     const r3 = await runCli(['run', 'system'], {
-      env: { ...base, INFLUX_API_VERSION: api, INFLUX_URL: srvNoSan.url, INFLUX_CA_FILE: noSan.cert, METRICS_STATE_DIR: fresh('tls-state') },
+      env: {
+        ...base,
+        INFLUX_API_VERSION: api,
+        INFLUX_URL: srvNoSan.url,
+        INFLUX_CA_FILE: noSan.cert,
+        METRICS_STATE_DIR: fresh('tls-state'),
+      },
     });
     check(r3.code === 1, `${what}, certificate without IP:127.0.0.1 (CN=localhost only): expected exit 1\n${show(r3)}`);
     assert.deepEqual(problems, [], problems.join('\n=====\n'));
     const writes = srv.requests.filter((q) => q.method === 'POST' && q.url.startsWith('/api/v2/write'));
     assert.ok(writes.length >= 1, JSON.stringify(srv.requests.map((q) => `${q.method} ${q.url}`)));
-    assert.ok(writes.some((w) => /^system_|^system[, ]|collector_run/m.test(w.body)), writes.map((w) => w.body).join('\n---\n'));
+    assert.ok(
+      writes.some((w) => /^system_|^system[, ]|collector_run/m.test(w.body)),
+      writes.map((w) => w.body).join('\n---\n'),
+    );
     assert.equal(srvNoSan.requests.length, 0, 'a request went through a certificate with the wrong name');
   } finally {
     await srv.close();
@@ -109,4 +120,5 @@ async function tlsCase(t: { skip(m?: string): void }, api: string | undefined): 
 test('TLS with INFLUX_API_VERSION unset (auto): untrusted certificate → exit 1 with INFLUX_CA_FILE hint; INFLUX_CA_FILE → written', (t) =>
   tlsCase(t, undefined));
 
-test('TLS with INFLUX_API_VERSION=2: untrusted certificate → exit 1 with INFLUX_CA_FILE hint; INFLUX_CA_FILE → written', (t) => tlsCase(t, '2'));
+test('TLS with INFLUX_API_VERSION=2: untrusted certificate → exit 1 with INFLUX_CA_FILE hint; INFLUX_CA_FILE → written', (t) =>
+  tlsCase(t, '2'));

@@ -90,7 +90,11 @@ async function outboxPoints(state: string): Promise<{ points: number; files: num
   return JSON.parse(r.stdout) as { points: number; files: number; rejected: { points: number } };
 }
 
-const v1 = (port: number): Record<string, string> => ({ INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_PORT: String(port), INFLUXDB_DATABASE: 'db' });
+const v1 = (port: number): Record<string, string> => ({
+  INFLUXDB_HOSTNAME: '127.0.0.1',
+  INFLUXDB_PORT: String(port),
+  INFLUXDB_DATABASE: 'db',
+});
 
 /** Most bytes a bounded reader lets the server hand to its socket: the 64 KiB read plus the socket buffers (a few MiB on loopback). */
 const SENT_BOUND = 16 * 1024 * 1024;
@@ -141,11 +145,16 @@ describe('a hostile InfluxDB answer never crashes a run', () => {
         path === '/ping' ? answer : path === '/api/v2/write' ? (res) => answerEndlessly(res, { status: 503 }) : undefined,
       );
       try {
-        const r = (await run({ INFLUX_URL: server.url, INFLUX_TOKEN: 'tok', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' })) as CliResult & { state: string };
+        const r = (await run({ INFLUX_URL: server.url, INFLUX_TOKEN: 'tok', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' })) as CliResult & {
+          state: string;
+        };
         assert.equal(r.code, 3, show(r));
         assert.doesNotMatch(r.stderr, /RangeError|Invalid string length/, show(r));
         assert.match(r.stderr, /quick\s+DEFERRED\s+3 points/, show(r));
-        assert.ok(server.requests.some((q) => q.path === '/ping'), 'the API was detected with /ping');
+        assert.ok(
+          server.requests.some((q) => q.path === '/ping'),
+          'the API was detected with /ping',
+        );
         const s = await outboxPoints(r.state);
         assert.equal(s.points, 3 + 1, JSON.stringify(s));
         for (const a of await Promise.all(answers)) assert.ok(a.sent < SENT_BOUND, `${a.sent} bytes sent`);
@@ -189,7 +198,10 @@ describe('a hostile InfluxDB answer never crashes a run', () => {
       });
       assert.notEqual(r.code, 0, show(r));
       assert.equal(r.signal, null, show(r));
-      assert.ok(server.requests.some((q) => q.path === '/query'), `the check never asked /query\n${show(r)}`);
+      assert.ok(
+        server.requests.some((q) => q.path === '/query'),
+        `the check never asked /query\n${show(r)}`,
+      );
     } finally {
       await server.close();
     }
@@ -205,10 +217,19 @@ describe('a request Node refuses to send is a configuration problem, not an outa
     const server = await startHttpFixtureServer({ '/ping': { status: 204, headers: { 'x-influxdb-version': 'v2.7.1' } } });
     try {
       for (const api of ['2', 'auto']) {
-        const r = (await run({ INFLUX_URL: server.url, INFLUX_TOKEN: SECRET, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_API_VERSION: api })) as CliResult & {
+        const r = (await run({
+          INFLUX_URL: server.url,
+          INFLUX_TOKEN: SECRET,
+          INFLUX_ORG: 'o',
+          INFLUX_BUCKET: 'b',
+          INFLUX_API_VERSION: api,
+        })) as CliResult & {
           state: string;
         };
-        assert.ok(r.code === 1 || r.code === 2, `INFLUX_API_VERSION=${api}: a configuration problem, not "unavailable" (exit 3)\n${show(r)}`);
+        assert.ok(
+          r.code === 1 || r.code === 2,
+          `INFLUX_API_VERSION=${api}: a configuration problem, not "unavailable" (exit 3)\n${show(r)}`,
+        );
         assert.match(r.stderr, /INFLUX_TOKEN/, show(r));
         assert.doesNotMatch(r.stderr + r.stdout, /sEcReT/, 'the token is never printed');
         assert.doesNotMatch(r.stderr, /retry \d+ of/, `not retried:\n${show(r)}`);

@@ -41,8 +41,7 @@ const NAMES: [string, string][] = [
   ['ÄBc', 'ä_bc'],
 ];
 
-const nameClass = (name: string) =>
-  ({ [name]: class extends defineEvent({ n: z.number().optional() }) {} })[name]!;
+const nameClass = (name: string) => ({ [name]: class extends defineEvent({ n: z.number().optional() }) {} })[name]!;
 
 describe('event names', () => {
   test('the class name in snake case, exactly as the reference', () => {
@@ -63,7 +62,10 @@ describe('event names', () => {
       t.skip('python3 not available');
       return;
     }
-    assert.deepEqual(JSON.parse(out), NAMES.map((n) => snakeCaseName(n[0])));
+    assert.deepEqual(
+      JSON.parse(out),
+      NAMES.map((n) => snakeCaseName(n[0])),
+    );
   });
 
   test('an explicit event name wins; a static eventName renames the class', () => {
@@ -106,7 +108,8 @@ describe('validation', () => {
     }
     assert.ok(caught instanceof EventValidationError, `expected an EventValidationError, got ${String(caught)}`);
     assert.ok(caught instanceof CollectorError);
-    for (const x of expected) assert.match(caught.message, typeof x === 'string' ? new RegExp(x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : x);
+    for (const x of expected)
+      assert.match(caught.message, typeof x === 'string' ? new RegExp(x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : x);
     return caught;
   };
 
@@ -121,7 +124,8 @@ describe('validation', () => {
     invalid(() => new RunnerStart({ ...stop, idle: -0.5 }), 'RunnerStart', 'field "idle" must be >= 0');
     invalid(() => new RunnerStart({ ...stop, idle: 1, queue_duration: -2 }), 'field "queue_duration" must be >= 0');
     invalid(
-      () => new Reconciliation({ flavor: 's', crashed_runners: 1.5, idle_runners: -1, active_runners: 0, expected_runners: 2, duration: 1 }),
+      () =>
+        new Reconciliation({ flavor: 's', crashed_runners: 1.5, idle_runners: -1, active_runners: 0, expected_runners: 2, duration: 1 }),
       'Reconciliation',
       'field "crashed_runners" must be an integer, got 1.5',
       'field "idle_runners" must be >= 0, got -1',
@@ -143,7 +147,11 @@ describe('validation', () => {
   });
 
   test('unknown fields and a bad timestamp are errors', () => {
-    invalid(() => new RunnerInstalled({ flavor: 's', duration: 1, flavour: 'x' } as never), 'field "flavour" is not a field of RunnerInstalled', 'flavor, duration');
+    invalid(
+      () => new RunnerInstalled({ flavor: 's', duration: 1, flavour: 'x' } as never),
+      'field "flavour" is not a field of RunnerInstalled',
+      'flavor, duration',
+    );
     invalid(() => new RunnerInstalled({ flavor: 's', duration: 1, timestamp: -1 }), 'field "timestamp" must be >= 0');
     invalid(() => new RunnerInstalled({ flavor: 's', duration: 1, event: '' }), 'field "event" must not be empty');
     invalid(() => new RunnerInstalled(null as never), 'must be an object');
@@ -200,8 +208,19 @@ describe('JSON', () => {
   });
 
   test('explicit undefined is left out too', () => {
-    const e = new RunnerStart({ flavor: 's', workflow: 'w', repo: 'r', github_event: 'push', idle: 1, queue_duration: undefined, timestamp: 5 });
-    assert.equal(e.toLine(), '{"timestamp":5,"event":"runner_start","flavor":"s","workflow":"w","repo":"r","github_event":"push","idle":1}');
+    const e = new RunnerStart({
+      flavor: 's',
+      workflow: 'w',
+      repo: 'r',
+      github_event: 'push',
+      idle: 1,
+      queue_duration: undefined,
+      timestamp: 5,
+    });
+    assert.equal(
+      e.toLine(),
+      '{"timestamp":5,"event":"runner_start","flavor":"s","workflow":"w","repo":"r","github_event":"push","idle":1}',
+    );
   });
 
   test('parseEvent builds the registered class back from a line', () => {
@@ -230,7 +249,14 @@ describe('events as points', () => {
     });
     const p = eventToPoint(e);
     assert.equal(p.measurement, 'runner_stop');
-    assert.deepEqual(p.tags, { flavor: 'small', workflow: 'ci', repo: 'o/r', github_event: 'push', status: 'normal', job_conclusion: 'success' });
+    assert.deepEqual(p.tags, {
+      flavor: 'small',
+      workflow: 'ci',
+      repo: 'o/r',
+      github_event: 'push',
+      status: 'normal',
+      job_conclusion: 'success',
+    });
     assert.ok(p.fields.status_info_code instanceof Integer);
     assert.equal(p.fields.job_duration, 30);
     assert.equal(p.time, 1700000000123456000n);
@@ -244,22 +270,39 @@ describe('events as points', () => {
 
   test('integer counts are integers; absent optionals and empty strings are left out', () => {
     const r = eventToPoint(
-      new Reconciliation({ timestamp: 1700000000, flavor: '', crashed_runners: 0, idle_runners: 2, active_runners: 3, expected_runners: 5, duration: 1.5 }),
+      new Reconciliation({
+        timestamp: 1700000000,
+        flavor: '',
+        crashed_runners: 0,
+        idle_runners: 2,
+        active_runners: 3,
+        expected_runners: 5,
+        duration: 1.5,
+      }),
     );
     assert.deepEqual(r.tags, {});
     assert.equal(
       new Serializer('t', '0').serialize(r),
       'reconciliation crashed_runners=0i,idle_runners=2i,active_runners=3i,expected_runners=5i,duration=1.5 1700000000000000000',
     );
-    const s = eventToPoint(new RunnerStart({ timestamp: 1700000000, flavor: 'f', workflow: 'w', repo: 'r', github_event: 'push', idle: 2 }));
+    const s = eventToPoint(
+      new RunnerStart({ timestamp: 1700000000, flavor: 'f', workflow: 'w', repo: 'r', github_event: 'push', idle: 2 }),
+    );
     assert.deepEqual(Object.keys(s.fields), ['idle']);
   });
 
   test('tagFields chooses the tags; other strings become string fields', () => {
-    class Failure extends defineEvent({ flavor: z.string(), message: z.string(), ok: z.boolean(), info: z.strictObject({ kind: z.string() }) }) {
+    class Failure extends defineEvent({
+      flavor: z.string(),
+      message: z.string(),
+      ok: z.boolean(),
+      info: z.strictObject({ kind: z.string() }),
+    }) {
       static override readonly tagFields = ['flavor', 'info_kind'];
     }
-    const p = eventToPoint(new Failure({ flavor: 'f', message: 'disk full at /var', ok: false, info: { kind: 'k' }, timestamp: 1700000000 }));
+    const p = eventToPoint(
+      new Failure({ flavor: 'f', message: 'disk full at /var', ok: false, info: { kind: 'k' }, timestamp: 1700000000 }),
+    );
     assert.deepEqual(p.tags, { flavor: 'f', info_kind: 'k' });
     assert.deepEqual(p.fields, { message: 'disk full at /var', ok: false });
     assert.deepEqual(describeEvent(Failure).tags, ['flavor', 'info_kind']);
@@ -306,7 +349,10 @@ describe('describeEvent and key=value input', () => {
     class Flags extends defineEvent({ on: z.boolean(), n: z.int() }) {}
     assert.deepEqual(eventDataFromPairs(Flags, ['on=yes', 'n=7']), { on: true, n: 7 });
     assert.deepEqual(eventDataFromPairs(Flags, ['on=maybe', 'n=x']), { on: 'maybe', n: 'x' });
-    assert.throws(() => new Flags(eventDataFromPairs(Flags, ['on=maybe', 'n=x']) as never), /field "on" must be a boolean.*field "n" must be an integer/);
+    assert.throws(
+      () => new Flags(eventDataFromPairs(Flags, ['on=maybe', 'n=x']) as never),
+      /field "on" must be a boolean.*field "n" must be an integer/,
+    );
     assert.throws(() => eventDataFromPairs(RunnerStop, ['flavor']), /not key=value/);
     assert.throws(() => eventDataFromPairs(RunnerStop, ['flavor=a', 'flavor=b']), /field "flavor" is given twice/);
     assert.throws(() => eventDataFromPairs(RunnerStop, ['status_info=1', 'status_info.code=2']), /given as a value and as an object/);
@@ -336,7 +382,10 @@ describe('sink configuration', () => {
     const env = { METRICS_LOG_PATH: '/x', PROMTAIL_PUSH_API_URL: 'http://h/p' };
     assert.deepEqual(configuredSinks({ ...env, METRICS_EVENT_SINKS: ' Influx, log ' }), ['log', 'influx']);
     assert.deepEqual(configuredSinks({ ...env, METRICS_EVENT_SINKS: 'none' }), []);
-    assert.throws(() => configuredSinks({ METRICS_EVENT_SINKS: 'log' }), (e: Error) => e instanceof ConfigError && /METRICS_LOG_PATH/.test(e.message));
+    assert.throws(
+      () => configuredSinks({ METRICS_EVENT_SINKS: 'log' }),
+      (e: Error) => e instanceof ConfigError && /METRICS_LOG_PATH/.test(e.message),
+    );
     assert.throws(() => configuredSinks({ METRICS_EVENT_SINKS: 'promtail' }), /PROMTAIL_PUSH_API_URL/);
     assert.throws(() => configuredSinks({ METRICS_EVENT_SINKS: 'loki' }), /unknown sink "loki"/);
     assert.throws(() => configuredSinks({ METRICS_EVENT_SINKS: 'none,log', ...env }), /"none" cannot be combined/);
@@ -345,7 +394,10 @@ describe('sink configuration', () => {
 
   test('no sink: a configuration error, unless the caller writes the points itself', async () => {
     const e = new RunnerInstalled({ flavor: 's', duration: 1 });
-    await assert.rejects(createEventSinks({ settings: loadSettings({}) }).issue(e), (err: Error) => err instanceof ConfigError && /METRICS_LOG_PATH/.test(err.message));
+    await assert.rejects(
+      createEventSinks({ settings: loadSettings({}) }).issue(e),
+      (err: Error) => err instanceof ConfigError && /METRICS_LOG_PATH/.test(err.message),
+    );
     assert.deepEqual(await createEventSinks({ settings: loadSettings({}) }).issue(e, { pointsHandled: true }), { sinks: [] });
     const sinks = createEventSinks({ settings: loadSettings({ METRICS_EVENT_SINKS: 'influx' }) });
     assert.deepEqual(sinks.names({ pointsHandled: true }), []);
@@ -362,7 +414,7 @@ describe('the metrics log', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('creates the file (0640) and appends one line per event; the path is the settings\'', async () => {
+  test("creates the file (0640) and appends one line per event; the path is the settings'", async () => {
     const path = join(dir, 'a.log');
     const sinks = createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: path }) });
     const a = new RunnerInstalled({ flavor: 'small', duration: 12.5, timestamp: 1 });
@@ -386,7 +438,9 @@ describe('the metrics log', () => {
     );
     await writeFile(join(dir, 'file'), '');
     await assert.rejects(
-      createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: join(dir, 'file', 'x.log') }) }).issue(new RunnerInstalled({ flavor: 's', duration: 1 })),
+      createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: join(dir, 'file', 'x.log') }) }).issue(
+        new RunnerInstalled({ flavor: 's', duration: 1 }),
+      ),
       (e: Error) => e instanceof IssueMetricEventError && e.message.includes(join(dir, 'file', 'x.log')),
     );
   });
@@ -411,7 +465,10 @@ for (let i = 0; i < 500; i++) {
 `,
     );
     const runs = Array.from({ length: 8 }, (_, id) => {
-      const child = spawn(process.execPath, [worker, String(id)], { env: { ...process.env, METRICS_LOG_PATH: path, METRICS_EVENT_SINKS: '' }, stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(process.execPath, [worker, String(id)], {
+        env: { ...process.env, METRICS_LOG_PATH: path, METRICS_EVENT_SINKS: '' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       return new Promise<void>((resolve, reject) => {
         child.once('error', reject);
         child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${id} exited with ${code}`))));

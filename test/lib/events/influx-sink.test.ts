@@ -66,17 +66,30 @@ describe('events in InfluxDB', () => {
 
     const tagKeys = (await influx.rows('SHOW TAG KEYS FROM runner_stop', 'events')).map((r) => r.tagKey).sort();
     assert.deepEqual(tagKeys, ['flavor', 'github_event', 'job_conclusion', 'repo', 'status', 'workflow']);
-    const fieldTypes = Object.fromEntries((await influx.rows('SHOW FIELD KEYS FROM runner_stop', 'events')).map((r) => [r.fieldKey, r.fieldType]));
+    const fieldTypes = Object.fromEntries(
+      (await influx.rows('SHOW FIELD KEYS FROM runner_stop', 'events')).map((r) => [r.fieldKey, r.fieldType]),
+    );
     assert.deepEqual(fieldTypes, { job_duration: 'float', status_info_code: 'integer' });
   });
 
   test('reconciliation counts are integers; several events in one write', async (t) => {
     if (!influx) return t.skip('influxd not installed');
     const events = [1, 2, 3].map(
-      (i) => new Reconciliation({ timestamp: 1700000100 + i, flavor: 'large', crashed_runners: 0, idle_runners: i, active_runners: 2, expected_runners: 5, duration: i / 2 }),
+      (i) =>
+        new Reconciliation({
+          timestamp: 1700000100 + i,
+          flavor: 'large',
+          crashed_runners: 0,
+          idle_runners: i,
+          active_runners: 2,
+          expected_runners: 5,
+          duration: i / 2,
+        }),
     );
     await createEventSinks({ settings: loadSettings(env), log: quiet }).issue(events);
-    const rows = await influx.rows('SELECT idle_runners, "duration" FROM reconciliation WHERE flavor = \'large\'', 'events', { epoch: 's' });
+    const rows = await influx.rows('SELECT idle_runners, "duration" FROM reconciliation WHERE flavor = \'large\'', 'events', {
+      epoch: 's',
+    });
     assert.deepEqual(
       rows.map((r) => [r.time, r.idle_runners, r.duration]),
       [
@@ -85,7 +98,9 @@ describe('events in InfluxDB', () => {
         [1700000103, 3, 1.5],
       ],
     );
-    const fieldTypes = Object.fromEntries((await influx.rows('SHOW FIELD KEYS FROM reconciliation', 'events')).map((r) => [r.fieldKey, r.fieldType]));
+    const fieldTypes = Object.fromEntries(
+      (await influx.rows('SHOW FIELD KEYS FROM reconciliation', 'events')).map((r) => [r.fieldKey, r.fieldType]),
+    );
     assert.equal(fieldTypes.crashed_runners, 'integer');
     assert.equal(fieldTypes.duration, 'float');
   });

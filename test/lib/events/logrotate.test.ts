@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function exec(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -120,9 +120,13 @@ describe('logrotate configuration with the real logrotate', () => {
   test('the configuration text', () => {
     const text = logrotateConfig({ logPath: '/var/log/metrics events.log' });
     assert.match(text, /^"\/var\/log\/metrics events\.log" \{$/m);
-    for (const line of ['rotate 0', 'daily', 'missingok', 'notifempty', 'nocreate', 'nocopytruncate']) assert.match(text, new RegExp(`^    ${line}$`, 'm'));
+    for (const line of ['rotate 0', 'daily', 'missingok', 'notifempty', 'nocreate', 'nocopytruncate'])
+      assert.match(text, new RegExp(`^    ${line}$`, 'm'));
     assert.doesNotMatch(text, /^\s*copytruncate/m);
-    assert.match(logrotateConfig({ logPath: '/x.log', rotate: 3, frequency: 'weekly', maxSize: '100M' }), /weekly\n    maxsize 100M\n    rotate 3\n/);
+    assert.match(
+      logrotateConfig({ logPath: '/x.log', rotate: 3, frequency: 'weekly', maxSize: '100M' }),
+      /weekly\n    maxsize 100M\n    rotate 3\n/,
+    );
     assert.throws(() => logrotateConfig({ logPath: 'relative.log' }), /absolute/);
     assert.throws(() => logrotateConfig({ logPath: '/a/"b' }), /quotes or globs/);
     assert.throws(() => logrotateConfig({ logPath: '/a/*.log' }), /quotes or globs/);
@@ -236,7 +240,10 @@ describe('installLogrotate', () => {
 
   test('systemctl failing: LogrotateSetupError with its message and exit status', async () => {
     const configDir = await mkdtemp(join(dir, 'conf-'));
-    const systemctl = await fakeSystemctl('systemctl-fail', 'echo "Failed to enable unit: Unit file logrotate.timer does not exist." >&2\nexit 5');
+    const systemctl = await fakeSystemctl(
+      'systemctl-fail',
+      'echo "Failed to enable unit: Unit file logrotate.timer does not exist." >&2\nexit 5',
+    );
     await assert.rejects(installLogrotate({ configDir, systemctl, logPath: '/var/log/m.log' }), (e: Error) => {
       assert.ok(e instanceof LogrotateSetupError);
       assert.equal(e.exitStatus, 5);

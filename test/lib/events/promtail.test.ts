@@ -54,7 +54,15 @@ describe('Promtail sink', () => {
     server.routes[`POST ${PATH}`] = { status: 204 };
     const before = server.requests.length;
     const a = new RunnerInstalled({ flavor: 'small', duration: 12.5, timestamp: 1700000000.123456 });
-    const b = new RunnerStop({ flavor: 'small', workflow: 'ci', repo: 'o/r', github_event: 'push', status: 'normal', job_duration: 3, timestamp: 1700000001 });
+    const b = new RunnerStop({
+      flavor: 'small',
+      workflow: 'ci',
+      repo: 'o/r',
+      github_event: 'push',
+      status: 'normal',
+      job_duration: 3,
+      timestamp: 1700000001,
+    });
     const c = new RunnerInstalled({ flavor: 'large', duration: 1, timestamp: 1700000002 });
     const sinks = createEventSinks({ settings: loadSettings({ PROMTAIL_PUSH_API_URL: server.url + PATH }), log: quiet });
     assert.deepEqual(sinks.names(), ['promtail']);
@@ -72,7 +80,12 @@ describe('Promtail sink', () => {
       },
       { stream: { job: 'metrics', event: 'runner_stop' }, values: [['1700000001000000000', b.toLine()]] },
     ]);
-    assert.deepEqual(JSON.parse(streams[0]!.values[0]![1]), { timestamp: 1700000000.123456, event: 'runner_installed', flavor: 'small', duration: 12.5 });
+    assert.deepEqual(JSON.parse(streams[0]!.values[0]![1]), {
+      timestamp: 1700000000.123456,
+      event: 'runner_installed',
+      flavor: 'small',
+      duration: 12.5,
+    });
   });
 
   test('429 with Retry-After, then 200: waits as asked, then succeeds', async () => {
@@ -110,7 +123,10 @@ describe('Promtail sink', () => {
     server.routes[`POST ${PATH}`] = { status: 503, body: 'unavailable' };
     const before = server.requests.length;
     await assert.rejects(
-      pushToPromtail([new RunnerInstalled({ flavor: 's', duration: 1 })], server.url + PATH, { log: quiet, retry: { attempts: 3, baseDelayMs: 5 } }),
+      pushToPromtail([new RunnerInstalled({ flavor: 's', duration: 1 })], server.url + PATH, {
+        log: quiet,
+        retry: { attempts: 3, baseDelayMs: 5 },
+      }),
       /failed after 3 attempts; last: HTTP 503 Service Unavailable: unavailable/,
     );
     assert.equal(server.requests.length - before, 3);
@@ -133,7 +149,10 @@ describe('Promtail sink', () => {
     const url = `http://127.0.0.1:${port}${PATH}`;
     await assert.rejects(
       pushToPromtail([new RunnerInstalled({ flavor: 's', duration: 1 })], url, { log: quiet, retry: { attempts: 2, baseDelayMs: 5 } }),
-      (e: Error) => e instanceof IssueMetricEventError && e.message.includes(url) && /after 2 attempts; last: network error: ECONNREFUSED/.test(e.message),
+      (e: Error) =>
+        e instanceof IssueMetricEventError &&
+        e.message.includes(url) &&
+        /after 2 attempts; last: network error: ECONNREFUSED/.test(e.message),
     );
   });
 
@@ -159,7 +178,10 @@ describe('Promtail sink', () => {
     try {
       const path = join(dir, 'm.log');
       const e = new RunnerInstalled({ flavor: 's', duration: 1 });
-      const sinks = createEventSinks({ settings: loadSettings({ METRICS_LOG_PATH: path, PROMTAIL_PUSH_API_URL: server.url + PATH }), log: quiet });
+      const sinks = createEventSinks({
+        settings: loadSettings({ METRICS_LOG_PATH: path, PROMTAIL_PUSH_API_URL: server.url + PATH }),
+        log: quiet,
+      });
       await assert.rejects(sinks.issue(e), /could not be issued to promtail \(it was issued to log\): promtail: .*HTTP 400/);
       assert.equal(await readFile(path, 'utf8'), e.toLine() + '\n');
     } finally {

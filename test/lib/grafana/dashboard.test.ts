@@ -12,11 +12,26 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Dashboard, Panel as GrafanaPanel, RowPanel as GrafanaRowPanel, VariableModel } from '@grafana/schema';
-import { COLLECTOR_RUN, generateDashboard, type CollectorMeasurements, type GrafanaDashboard, type Panel, type RowPanel } from '../../../src/lib/grafana/dashboard.js';
+import {
+  COLLECTOR_RUN,
+  generateDashboard,
+  type CollectorMeasurements,
+  type GrafanaDashboard,
+  type Panel,
+  type RowPanel,
+} from '../../../src/lib/grafana/dashboard.js';
 import { namesInCell, parseMeasurementTables } from '../../../src/lib/grafana/measurements.js';
 import { selfMetricPoint } from '../../../src/lib/run/self-metric.js';
 import { loadFlux } from '../../helpers/flux.js';
-import { repoRoot, runCli, startHttpFixtureServer, startInfluxd, type CliResult, type HttpFixtureServer, type Influxd } from '../../helpers/servers.js';
+import {
+  repoRoot,
+  runCli,
+  startHttpFixtureServer,
+  startInfluxd,
+  type CliResult,
+  type HttpFixtureServer,
+  type Influxd,
+} from '../../helpers/servers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'grafana-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -27,7 +42,8 @@ function show(r: CliResult): string {
 
 const SHIPPED = ['github_runner', 'sponsoring', 'system'];
 const readme = (name: string) => readFileSync(join(repoRoot, 'src', 'collectors', name, 'README.md'), 'utf8');
-const shippedMeasurements = (): CollectorMeasurements[] => SHIPPED.map((name) => ({ name, measurements: parseMeasurementTables(readme(name)) }));
+const shippedMeasurements = (): CollectorMeasurements[] =>
+  SHIPPED.map((name) => ({ name, measurements: parseMeasurementTables(readme(name)) }));
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time checks: the dashboard is a Grafana Dashboard
@@ -70,8 +86,23 @@ describe('README measurement tables', () => {
       'text `not_a_measurement`',
     ].join('\n');
     assert.deepEqual(parseMeasurementTables(md), [
-      { measurement: 'm_one', tags: ['host'], fields: [{ name: 'a', type: 'integer' }, { name: 'b', type: 'integer' }, { name: 'c', type: 'float' }] },
-      { measurement: 'm_two', tags: ['host', 'path'], fields: [{ name: 'd', type: 'string' }, { name: 'e', type: 'string' }] },
+      {
+        measurement: 'm_one',
+        tags: ['host'],
+        fields: [
+          { name: 'a', type: 'integer' },
+          { name: 'b', type: 'integer' },
+          { name: 'c', type: 'float' },
+        ],
+      },
+      {
+        measurement: 'm_two',
+        tags: ['host', 'path'],
+        fields: [
+          { name: 'd', type: 'string' },
+          { name: 'e', type: 'string' },
+        ],
+      },
       { measurement: 'm_three', tags: [], fields: [{ name: 'f' }, { name: 'g' }] },
     ]);
   });
@@ -97,7 +128,11 @@ describe('README measurement tables', () => {
       '| `ignored` | integer |',
     ].join('\n');
     assert.deepEqual(parseMeasurementTables(md), [
-      { measurement: 'queue', tags: ['report'], fields: [{ name: 'count', type: 'integer' }, { name: 'ratio', type: 'float' }, { name: 'label' }] },
+      {
+        measurement: 'queue',
+        tags: ['report'],
+        fields: [{ name: 'count', type: 'integer' }, { name: 'ratio', type: 'float' }, { name: 'label' }],
+      },
     ]);
   });
 
@@ -105,10 +140,14 @@ describe('README measurement tables', () => {
     assert.deepEqual(parseMeasurementTables('```\n| measurement | tags | fields |\n| --- | --- | --- |\n| `m` | | `f` |\n```\n'), []);
     assert.deepEqual(parseMeasurementTables('| file | content |\n| --- | --- |\n| `a` | b |\n'), []);
     assert.deepEqual(parseMeasurementTables('# nothing here\n'), []);
-    assert.deepEqual(namesInCell('`a`, `b` (integer); `c`'), [{ name: 'a', type: 'integer' }, { name: 'b', type: 'integer' }, { name: 'c' }]);
+    assert.deepEqual(namesInCell('`a`, `b` (integer); `c`'), [
+      { name: 'a', type: 'integer' },
+      { name: 'b', type: 'integer' },
+      { name: 'c' },
+    ]);
   });
 
-  test('the shipped collectors\' READMEs', () => {
+  test("the shipped collectors' READMEs", () => {
     const names = Object.fromEntries(shippedMeasurements().map((c) => [c.name, c.measurements.map((m) => m.measurement)]));
     assert.deepEqual(names, {
       github_runner: ['runner_installed', 'runner_start', 'runner_stop'],
@@ -161,7 +200,13 @@ function parseLine(line: string): { measurement: string; tags: string[]; fields:
   const fields = splitUnescaped(fieldSet, ',', true).map((kv): [string, string] => {
     const [k, ...v] = splitUnescaped(kv, '=', true);
     const value = v.join('=');
-    const type = value.startsWith('"') ? 'string' : /^-?\d+i$/.test(value) ? 'integer' : /^(t|T|true|True|TRUE|f|F|false|False|FALSE)$/.test(value) ? 'boolean' : 'float';
+    const type = value.startsWith('"')
+      ? 'string'
+      : /^-?\d+i$/.test(value)
+        ? 'integer'
+        : /^(t|T|true|True|TRUE|f|F|false|False|FALSE)$/.test(value)
+          ? 'boolean'
+          : 'float';
     return [unescape(k!), type];
   });
   return { measurement: unescape(measurement!), tags: tags.map((t) => unescape(splitUnescaped(t, '=', false)[0]!)), fields };
@@ -185,8 +230,14 @@ function runnerStorage(): string {
   const t = Math.floor(Date.now() / 1000) - 1800;
   writeFileSync(join(runner, 'runner-installation-start.timestamp'), `${t}\n`);
   writeFileSync(join(runner, 'runner-installed.timestamp'), `${t + 30}\n`);
-  writeFileSync(join(runner, 'pre-job-metrics.json'), JSON.stringify({ timestamp: t + 60, workflow: 'CI', workflow_run_id: '42', repository: 'octo/widgets', event: 'push' }));
-  writeFileSync(join(runner, 'post-job-metrics.json'), JSON.stringify({ timestamp: t + 120, status: 'abnormal', status_info: { code: 3 } }));
+  writeFileSync(
+    join(runner, 'pre-job-metrics.json'),
+    JSON.stringify({ timestamp: t + 60, workflow: 'CI', workflow_run_id: '42', repository: 'octo/widgets', event: 'push' }),
+  );
+  writeFileSync(
+    join(runner, 'post-job-metrics.json'),
+    JSON.stringify({ timestamp: t + 120, status: 'abnormal', status_info: { code: 3 } }),
+  );
   return storage;
 }
 
@@ -197,7 +248,10 @@ const stateDir = mkdtempSync(join(root, 'state-'));
 
 before(async () => {
   source = await startHttpFixtureServer({
-    '/queue.json': { body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8'), headers: { 'content-type': 'application/json' } },
+    '/queue.json': {
+      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8'),
+      headers: { 'content-type': 'application/json' },
+    },
     '/500': { status: 500, body: 'internal oops' },
   });
   const storage = runnerStorage();
@@ -216,11 +270,27 @@ before(async () => {
   }
   // the self-metric, as a successful and as a failed run write it
   const point = (ok: boolean) =>
-    selfMetricPoint({ collector: 'c', ok, points: 3, written: 2, deferred: 1, rejected: 0, lost: 0, durationMs: 1500, measurements: {}, ...(ok ? {} : { error: 'boom' }) } as never);
+    selfMetricPoint({
+      collector: 'c',
+      ok,
+      points: 3,
+      written: 2,
+      deferred: 1,
+      rejected: 0,
+      lost: 0,
+      durationMs: 1500,
+      measurements: {},
+      ...(ok ? {} : { error: 'boom' }),
+    } as never);
   for (const p of [point(true), point(false)]) {
     const w = written.get(p.measurement) ?? { tags: new Set(), fields: new Map() };
     for (const t of Object.keys(p.tags ?? {})) w.tags.add(t);
-    for (const [f, v] of Object.entries(p.fields)) if (v !== undefined) w.fields.set(f, typeof v === 'boolean' ? 'boolean' : typeof v === 'string' ? 'string' : typeof v === 'number' ? 'float' : 'integer');
+    for (const [f, v] of Object.entries(p.fields))
+      if (v !== undefined)
+        w.fields.set(
+          f,
+          typeof v === 'boolean' ? 'boolean' : typeof v === 'string' ? 'string' : typeof v === 'number' ? 'float' : 'integer',
+        );
     written.set(p.measurement, w);
   }
 });
@@ -242,7 +312,8 @@ function namesInInfluxQL(query: string): Array<[string, string]> {
 }
 
 function namesInFlux(query: string): Array<[string, string]> {
-  const measurement = /r\["_measurement"\] == "([^"]+)"/.exec(query)?.[1] ?? /r\["_measurement"\] == "([^"]+)"/.exec(query.replace(/\\"/g, '"'))?.[1];
+  const measurement =
+    /r\["_measurement"\] == "([^"]+)"/.exec(query)?.[1] ?? /r\["_measurement"\] == "([^"]+)"/.exec(query.replace(/\\"/g, '"'))?.[1];
   assert.ok(measurement, `no measurement in ${query}`);
   const out: Array<[string, string]> = [];
   for (const m of query.matchAll(/r\["_field"\] == "([^"]+)"/g)) out.push([measurement, m[1]!]);
@@ -256,7 +327,10 @@ function namesInFlux(query: string): Array<[string, string]> {
 
 function queriesOf(d: GrafanaDashboard): string[] {
   const panels = d.panels.flatMap((p) => (p.type === 'row' ? p.panels : [p]));
-  return [...panels.flatMap((p) => p.targets.map((t) => t.query)), ...d.templating.list.filter((v) => v.type === 'query').map((v) => v.query!)];
+  return [
+    ...panels.flatMap((p) => p.targets.map((t) => t.query)),
+    ...d.templating.list.filter((v) => v.type === 'query').map((v) => v.query!),
+  ];
 }
 
 describe('the dashboard', () => {
@@ -306,7 +380,7 @@ describe('the dashboard', () => {
     });
   }
 
-  test('flux: every query passes Flux\'s own parser and semantic check (built-in functions and their arguments)', async () => {
+  test("flux: every query passes Flux's own parser and semantic check (built-in functions and their arguments)", async () => {
     const flux = await loadFlux();
     /** As Grafana runs it: variables interpolated, `v` (the time range and window) defined after the imports. */
     const asGrafanaRuns = (query: string) => {
@@ -348,21 +422,33 @@ describe('the dashboard', () => {
         overlapFree(r.panels);
         for (const p of r.panels) assert.ok(p.gridPos.y > r.gridPos.y, `${p.title} is below its row`);
       }
-      assert.deepEqual(rows.map((r) => r.title), ['Collector github_runner', 'Collector sponsoring', 'Collector system']);
-      assert.deepEqual(rows.map((r) => r.panels.map((p) => p.title)), [
-        ['runner_installed', 'runner_start', 'runner_stop'],
-        ['sponsoring_queue_stats'],
-        ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
-      ]);
+      assert.deepEqual(
+        rows.map((r) => r.title),
+        ['Collector github_runner', 'Collector sponsoring', 'Collector system'],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.panels.map((p) => p.title)),
+        [
+          ['runner_installed', 'runner_start', 'runner_stop'],
+          ['sponsoring_queue_stats'],
+          ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
+        ],
+      );
     }
   });
 
   test('the data source: a variable by default, or the UID given; Flux gets a bucket variable', () => {
     const byDefault = generateDashboard(shippedMeasurements());
-    assert.deepEqual(byDefault.templating.list.map((v) => v.name), ['datasource', 'collector']);
+    assert.deepEqual(
+      byDefault.templating.list.map((v) => v.name),
+      ['datasource', 'collector'],
+    );
     assert.ok(queriesOf(byDefault).length > 0);
     const fixed = generateDashboard(shippedMeasurements(), { datasource: 'abc123', language: 'flux', bucket: 'telemetry' });
-    assert.deepEqual(fixed.templating.list.map((v) => v.name), ['bucket', 'collector']);
+    assert.deepEqual(
+      fixed.templating.list.map((v) => v.name),
+      ['bucket', 'collector'],
+    );
     assert.equal(fixed.templating.list[0]!.query, 'telemetry');
     const panels = fixed.panels.flatMap((p) => (p.type === 'row' ? p.panels : [p]));
     for (const p of panels) {
@@ -385,12 +471,21 @@ describe('the InfluxQL queries against the real InfluxDB 1.6.7', () => {
 
   /** A query as Grafana sends it for the last 2 hours, all collectors, 1-minute intervals. */
   const asGrafanaSends = (q: string) =>
-    q.replace(/\$timeFilter/g, 'time >= now() - 2h').replace(/\$__interval/g, '1m').replace(/\$collector/g, '(system|sponsoring|github_runner)');
+    q
+      .replace(/\$timeFilter/g, 'time >= now() - 2h')
+      .replace(/\$__interval/g, '1m')
+      .replace(/\$collector/g, '(system|sponsoring|github_runner)');
 
   test('the collectors write into it; every query runs without error and finds data', async (t) => {
     if (!influxd) return t.skip('influxd is not installed');
     await influxd.createDatabase('metrics');
-    const env = { STATE_DIRECTORY: stateDir, INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_PORT: String(influxd.port), INFLUXDB_DATABASE: 'metrics', SPONSORING_URL: `${source.url}/queue.json` };
+    const env = {
+      STATE_DIRECTORY: stateDir,
+      INFLUXDB_HOSTNAME: '127.0.0.1',
+      INFLUXDB_PORT: String(influxd.port),
+      INFLUXDB_DATABASE: 'metrics',
+      SPONSORING_URL: `${source.url}/queue.json`,
+    };
     const ok = await runCli(['run', 'system', 'sponsoring'], { env });
     assert.equal(ok.code, 0, show(ok));
     const failing = await runCli(['run', 'sponsoring'], { env: { ...env, SPONSORING_URL: `${source.url}/500` } });
@@ -415,14 +510,20 @@ describe('the InfluxQL queries against the real InfluxDB 1.6.7', () => {
     // and the answers are the ones the panels promise
     const lastFailure = queries.find((q) => q.includes('last("error")'))!;
     const failures = await influxd.rows(asGrafanaSends(lastFailure), 'metrics');
-    assert.deepEqual(failures.map((r) => r.collector), ['sponsoring']);
+    assert.deepEqual(
+      failures.map((r) => r.collector),
+      ['sponsoring'],
+    );
     assert.match(String(failures[0]!.error), /500/);
     const runs = await influxd.rows(asGrafanaSends(queries.find((q) => q.includes('AS "runs"'))!), 'metrics');
     assert.deepEqual(Object.fromEntries(runs.map((r) => [r.collector, r.runs])), { sponsoring: 2, system: 1 });
     const succeeded = await influxd.rows(asGrafanaSends(queries.find((q) => q.includes('AS "succeeded"'))!), 'metrics');
     assert.deepEqual(Object.fromEntries(succeeded.map((r) => [r.collector, r.succeeded])), { sponsoring: 1, system: 1 });
     const hosts = await influxd.rows('SHOW TAG VALUES FROM "collector_run" WITH KEY = "host"', 'metrics');
-    assert.deepEqual(hosts.map((r) => r.value), [hostname()]);
+    assert.deepEqual(
+      hosts.map((r) => r.value),
+      [hostname()],
+    );
   });
 });
 
@@ -432,7 +533,8 @@ describe('metrics grafana dashboard (the command)', () => {
   test('--help shows the options and examples', async () => {
     const r = await runCli(['grafana', 'dashboard', '--help']);
     assert.equal(r.code, 0, show(r));
-    for (const s of ['--datasource', '--language', '--bucket', '--title', '--uid', 'Examples:', 'dashboard.json', 'Import']) assert.ok(r.stdout.includes(s), `${s}\n${show(r)}`);
+    for (const s of ['--datasource', '--language', '--bucket', '--title', '--uid', 'Examples:', 'dashboard.json', 'Import'])
+      assert.ok(r.stdout.includes(s), `${s}\n${show(r)}`);
   });
 
   test('prints the dashboard JSON of the shipped collectors; --language flux and --datasource as asked', async () => {
@@ -441,7 +543,18 @@ describe('metrics grafana dashboard (the command)', () => {
     assert.equal(r.stderr, '');
     const d = JSON.parse(r.stdout) as GrafanaDashboard;
     assert.deepEqual(d, JSON.parse(JSON.stringify(generateDashboard(shippedMeasurements()))));
-    const f = await runCli(['grafana', 'dashboard', '--language', 'flux', '--datasource', 'P951FEA4DE68E13C5', '--uid', 'mine', '--title', 'Mine']);
+    const f = await runCli([
+      'grafana',
+      'dashboard',
+      '--language',
+      'flux',
+      '--datasource',
+      'P951FEA4DE68E13C5',
+      '--uid',
+      'mine',
+      '--title',
+      'Mine',
+    ]);
     assert.equal(f.code, 0, show(f));
     const fd = JSON.parse(f.stdout) as GrafanaDashboard;
     assert.equal(fd.uid, 'mine');
@@ -454,13 +567,19 @@ describe('metrics grafana dashboard (the command)', () => {
     mkdirSync(join(dir, 'bare'));
     writeFileSync(join(dir, 'bare', 'index.js'), "export const RUN_INTERVAL = '5m';\nexport async function runMetric() {}\n");
     mkdirSync(join(dir, 'documented'));
-    writeFileSync(join(dir, 'documented', 'index.js'), "export async function runMetric() {}\n");
-    writeFileSync(join(dir, 'documented', 'README.md'), '| measurement | tags | fields |\n| --- | --- | --- |\n| `weather` | `station` | `temperature` (float) |\n');
+    writeFileSync(join(dir, 'documented', 'index.js'), 'export async function runMetric() {}\n');
+    writeFileSync(
+      join(dir, 'documented', 'README.md'),
+      '| measurement | tags | fields |\n| --- | --- | --- |\n| `weather` | `station` | `temperature` (float) |\n',
+    );
     const r = await runCli(['grafana', 'dashboard'], { env: { METRICS_COLLECTORS_DIR: dir } });
     assert.equal(r.code, 0, show(r));
     assert.match(r.stderr, /warning: collector "bare": no README\.md .*: no panels for its measurements/);
     const d = JSON.parse(r.stdout) as GrafanaDashboard;
-    assert.deepEqual(d.panels.filter((p) => p.type === 'row' && p.collapsed).map((p) => p.title), ['Collector documented']);
+    assert.deepEqual(
+      d.panels.filter((p) => p.type === 'row' && p.collapsed).map((p) => p.title),
+      ['Collector documented'],
+    );
     const bad = await runCli(['grafana', 'dashboard', '--datasource', 'not a uid']);
     assert.equal(bad.code, 2, show(bad));
     assert.match(bad.stderr, /--datasource "not a uid" is not a data source UID/);
@@ -468,4 +587,3 @@ describe('metrics grafana dashboard (the command)', () => {
     assert.equal(lang.code, 2, show(lang));
   });
 });
-

@@ -51,11 +51,75 @@ function readBack(text: string): unknown {
 // ---------------------------------------------------------------------------------------------
 describe('YAML emitter', () => {
   const tricky = [
-    '', ' ', 'yes', 'No', 'ON', 'off', 'y', 'N', 'true', 'False', 'null', 'Null', '~', '0400', '0x1f', '0o17', '1e3', '1_000', '.5', '.inf',
-    '-.inf', '.NaN', '12:30', '12:30:00', '2001-12-14', '2001-12-14t21:59:43.10-05:00', '-', '- a', '? x', ': x', 'a: b', 'a #b', '#c',
-    'a\nb', 'line\n', '\ttab', 'back\\slash', 'quote"d', "it's", '%tag', '@at', '`tick`', '!bang', '&anchor', '*alias', '|', '>', '[x]', '{x}',
-    ',', 'trailing ', '\u0085next', '\u2028ls', '\ufeffbom', '\x7fdel', '\x00nul', '\x1besc', 'héllo wörld', '雪', '🙂 emoji',
-    '*/5 * * * *', 'Etc/UTC', 'batch/v1', 'app.kubernetes.io/name', '_under', '/abs/path', 'run', 'influx-collectors:0.1.0', '<<',
+    '',
+    ' ',
+    'yes',
+    'No',
+    'ON',
+    'off',
+    'y',
+    'N',
+    'true',
+    'False',
+    'null',
+    'Null',
+    '~',
+    '0400',
+    '0x1f',
+    '0o17',
+    '1e3',
+    '1_000',
+    '.5',
+    '.inf',
+    '-.inf',
+    '.NaN',
+    '12:30',
+    '12:30:00',
+    '2001-12-14',
+    '2001-12-14t21:59:43.10-05:00',
+    '-',
+    '- a',
+    '? x',
+    ': x',
+    'a: b',
+    'a #b',
+    '#c',
+    'a\nb',
+    'line\n',
+    '\ttab',
+    'back\\slash',
+    'quote"d',
+    "it's",
+    '%tag',
+    '@at',
+    '`tick`',
+    '!bang',
+    '&anchor',
+    '*alias',
+    '|',
+    '>',
+    '[x]',
+    '{x}',
+    ',',
+    'trailing ',
+    '\u0085next',
+    '\u2028ls',
+    '\ufeffbom',
+    '\x7fdel',
+    '\x00nul',
+    '\x1besc',
+    'héllo wörld',
+    '雪',
+    '🙂 emoji',
+    '*/5 * * * *',
+    'Etc/UTC',
+    'batch/v1',
+    'app.kubernetes.io/name',
+    '_under',
+    '/abs/path',
+    'run',
+    'influx-collectors:0.1.0',
+    '<<',
   ];
 
   test('every string reads back as the same string, in YAML 1.2 and 1.1', () => {
@@ -90,7 +154,10 @@ describe('YAML emitter', () => {
   test('comments: above keys and items, after scalars; a parser ignores them', () => {
     const value = {
       top: commented('x', ['first line', 'second: line # with # signs'], 'after the value'),
-      nested: commented({ inner: commented([commented({ a: 1 }, 'item comment'), commented(2, [], 'two')], 'above inner') }, 'above nested'),
+      nested: commented(
+        { inner: commented([commented({ a: 1 }, 'item comment'), commented(2, [], 'two')], 'above inner') },
+        'above nested',
+      ),
     };
     const text = toYaml(value, ['header']);
     assert.match(text, /^# header\n# first line\n# second: line # with # signs\ntop: x {2}# after the value\n/);
@@ -99,7 +166,10 @@ describe('YAML emitter', () => {
   });
 
   test('what YAML cannot hold here is refused, naming the path', () => {
-    assert.throws(() => toYaml({ a: { b: [NaN] } }), (e: Error) => e instanceof YamlError && /a\.b\[0\]: NaN/.test(e.message));
+    assert.throws(
+      () => toYaml({ a: { b: [NaN] } }),
+      (e: Error) => e instanceof YamlError && /a\.b\[0\]: NaN/.test(e.message),
+    );
     assert.throws(() => toYaml({ a: Infinity }), YamlError);
     assert.throws(() => toYaml({ a: () => 1 }), YamlError);
     assert.throws(() => toYaml({ a: [undefined] }), YamlError);
@@ -148,8 +218,10 @@ function assertKubernetesReadable(schedule: string): void {
   const fields = schedule.split(' ');
   assert.equal(fields.length, 5, schedule);
   for (const f of fields) assert.match(f, /^(\*|[0-9a-z]+(-[0-9a-z]+)?)(\/[0-9]+)?(,(\*|[0-9a-z]+(-[0-9a-z]+)?)(\/[0-9]+)?)*$/i, schedule);
-  for (const n of fields[4]!.match(/\d+/g) ?? []) if (!fields[4]!.includes(`/${n}`)) assert.ok(Number(n) <= 6, `day of week ${n} in ${schedule}`);
-  for (const day of [fields[2]!, fields[4]!]) assert.ok(day === '*' || !/\*(?!\/([2-9]|[1-9][0-9]))/.test(day), `a "*" in the day field of ${schedule}`);
+  for (const n of fields[4]!.match(/\d+/g) ?? [])
+    if (!fields[4]!.includes(`/${n}`)) assert.ok(Number(n) <= 6, `day of week ${n} in ${schedule}`);
+  for (const day of [fields[2]!, fields[4]!])
+    assert.ok(day === '*' || !/\*(?!\/([2-9]|[1-9][0-9]))/.test(day), `a "*" in the day field of ${schedule}`);
 }
 
 describe('RUN_INTERVAL → CronJob schedule', () => {
@@ -256,7 +328,11 @@ describe('RUN_INTERVAL → CronJob schedule', () => {
   });
 
   test('--spread moves a time span by a stable offset from the name; the gaps stay', () => {
-    for (const [span, period] of [['5m', 300], ['2h', 7200], ['1d', 86400]] as const) {
+    for (const [span, period] of [
+      ['5m', 300],
+      ['2h', 7200],
+      ['1d', 86400],
+    ] as const) {
       const a = kubernetesSchedule(span, 'sponsoring', { spread: true });
       assert.equal(a.schedule, kubernetesSchedule(span, 'sponsoring', { spread: true }).schedule, 'stable');
       assert.equal(a.exact, true);
@@ -265,7 +341,10 @@ describe('RUN_INTERVAL → CronJob schedule', () => {
       assert.deepEqual([g.largest, g.shortest], [period, period], a.schedule);
     }
     const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-    assert.ok(new Set(names.map((n) => kubernetesSchedule('1h', n, { spread: true }).schedule)).size > 4, 'different collectors, different minutes');
+    assert.ok(
+      new Set(names.map((n) => kubernetesSchedule('1h', n, { spread: true }).schedule)).size > 4,
+      'different collectors, different minutes',
+    );
     assert.equal(kubernetesSchedule('0 6 * * *', 'x', { spread: true }).schedule, '0 6 * * *', 'a cron expression is never moved');
   });
 
@@ -282,7 +361,9 @@ interface Definitions {
   definitions: Record<string, Record<string, unknown>>;
 }
 
-const DEFINITIONS = JSON.parse(readFileSync(join(repoRoot, 'test', 'lib', 'kubernetes', 'fixtures', 'k8s-v1.27.1-definitions.json'), 'utf8')) as Definitions;
+const DEFINITIONS = JSON.parse(
+  readFileSync(join(repoRoot, 'test', 'lib', 'kubernetes', 'fixtures', 'k8s-v1.27.1-definitions.json'), 'utf8'),
+) as Definitions;
 const SCHEMA_OF: Record<string, string> = {
   'batch/v1 CronJob': 'io.k8s.api.batch.v1.CronJob',
   'v1 ConfigMap': 'io.k8s.api.core.v1.ConfigMap',
@@ -295,7 +376,8 @@ const SCHEMA_OF: Record<string, string> = {
  */
 function kubernetesValidator(): (object: Record<string, unknown>) => string[] {
   const ajv = new Ajv({ allErrors: true, strictTypes: false });
-  const int = (bits: 32 | 64) => (n: number) => Number.isInteger(n) && (bits === 64 ? Number.isSafeInteger(n) : n >= -(2 ** 31) && n < 2 ** 31);
+  const int = (bits: 32 | 64) => (n: number) =>
+    Number.isInteger(n) && (bits === 64 ? Number.isSafeInteger(n) : n >= -(2 ** 31) && n < 2 ** 31);
   ajv.addFormat('int32', { type: 'number', validate: int(32) });
   ajv.addFormat('int64', { type: 'number', validate: int(64) });
   ajv.addFormat('byte', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
@@ -305,7 +387,8 @@ function kubernetesValidator(): (object: Record<string, unknown>) => string[] {
     if (Array.isArray(schema)) return schema.map(strict);
     if (schema === null || typeof schema !== 'object') return schema;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s)])) : strict(v);
+    for (const [k, v] of Object.entries(schema))
+      out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s)])) : strict(v);
     if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
     return out;
   };
@@ -314,7 +397,10 @@ function kubernetesValidator(): (object: Record<string, unknown>) => string[] {
     const id = SCHEMA_OF[`${String(object.apiVersion)} ${String(object.kind)}`];
     if (!id) return [`no schema for ${String(object.apiVersion)} ${String(object.kind)}`];
     if (ajv.validate(id, object)) return [];
-    return (ajv.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`);
+    return (ajv.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
+    );
   };
 }
 
@@ -347,12 +433,19 @@ describe('manifests', () => {
 
   const variants: Array<[string, Partial<KubernetesOptions>]> = [
     ['defaults', {}],
-    ['shared-pvc, a storage class, a namespace, both secret keys', { state: 'shared-pvc', storageClass: 'nfs-client', namespace: 'monitoring', secretKeys: ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD'] }],
+    [
+      'shared-pvc, a storage class, a namespace, both secret keys',
+      { state: 'shared-pvc', storageClass: 'nfs-client', namespace: 'monitoring', secretKeys: ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD'] },
+    ],
     ['emptydir, no secret, spread, a longer time limit', { state: 'emptydir', secretName: '', spread: true, timeoutSec: 1800 }],
   ];
   for (const [what, opts] of variants) {
     test(`every generated object validates against the Kubernetes ${DEFINITIONS.kubernetesVersion} schemas and reads back from its YAML (${what})`, () => {
-      const collectors: CollectorInput[] = [...SHIPPED, { name: 'slow_one', runInterval: '90min' }, { name: 'weekdays', runInterval: '0 6 * * 1-7' }];
+      const collectors: CollectorInput[] = [
+        ...SHIPPED,
+        { name: 'slow_one', runInterval: '90min' },
+        { name: 'weekdays', runInterval: '0 6 * * 1-7' },
+      ];
       const gen = generateKubernetes(collectors, { image: IMAGE, ...opts });
       assert.deepEqual(gen.skipped, []);
       for (const m of gen.manifests) {
@@ -361,11 +454,20 @@ describe('manifests', () => {
         assert.deepEqual(validate(doc), [], `${m.file} is a valid ${m.kind}`);
       }
       const kustomization = readBack(gen.kustomization) as Obj;
-      assert.deepEqual(kustomization.resources, gen.manifests.map((m) => m.file));
+      assert.deepEqual(
+        kustomization.resources,
+        gen.manifests.map((m) => m.file),
+      );
       assert.equal(kustomization.namespace, opts.namespace);
       assert.equal(new Set(gen.manifests.map((m) => m.file)).size, gen.manifests.length, 'one file per object');
-      const jobs = byKind(gen.manifests.map((m) => m.object), 'CronJob');
-      assert.deepEqual(jobs.map((j) => j.metadata.name), ['metrics-github-runner', 'metrics-slow-one', 'metrics-sponsoring', 'metrics-system', 'metrics-weekdays']);
+      const jobs = byKind(
+        gen.manifests.map((m) => m.object),
+        'CronJob',
+      );
+      assert.deepEqual(
+        jobs.map((j) => j.metadata.name),
+        ['metrics-github-runner', 'metrics-slow-one', 'metrics-sponsoring', 'metrics-system', 'metrics-weekdays'],
+      );
     });
   }
 
@@ -374,13 +476,17 @@ describe('manifests', () => {
     const r = await runCli(['kubernetes', 'generate', '--out', out]);
     assert.equal(r.code, 0, show(r));
     const files = readdirSync(out).sort();
-    for (const name of ['system', 'sponsoring', 'github-runner']) assert.ok(files.includes(`cronjob-metrics-${name}.yaml`), files.join(' '));
+    for (const name of ['system', 'sponsoring', 'github-runner'])
+      assert.ok(files.includes(`cronjob-metrics-${name}.yaml`), files.join(' '));
     for (const f of files.filter((f) => f !== 'kustomization.yaml')) {
       const doc = readBack(readFileSync(join(out, f), 'utf8')) as Obj;
       assert.deepEqual(validate(doc), [], f);
     }
     const k = readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Obj;
-    assert.deepEqual([...k.resources].sort(), files.filter((f) => f !== 'kustomization.yaml'));
+    assert.deepEqual(
+      [...k.resources].sort(),
+      files.filter((f) => f !== 'kustomization.yaml'),
+    );
   });
 
   test('the validation is real: broken manifests are rejected, each for its own reason', () => {
@@ -389,30 +495,114 @@ describe('manifests', () => {
     const claim = gen.manifests.find((m) => m.kind === 'PersistentVolumeClaim')!.object;
     const config = gen.manifests.find((m) => m.kind === 'ConfigMap')!.object;
     const broken: Array<[string, Obj, (o: Obj) => void, RegExp]> = [
-      ['a misspelt field', job, (o) => { o.spec.concurencyPolicy = o.spec.concurrencyPolicy; delete o.spec.concurrencyPolicy; }, /must NOT have additional properties: concurencyPolicy/],
-      ['a value outside the enum', job, (o) => { o.spec.concurrencyPolicy = 'Sometimes'; }, /\/spec\/concurrencyPolicy must be equal to one of the allowed values/],
-      ['a number as a string', job, (o) => { o.spec.jobTemplate.spec.activeDeadlineSeconds = '900'; }, /activeDeadlineSeconds must be integer/],
-      ['a required field missing', job, (o) => { delete o.spec.jobTemplate; }, /\/spec must have required property 'jobTemplate'/],
-      ['an unknown field deep in the container', job, (o) => { podSpec(o).containers[0].securityContext.readOnlyRootFS = true; }, /additional properties: readOnlyRootFS/],
-      ['a container without a name', job, (o) => { delete podSpec(o).containers[0].name; }, /must have required property 'name'/],
-      ['capabilities as a string', job, (o) => { podSpec(o).containers[0].securityContext.capabilities.drop = 'ALL'; }, /drop must be array/],
-      ['a wrong apiVersion', job, (o) => { o.apiVersion = 'batch/v1beta1'; }, /no schema for batch\/v1beta1 CronJob/],
-      ['an int32 out of range', job, (o) => { o.spec.failedJobsHistoryLimit = 2 ** 40; }, /must match format "int32"/],
-      ['a storage size that is no quantity', claim, (o) => { o.spec.resources.requests.storage = 'one gigabyte'; }, /must match format "quantity"|must be number/],
-      ['a ConfigMap value that is no string', config, (o) => { o.data.METRICS_TIMEOUT = 600; }, /\/data\/METRICS_TIMEOUT must be string/],
+      [
+        'a misspelt field',
+        job,
+        (o) => {
+          o.spec.concurencyPolicy = o.spec.concurrencyPolicy;
+          delete o.spec.concurrencyPolicy;
+        },
+        /must NOT have additional properties: concurencyPolicy/,
+      ],
+      [
+        'a value outside the enum',
+        job,
+        (o) => {
+          o.spec.concurrencyPolicy = 'Sometimes';
+        },
+        /\/spec\/concurrencyPolicy must be equal to one of the allowed values/,
+      ],
+      [
+        'a number as a string',
+        job,
+        (o) => {
+          o.spec.jobTemplate.spec.activeDeadlineSeconds = '900';
+        },
+        /activeDeadlineSeconds must be integer/,
+      ],
+      [
+        'a required field missing',
+        job,
+        (o) => {
+          delete o.spec.jobTemplate;
+        },
+        /\/spec must have required property 'jobTemplate'/,
+      ],
+      [
+        'an unknown field deep in the container',
+        job,
+        (o) => {
+          podSpec(o).containers[0].securityContext.readOnlyRootFS = true;
+        },
+        /additional properties: readOnlyRootFS/,
+      ],
+      [
+        'a container without a name',
+        job,
+        (o) => {
+          delete podSpec(o).containers[0].name;
+        },
+        /must have required property 'name'/,
+      ],
+      [
+        'capabilities as a string',
+        job,
+        (o) => {
+          podSpec(o).containers[0].securityContext.capabilities.drop = 'ALL';
+        },
+        /drop must be array/,
+      ],
+      [
+        'a wrong apiVersion',
+        job,
+        (o) => {
+          o.apiVersion = 'batch/v1beta1';
+        },
+        /no schema for batch\/v1beta1 CronJob/,
+      ],
+      [
+        'an int32 out of range',
+        job,
+        (o) => {
+          o.spec.failedJobsHistoryLimit = 2 ** 40;
+        },
+        /must match format "int32"/,
+      ],
+      [
+        'a storage size that is no quantity',
+        claim,
+        (o) => {
+          o.spec.resources.requests.storage = 'one gigabyte';
+        },
+        /must match format "quantity"|must be number/,
+      ],
+      [
+        'a ConfigMap value that is no string',
+        config,
+        (o) => {
+          o.data.METRICS_TIMEOUT = 600;
+        },
+        /\/data\/METRICS_TIMEOUT must be string/,
+      ],
     ];
     for (const [what, original, breakIt, expected] of broken) {
       const copy = structuredClone(original);
       breakIt(copy);
       const errors = validate(copy);
-      assert.ok(errors.some((e) => expected.test(e)), `${what}: expected ${expected}, got ${JSON.stringify(errors)}`);
+      assert.ok(
+        errors.some((e) => expected.test(e)),
+        `${what}: expected ${expected}, got ${JSON.stringify(errors)}`,
+      );
     }
     assert.deepEqual(validate(job), [], 'and the original is fine');
   });
 
   test('the pod is hardened as the systemd unit is: non-root, read-only root, no capabilities, no escalation, RuntimeDefault seccomp', () => {
     const gen = generateKubernetes(SHIPPED, { image: IMAGE });
-    for (const job of byKind(gen.manifests.map((m) => m.object), 'CronJob')) {
+    for (const job of byKind(
+      gen.manifests.map((m) => m.object),
+      'CronJob',
+    )) {
       const pod = podSpec(job);
       assert.deepEqual(pod.securityContext, {
         runAsNonRoot: true,
@@ -449,11 +639,19 @@ describe('manifests', () => {
   });
 
   test('secrets come from the Secret as read-only files through *_FILE, never from the environment or the ConfigMap', () => {
-    const gen = generateKubernetes(SHIPPED, { image: IMAGE, secretName: 'influx-creds', secretKeys: ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD'] });
+    const gen = generateKubernetes(SHIPPED, {
+      image: IMAGE,
+      secretName: 'influx-creds',
+      secretKeys: ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD'],
+    });
     const objects = gen.manifests.map((m) => m.object);
     const config = byKind(objects, 'ConfigMap')[0]!;
     for (const key of ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD']) assert.ok(!(key in config.data), `${key} is not in the ConfigMap`);
-    assert.doesNotMatch(gen.manifests.find((m) => m.kind === 'ConfigMap')!.yaml, /^\s*(INFLUX_TOKEN|INFLUXDB_PASSWORD):/m, 'not even as a line to fill in');
+    assert.doesNotMatch(
+      gen.manifests.find((m) => m.kind === 'ConfigMap')!.yaml,
+      /^\s*(INFLUX_TOKEN|INFLUXDB_PASSWORD):/m,
+      'not even as a line to fill in',
+    );
     for (const job of byKind(objects, 'CronJob')) {
       const pod = podSpec(job);
       const c = pod.containers[0];
@@ -463,66 +661,134 @@ describe('manifests', () => {
       assert.equal(env.INFLUX_TOKEN_FILE.value, `${SECRET_MOUNT}/INFLUX_TOKEN`);
       assert.equal(env.INFLUXDB_PASSWORD_FILE.value, `${SECRET_MOUNT}/INFLUXDB_PASSWORD`);
       assert.equal(env.STATE_DIRECTORY.value, STATE_MOUNT);
-      assert.ok(c.env.every((e: Obj) => e.valueFrom === undefined), 'no secretKeyRef into the environment');
+      assert.ok(
+        c.env.every((e: Obj) => e.valueFrom === undefined),
+        'no secretKeyRef into the environment',
+      );
       assert.deepEqual(c.envFrom, [{ configMapRef: { name: 'metrics-config' } }]);
       const secret = pod.volumes.find((v: Obj) => v.secret).secret;
       assert.equal(secret.secretName, 'influx-creds');
       assert.equal(secret.defaultMode, 0o440);
-      assert.deepEqual(secret.items, [{ key: 'INFLUX_TOKEN', path: 'INFLUX_TOKEN' }, { key: 'INFLUXDB_PASSWORD', path: 'INFLUXDB_PASSWORD' }]);
+      assert.deepEqual(secret.items, [
+        { key: 'INFLUX_TOKEN', path: 'INFLUX_TOKEN' },
+        { key: 'INFLUXDB_PASSWORD', path: 'INFLUXDB_PASSWORD' },
+      ]);
     }
   });
 
   test('the time limit: activeDeadlineSeconds covers METRICS_TIMEOUT of the ConfigMap plus start-up', () => {
-    for (const [timeoutSec, activeDeadlineSec, expected] of [[undefined, undefined, 900], [60, undefined, 360], [600, 700, 700], [12.5, undefined, 313]] as const) {
+    for (const [timeoutSec, activeDeadlineSec, expected] of [
+      [undefined, undefined, 900],
+      [60, undefined, 360],
+      [600, 700, 700],
+      [12.5, undefined, 313],
+    ] as const) {
       const gen = generateKubernetes(SHIPPED, { image: IMAGE, timeoutSec, activeDeadlineSec });
-      const config = byKind(gen.manifests.map((m) => m.object), 'ConfigMap')[0]!;
+      const config = byKind(
+        gen.manifests.map((m) => m.object),
+        'ConfigMap',
+      )[0]!;
       assert.equal(config.data.METRICS_TIMEOUT, String(timeoutSec ?? 600));
-      for (const job of byKind(gen.manifests.map((m) => m.object), 'CronJob')) {
+      for (const job of byKind(
+        gen.manifests.map((m) => m.object),
+        'CronJob',
+      )) {
         assert.equal(job.spec.jobTemplate.spec.activeDeadlineSeconds, expected);
         assert.ok(expected > Number(config.data.METRICS_TIMEOUT));
       }
     }
-    assert.throws(() => generateKubernetes(SHIPPED, { image: IMAGE, timeoutSec: 600, activeDeadlineSec: 600 }), /--active-deadline 600 must be a whole number of seconds greater than the collector time limit/);
+    assert.throws(
+      () => generateKubernetes(SHIPPED, { image: IMAGE, timeoutSec: 600, activeDeadlineSec: 600 }),
+      /--active-deadline 600 must be a whole number of seconds greater than the collector time limit/,
+    );
   });
 
   test('startingDeadlineSeconds is half the shortest gap between runs, at least 10 s', () => {
     const gen = generateKubernetes(
-      [{ name: 'a', runInterval: '1m' }, { name: 'b', runInterval: '1h' }, { name: 'c', runInterval: '0 0,1 * * *' }, { name: 'd', runInterval: '30s' }],
+      [
+        { name: 'a', runInterval: '1m' },
+        { name: 'b', runInterval: '1h' },
+        { name: 'c', runInterval: '0 0,1 * * *' },
+        { name: 'd', runInterval: '30s' },
+      ],
       { image: IMAGE },
     );
-    const deadline = Object.fromEntries(byKind(gen.manifests.map((m) => m.object), 'CronJob').map((j) => [j.metadata.name, j.spec.startingDeadlineSeconds]));
+    const deadline = Object.fromEntries(
+      byKind(
+        gen.manifests.map((m) => m.object),
+        'CronJob',
+      ).map((j) => [j.metadata.name, j.spec.startingDeadlineSeconds]),
+    );
     assert.deepEqual(deadline, { 'metrics-a': 30, 'metrics-b': 1800, 'metrics-c': 1800, 'metrics-d': 30 });
   });
 
   test('state: one claim per collector (default), one shared ReadWriteMany claim, or an emptyDir with a warning', () => {
     const objects = (opts: Partial<KubernetesOptions>) => generateKubernetes(SHIPPED, { image: IMAGE, ...opts });
     const perCollector = objects({});
-    const claims = byKind(perCollector.manifests.map((m) => m.object), 'PersistentVolumeClaim');
-    assert.deepEqual(claims.map((c) => [c.metadata.name, c.spec.accessModes]), [
-      ['metrics-github-runner-state', ['ReadWriteOnce']],
-      ['metrics-sponsoring-state', ['ReadWriteOnce']],
-      ['metrics-system-state', ['ReadWriteOnce']],
-    ]);
-    for (const job of byKind(perCollector.manifests.map((m) => m.object), 'CronJob')) {
+    const claims = byKind(
+      perCollector.manifests.map((m) => m.object),
+      'PersistentVolumeClaim',
+    );
+    assert.deepEqual(
+      claims.map((c) => [c.metadata.name, c.spec.accessModes]),
+      [
+        ['metrics-github-runner-state', ['ReadWriteOnce']],
+        ['metrics-sponsoring-state', ['ReadWriteOnce']],
+        ['metrics-system-state', ['ReadWriteOnce']],
+      ],
+    );
+    for (const job of byKind(
+      perCollector.manifests.map((m) => m.object),
+      'CronJob',
+    )) {
       assert.deepEqual(podSpec(job).volumes[0], { name: 'state', persistentVolumeClaim: { claimName: `${job.metadata.name}-state` } });
     }
     assert.deepEqual(perCollector.warnings, []);
     const shared = objects({ state: 'shared-pvc', storageSize: '5Gi' });
-    const sharedClaims = byKind(shared.manifests.map((m) => m.object), 'PersistentVolumeClaim');
-    assert.deepEqual(sharedClaims.map((c) => [c.metadata.name, c.spec.accessModes, c.spec.resources.requests.storage]), [['metrics-state', ['ReadWriteMany'], '5Gi']]);
-    for (const job of byKind(shared.manifests.map((m) => m.object), 'CronJob')) assert.equal(podSpec(job).volumes[0].persistentVolumeClaim.claimName, 'metrics-state');
+    const sharedClaims = byKind(
+      shared.manifests.map((m) => m.object),
+      'PersistentVolumeClaim',
+    );
+    assert.deepEqual(
+      sharedClaims.map((c) => [c.metadata.name, c.spec.accessModes, c.spec.resources.requests.storage]),
+      [['metrics-state', ['ReadWriteMany'], '5Gi']],
+    );
+    for (const job of byKind(
+      shared.manifests.map((m) => m.object),
+      'CronJob',
+    ))
+      assert.equal(podSpec(job).volumes[0].persistentVolumeClaim.claimName, 'metrics-state');
     const empty = objects({ state: 'emptydir' });
-    assert.equal(byKind(empty.manifests.map((m) => m.object), 'PersistentVolumeClaim').length, 0);
-    for (const job of byKind(empty.manifests.map((m) => m.object), 'CronJob')) assert.deepEqual(podSpec(job).volumes[0], { name: 'state', emptyDir: { sizeLimit: '1Gi' } });
-    assert.ok(empty.warnings.some((w) => /emptydir: the outbox and the locks live in the pod and end with it: .* LOST when its pod ends/.test(w)), empty.warnings.join('\n'));
+    assert.equal(
+      byKind(
+        empty.manifests.map((m) => m.object),
+        'PersistentVolumeClaim',
+      ).length,
+      0,
+    );
+    for (const job of byKind(
+      empty.manifests.map((m) => m.object),
+      'CronJob',
+    ))
+      assert.deepEqual(podSpec(job).volumes[0], { name: 'state', emptyDir: { sizeLimit: '1Gi' } });
+    assert.ok(
+      empty.warnings.some((w) => /emptydir: the outbox and the locks live in the pod and end with it: .* LOST when its pod ends/.test(w)),
+      empty.warnings.join('\n'),
+    );
   });
 
   test('an inexact schedule: a warning and a comment in the CronJob with the largest gap', () => {
     const gen = generateKubernetes([{ name: 'slow', runInterval: '90min' }], { image: IMAGE });
     assert.equal(gen.warnings.length, 1);
-    assert.match(gen.warnings[0]!, /^collector "slow": RUN_INTERVAL '90min' \(1h 30min\) has no exact cron equivalent .* the largest gap is 1h against the 1h 30min asked/);
+    assert.match(
+      gen.warnings[0]!,
+      /^collector "slow": RUN_INTERVAL '90min' \(1h 30min\) has no exact cron equivalent .* the largest gap is 1h against the 1h 30min asked/,
+    );
     const yaml = gen.manifests.find((m) => m.kind === 'CronJob')!.yaml;
-    assert.match(yaml, /\n {2}# NOT EXACT: RUN_INTERVAL '90min' .*the largest gap is 1h against the 1h 30min asked\.\n(.*\n)* {2}schedule: "0 \* \* \* \*" {2}# every hour\n/);
+    assert.match(
+      yaml,
+      /\n {2}# NOT EXACT: RUN_INTERVAL '90min' .*the largest gap is 1h against the 1h 30min asked\.\n(.*\n)* {2}schedule: "0 \* \* \* \*" {2}# every hour\n/,
+    );
     assert.match(yaml, /counts from the end of the previous run under systemd; here runs start on the clock/);
   });
 
@@ -546,7 +812,15 @@ describe('manifests', () => {
     assert.match(skipped.trailing_!, /not a valid CronJob name/);
     assert.match(skipped.bad!, /collector "bad": RUN_INTERVAL "sometimes" is not valid/);
     assert.equal(skipped.broken, 'collector "broken" failed to load');
-    assert.deepEqual(byKind(gen.manifests.map((m) => m.object), 'CronJob').map((j) => j.metadata.name).sort(), ['metrics-fine', 'metrics-my-col']);
+    assert.deepEqual(
+      byKind(
+        gen.manifests.map((m) => m.object),
+        'CronJob',
+      )
+        .map((j) => j.metadata.name)
+        .sort(),
+      ['metrics-fine', 'metrics-my-col'],
+    );
   });
 
   test('invalid options are usage errors naming the option', () => {
@@ -562,7 +836,11 @@ describe('manifests', () => {
       [{ outboxMaxSize: '1 GB' }, /--outbox-max-size "1 GB"/],
     ];
     for (const [opts, expected] of cases) {
-      assert.throws(() => generateKubernetes(SHIPPED, { image: IMAGE, ...opts }), (e: Error) => e.name === 'UsageError' && expected.test(e.message), String(expected));
+      assert.throws(
+        () => generateKubernetes(SHIPPED, { image: IMAGE, ...opts }),
+        (e: Error) => e.name === 'UsageError' && expected.test(e.message),
+        String(expected),
+      );
     }
   });
 });
@@ -572,7 +850,12 @@ describe('manifests', () => {
 describe('Containerfile', () => {
   const text = readFileSync(join(repoRoot, 'Containerfile'), 'utf8');
   const lines = text.split('\n').filter((l) => l.trim() && !l.trimStart().startsWith('#'));
-  const finalStage = lines.slice(lines.map((l, i) => (/^FROM\s/i.test(l) ? i : -1)).filter((i) => i >= 0).pop());
+  const finalStage = lines.slice(
+    lines
+      .map((l, i) => (/^FROM\s/i.test(l) ? i : -1))
+      .filter((i) => i >= 0)
+      .pop(),
+  );
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
 
   test('the official Node image, major version of package.json engines, both stages', () => {
@@ -584,12 +867,15 @@ describe('Containerfile', () => {
   test('runs as the user the manifests name (numeric, non-root), with node bin/metrics as the entry point', () => {
     const user = finalStage.filter((l) => /^USER\s/i.test(l)).pop();
     assert.equal(user, `USER ${CONTAINER_UID}:${CONTAINER_GID}`);
-    assert.ok(Number(CONTAINER_UID) > 0 && Number(CONTAINER_GID) > 0, "not root");
+    assert.ok(Number(CONTAINER_UID) > 0 && Number(CONTAINER_GID) > 0, 'not root');
     const entry = finalStage.find((l) => /^ENTRYPOINT\s/i.test(l))!;
     assert.deepEqual(JSON.parse(entry.replace(/^ENTRYPOINT\s+/i, '')), ['node', '/app/bin/metrics']);
     assert.ok(finalStage.includes('WORKDIR /app'));
     const gen = generateKubernetes(SHIPPED, { image: defaultImage(pkg) });
-    for (const job of byKind(gen.manifests.map((m) => m.object), 'CronJob')) {
+    for (const job of byKind(
+      gen.manifests.map((m) => m.object),
+      'CronJob',
+    )) {
       const pod = podSpec(job);
       assert.equal(pod.securityContext.runAsUser, CONTAINER_UID);
       assert.equal(pod.securityContext.runAsGroup, CONTAINER_GID);
@@ -603,7 +889,8 @@ describe('Containerfile', () => {
     assert.ok(lines.includes('RUN npm ci --ignore-scripts --no-audit --no-fund'));
     assert.ok(lines.some((l) => /^RUN npx tsc -p tsconfig\.json && npm prune --omit=dev/.test(l)));
     for (const l of lines.filter((l) => /^COPY\s/.test(l) && !l.includes('--from'))) {
-      for (const src of l.split(/\s+/).slice(1, -1)) assert.ok(existsSync(join(repoRoot, src)), `${src} (copied by the Containerfile) exists`);
+      for (const src of l.split(/\s+/).slice(1, -1))
+        assert.ok(existsSync(join(repoRoot, src)), `${src} (copied by the Containerfile) exists`);
     }
     assert.ok(finalStage.includes('COPY --from=build /app/dist/src ./dist/src'));
     assert.ok(finalStage.includes('ENV NODE_ENV=production'));
@@ -618,7 +905,10 @@ describe('metrics kubernetes generate (the command)', () => {
     const dir = mkdtempSync(join(root, 'collectors-'));
     for (const [name, interval] of Object.entries(intervals)) {
       mkdirSync(join(dir, name));
-      writeFileSync(join(dir, name, 'index.js'), `export const RUN_INTERVAL = ${JSON.stringify(interval)};\nexport async function runMetric() { return { ok: true, points: 0 }; }\n`);
+      writeFileSync(
+        join(dir, name, 'index.js'),
+        `export const RUN_INTERVAL = ${JSON.stringify(interval)};\nexport async function runMetric() { return { ok: true, points: 0 }; }\n`,
+      );
     }
     return dir;
   }
@@ -626,7 +916,20 @@ describe('metrics kubernetes generate (the command)', () => {
   test('--help shows the options and examples', async () => {
     const r = await runCli(['kubernetes', 'generate', '--help']);
     assert.equal(r.code, 0, show(r));
-    for (const s of ['--out', '--image', '--state', '--secret', '--secret-key', '--timeout', '--active-deadline', '--spread', 'Examples:', 'kubectl apply -k k8s/', 'kubectl create secret generic metrics-influx', 'nearest regular cron']) {
+    for (const s of [
+      '--out',
+      '--image',
+      '--state',
+      '--secret',
+      '--secret-key',
+      '--timeout',
+      '--active-deadline',
+      '--spread',
+      'Examples:',
+      'kubectl apply -k k8s/',
+      'kubectl create secret generic metrics-influx',
+      'nearest regular cron',
+    ]) {
       assert.ok(r.stdout.includes(s), `${s}\n${show(r)}`);
     }
   });
@@ -636,15 +939,21 @@ describe('metrics kubernetes generate (the command)', () => {
     const r = await runCli(['kubernetes', 'generate', '--image', IMAGE], { env: { METRICS_COLLECTORS_DIR: dir } });
     assert.equal(r.code, 0, show(r));
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
-    assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [
-      'ConfigMap/metrics-config',
-      'PersistentVolumeClaim/metrics-every-7m-state',
-      'PersistentVolumeClaim/metrics-hourly-state',
-      'CronJob/metrics-every-7m',
-      'CronJob/metrics-hourly',
-    ]);
+    assert.deepEqual(
+      docs.map((d) => `${d.kind}/${d.metadata.name}`),
+      [
+        'ConfigMap/metrics-config',
+        'PersistentVolumeClaim/metrics-every-7m-state',
+        'PersistentVolumeClaim/metrics-hourly-state',
+        'CronJob/metrics-every-7m',
+        'CronJob/metrics-hourly',
+      ],
+    );
     for (const d of docs) assert.deepEqual(validate(d), []);
-    assert.match(r.stderr, /^warning: collector "every_7m": RUN_INTERVAL '7m' \(7min\) has no exact cron equivalent .*every 6 minutes.* the largest gap is 6min against the 7min asked/m);
+    assert.match(
+      r.stderr,
+      /^warning: collector "every_7m": RUN_INTERVAL '7m' \(7min\) has no exact cron equivalent .*every 6 minutes.* the largest gap is 6min against the 7min asked/m,
+    );
     assert.doesNotMatch(r.stderr, /hourly/);
   });
 
@@ -655,11 +964,16 @@ describe('metrics kubernetes generate (the command)', () => {
     writeFileSync(target, 'untouched\n');
     symlinkSync(target, join(out, 'configmap.yaml'));
     const dir = collectorsDir({ one: '5m' });
-    const r = await runCli(['kubernetes', 'generate', '--out', out, '--namespace', 'monitoring', '--state', 'emptydir'], { env: { METRICS_COLLECTORS_DIR: dir } });
+    const r = await runCli(['kubernetes', 'generate', '--out', out, '--namespace', 'monitoring', '--state', 'emptydir'], {
+      env: { METRICS_COLLECTORS_DIR: dir },
+    });
     assert.equal(r.code, 0, show(r));
     assert.equal(readFileSync(target, 'utf8'), 'untouched\n');
     assert.deepEqual(readdirSync(out).sort(), ['configmap.yaml', 'cronjob-metrics-one.yaml', 'kustomization.yaml']);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['configmap.yaml', 'cronjob-metrics-one.yaml', 'kustomization.yaml'].map((f) => join(out, f)));
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      ['configmap.yaml', 'cronjob-metrics-one.yaml', 'kustomization.yaml'].map((f) => join(out, f)),
+    );
     assert.match(r.stderr, /warning: --state emptydir: .* LOST/);
     assert.equal((readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Obj).namespace, 'monitoring');
   });

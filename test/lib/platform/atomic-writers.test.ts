@@ -7,7 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -124,7 +136,11 @@ test('systemd generator: units and enablement links never follow planted links',
   mkdirSync(join(normal, 'timers.target.wants'));
   symlinkSync(o.file, join(normal, 'timers.target.wants', 'metrics@a.timer'));
   const logged: string[] = [];
-  const code = await runGenerator([normal], { ...UNIT_OPTIONS, collectors: [collector('a'), collector('b')], log: { info: (m) => logged.push(`info: ${m}`), warn: (m) => logged.push(`warn: ${m}`), error: (m) => logged.push(`error: ${m}`) } });
+  const code = await runGenerator([normal], {
+    ...UNIT_OPTIONS,
+    collectors: [collector('a'), collector('b')],
+    log: { info: (m) => logged.push(`info: ${m}`), warn: (m) => logged.push(`warn: ${m}`), error: (m) => logged.push(`error: ${m}`) },
+  });
   assert.equal(code, 0);
   o.untouched();
   for (const name of ['metrics@.service', 'metrics@a.timer', 'metrics@b.timer']) assertRegular(join(normal, name), MARKER);
@@ -139,7 +155,14 @@ test('systemd generator: units and enablement links never follow planted links',
   const normal2 = tmp('generator-wants');
   symlinkSync(o2.dir, join(normal2, 'timers.target.wants'));
   const logged2: string[] = [];
-  assert.equal(await runGenerator([normal2], { ...UNIT_OPTIONS, collectors: [collector('a')], log: { info: (m) => logged2.push(`info: ${m}`), warn: (m) => logged2.push(`warn: ${m}`), error: (m) => logged2.push(`error: ${m}`) } }), 0);
+  assert.equal(
+    await runGenerator([normal2], {
+      ...UNIT_OPTIONS,
+      collectors: [collector('a')],
+      log: { info: (m) => logged2.push(`info: ${m}`), warn: (m) => logged2.push(`warn: ${m}`), error: (m) => logged2.push(`error: ${m}`) },
+    }),
+    0,
+  );
   o2.untouched();
   assertRegular(join(normal2, 'metrics@a.timer'), MARKER);
   assert.match(logged2.join('\n'), /timers\.target\.wants.*symbolic link/);
@@ -225,10 +248,16 @@ test('metrics log: a link at METRICS_LOG_PATH is refused, never appended through
   const o = outside();
   const dir = tmp('log');
   const event = new RunnerInstalled({ flavor: 's', duration: 1 });
-  for (const [name, target] of [['to-file.log', o.file], ['dangling.log', o.dangling]] as const) {
+  for (const [name, target] of [
+    ['to-file.log', o.file],
+    ['dangling.log', o.dangling],
+  ] as const) {
     const path = join(dir, name);
     symlinkSync(target, path);
-    await assert.rejects(appendToMetricsLog([event], path), (e: Error) => e.message.includes(path) && /symbolic link/.test(e.message) && /METRICS_LOG_PATH/.test(e.message));
+    await assert.rejects(
+      appendToMetricsLog([event], path),
+      (e: Error) => e.message.includes(path) && /symbolic link/.test(e.message) && /METRICS_LOG_PATH/.test(e.message),
+    );
   }
   o.untouched();
 });

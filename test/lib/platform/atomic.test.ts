@@ -4,7 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, constants } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  constants,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -88,7 +105,10 @@ test('openAppendNoFollow appends to a regular file and refuses a link, a FIFO (w
   }
   assert.equal(readFileSync(file, 'utf8'), '1\n2\n');
   symlinkSync(file, join(dir, 'link'));
-  await assert.rejects(openAppendNoFollow(join(dir, 'link')), (e: Error) => e instanceof UnsafeFileError && /symbolic link/.test(e.message) && e.message.includes(join(dir, 'link')));
+  await assert.rejects(
+    openAppendNoFollow(join(dir, 'link')),
+    (e: Error) => e instanceof UnsafeFileError && /symbolic link/.test(e.message) && e.message.includes(join(dir, 'link')),
+  );
   await assert.rejects(openAppendNoFollow('/dev/null'), (e: Error) => e instanceof UnsafeFileError && /character device/.test(e.message));
   mkdirSync(join(dir, 'd'));
   await assert.rejects(openAppendNoFollow(join(dir, 'd')), (e: Error) => e instanceof UnsafeFileError && /directory/.test(e.message));
@@ -123,8 +143,14 @@ test('readRegularFile reads small regular files and refuses links, FIFOs, direct
   if (mkfifo(join(dir, 'fifo'))) cases.push([join(dir, 'fifo'), /FIFO/]);
   else t.diagnostic('mkfifo is not available: FIFO case skipped');
   for (const [path, what] of cases) {
-    await assert.rejects(readRegularFile(path, 4096), (e: Error) => e instanceof UnsafeFileError && what.test(e.message) && e.message.includes(path));
-    assert.throws(() => readRegularFileSync(path, 4096), (e: Error) => e instanceof UnsafeFileError && what.test(e.message));
+    await assert.rejects(
+      readRegularFile(path, 4096),
+      (e: Error) => e instanceof UnsafeFileError && what.test(e.message) && e.message.includes(path),
+    );
+    assert.throws(
+      () => readRegularFileSync(path, 4096),
+      (e: Error) => e instanceof UnsafeFileError && what.test(e.message),
+    );
   }
 });
 
@@ -140,9 +166,15 @@ test('ensurePrivateDir creates 0700 folders, restricts wider ones (once), refuse
   assert.equal(statSync(wide).mode & 0o777, 0o700);
   assert.equal(await ensurePrivateDir(wide), undefined, 'no second warning');
   symlinkSync(wide, join(root, 'link'));
-  await assert.rejects(ensurePrivateDir(join(root, 'link'), { hint: 'set X' }), (e: Error) => e instanceof UnsafeFileError && /symbolic link.*refusing.*set X/.test(e.message));
+  await assert.rejects(
+    ensurePrivateDir(join(root, 'link'), { hint: 'set X' }),
+    (e: Error) => e instanceof UnsafeFileError && /symbolic link.*refusing.*set X/.test(e.message),
+  );
   writeFileSync(join(root, 'file'), '');
-  await assert.rejects(ensurePrivateDir(join(root, 'file')), (e: Error) => e instanceof UnsafeFileError && /regular file, not a directory/.test(e.message));
+  await assert.rejects(
+    ensurePrivateDir(join(root, 'file')),
+    (e: Error) => e instanceof UnsafeFileError && /regular file, not a directory/.test(e.message),
+  );
   assert.equal(await ensurePrivateDir(join(root, 'absent'), { create: false }), undefined);
   assert.equal(existsSync(join(root, 'absent')), false);
 });

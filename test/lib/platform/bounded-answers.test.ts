@@ -15,7 +15,14 @@ import { pushToPromtail } from '../../../src/lib/events/promtail.js';
 import { IssueMetricEventError } from '../../../src/lib/events/event.js';
 import { createLogger } from '../../../src/lib/platform/log.js';
 import { RunnerInstalled } from '../../../src/collectors/github_runner/events.js';
-import { answerEndlessly, runCli, startHttpFixtureServer, type CliResult, type HostileAnswer, type HttpFixtureServer } from '../../helpers/servers.js';
+import {
+  answerEndlessly,
+  runCli,
+  startHttpFixtureServer,
+  type CliResult,
+  type HostileAnswer,
+  type HttpFixtureServer,
+} from '../../helpers/servers.js';
 
 const SENT_BOUND = 16 * 1024 * 1024;
 /** An unbounded client would read this much, then wait for its time limit (kept finite so it cannot eat all memory). */
@@ -37,7 +44,7 @@ before(async () => {
 });
 after(() => server.close());
 
-describe('a collector\'s source answering 500 with a body that never ends', () => {
+describe("a collector's source answering 500 with a body that never ends", () => {
   test('fails the collector with the URL and the status, having read only the start of the answer', async () => {
     const url = `${server.url}/queue.json`;
     const first = answers.length;

@@ -63,7 +63,10 @@ describe('private folders', () => {
     for (const p of [outbox, join(state, 'locks'), join(state, 'runs')]) {
       assert.match(r.stderr, new RegExp(`${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} had mode 0755.*set to 0700`), show(r));
     }
-    assert.ok(readdirSync(outbox).some((n) => n.endsWith('.lp')), 'the points were stored');
+    assert.ok(
+      readdirSync(outbox).some((n) => n.endsWith('.lp')),
+      'the points were stored',
+    );
 
     const again = await runCli(['run', 'quick'], { env: env(state, { METRICS_OUTBOX_DIR: outbox }) });
     assert.doesNotMatch(again.stderr, /had mode/, 'warned once: the next run finds 0700');
@@ -74,7 +77,11 @@ describe('private folders', () => {
     const elsewhere = fresh('elsewhere');
     const link = join(fresh('holder'), 'outbox');
     symlinkSync(elsewhere, link);
-    for (const args of [['run', 'quick'], ['outbox', 'status'], ['outbox', 'flush']]) {
+    for (const args of [
+      ['run', 'quick'],
+      ['outbox', 'status'],
+      ['outbox', 'flush'],
+    ]) {
       const r = await runCli(args, { env: env(state, { METRICS_OUTBOX_DIR: link }) });
       assert.equal(r.code, 2, `${args.join(' ')}\n${show(r)}`);
       assert.ok(r.stderr.includes(link), show(r));

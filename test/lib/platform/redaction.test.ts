@@ -47,7 +47,12 @@ test('redact: the URL-encoded forms (encodeURIComponent, lower-case hex, form en
   const secret = 'p w"\\/&=+ü' + randomBytes(4).toString('hex');
   registerSecret(secret);
   const uri = encodeURIComponent(secret);
-  const forms = [uri, uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), new URLSearchParams({ p: secret }).toString().slice(2), json(secret)];
+  const forms = [
+    uri,
+    uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({ p: secret }).toString().slice(2),
+    json(secret),
+  ];
   for (const form of forms) {
     assert.notEqual(form, secret);
     assert.equal(redact(`[${form}]`), '[***]', `form ${form}`);
@@ -77,7 +82,8 @@ test('redact: the secret inside a larger base64 text, at any byte offset', () =>
     // what is left decodes to text without the token
     const left = out.replace('echo ', '').split('***');
     assert.ok(left.length > 1, `nothing redacted for prefix ${JSON.stringify(prefix)}: ${out}`);
-    for (const part of left) assert.ok(!Buffer.from(part, 'base64').toString('latin1').includes(token.slice(3, 12)), `prefix ${JSON.stringify(prefix)}: ${out}`);
+    for (const part of left)
+      assert.ok(!Buffer.from(part, 'base64').toString('latin1').includes(token.slice(3, 12)), `prefix ${JSON.stringify(prefix)}: ${out}`);
   }
 });
 
@@ -180,9 +186,17 @@ async function proveNothingLeaks(opts: { path: string; env: Record<string, strin
     const outbox = join(state, 'outbox');
     const stored = walk(outbox).filter((p) => p.endsWith('.lp'));
     assert.ok(stored.length >= 2, `the points and collector_run are in the outbox: ${stored.join(', ')}`);
-    for (const p of stored) assert.match(readFileSync(p, 'utf8').split('\n')[0]!, /HTTP 503.*\*\*\*/, `the header reason of ${p} is the redacted server message`);
-    const collectorRun = stored.map((p) => readFileSync(p, 'utf8')).join('\n').split('\n').find((l) => l.startsWith('collector_run,'));
-    assert.ok(collectorRun && /error="[^"]*HTTP 503[^"]*\*\*\*/.test(collectorRun), `the collector_run line carries the redacted error: ${collectorRun}`);
+    for (const p of stored)
+      assert.match(readFileSync(p, 'utf8').split('\n')[0]!, /HTTP 503.*\*\*\*/, `the header reason of ${p} is the redacted server message`);
+    const collectorRun = stored
+      .map((p) => readFileSync(p, 'utf8'))
+      .join('\n')
+      .split('\n')
+      .find((l) => l.startsWith('collector_run,'));
+    assert.ok(
+      collectorRun && /error="[^"]*HTTP 503[^"]*\*\*\*/.test(collectorRun),
+      `the collector_run line carries the redacted error: ${collectorRun}`,
+    );
 
     // 2. a batch stored by an older version, its reason holding the raw secret, garbled: corrupt/
     const planted = plantCorruptBatch(outbox, `HTTP 401: ${forms.join(' ')}`);
@@ -197,14 +211,23 @@ async function proveNothingLeaks(opts: { path: string; env: Record<string, strin
     const files = walk(state);
     const rel = files.map((p) => relative(state, p));
     assert.ok(rel.includes(`outbox/corrupt/${planted}.reason.txt`), rel.join('\n'));
-    assert.ok(rel.some((p) => /^outbox\/rejected\/.*\.lp\.reason\.txt$/.test(p)), rel.join('\n'));
-    assert.ok(rel.some((p) => p.startsWith('runs/')), rel.join('\n'));
+    assert.ok(
+      rel.some((p) => /^outbox\/rejected\/.*\.lp\.reason\.txt$/.test(p)),
+      rel.join('\n'),
+    );
+    assert.ok(
+      rel.some((p) => p.startsWith('runs/')),
+      rel.join('\n'),
+    );
     assert.match(readFileSync(join(outbox, 'corrupt', `${planted}.reason.txt`), 'utf8'), /stored because: HTTP 401: \*\*\*/);
     for (const p of files) {
       if (p === join(outbox, 'corrupt', planted)) continue; // our planted input, moved as it was
       check(readFileSync(p).toString('utf8'), relative(state, p));
     }
-    assert.ok(server.requests.some((q) => q.path === opts.path && q.headers.authorization), 'the credentials were sent');
+    assert.ok(
+      server.requests.some((q) => q.path === opts.path && q.headers.authorization),
+      'the credentials were sent',
+    );
     assert.deepEqual(leaks, [], leaks.join('\n=====\n'));
   } finally {
     await server.close();

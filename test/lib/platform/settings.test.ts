@@ -59,13 +59,23 @@ function assertConfigError(r: CliResult, names: RegExp[], hidden: string[] = [])
 describe('INFLUX_URL', () => {
   test('with a query string: exit 2 naming INFLUX_URL, without printing the query (it may hold credentials)', async () => {
     const port = await freePort();
-    const r = await run({ INFLUX_URL: `http://127.0.0.1:${port}/?u=admin&p=Qu3ryPW`, INFLUX_TOKEN: 'tok-abcdef', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' });
+    const r = await run({
+      INFLUX_URL: `http://127.0.0.1:${port}/?u=admin&p=Qu3ryPW`,
+      INFLUX_TOKEN: 'tok-abcdef',
+      INFLUX_ORG: 'o',
+      INFLUX_BUCKET: 'b',
+    });
     assertConfigError(r, [/INFLUX_URL/, /query string/], ['Qu3ryPW', 'u=admin']);
   });
 
   test('with a fragment: exit 2 naming INFLUX_URL, without printing the fragment', async () => {
     const port = await freePort();
-    const r = await run({ INFLUX_URL: `http://127.0.0.1:${port}/#Fr4gPW`, INFLUX_TOKEN: 'tok-abcdef', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' });
+    const r = await run({
+      INFLUX_URL: `http://127.0.0.1:${port}/#Fr4gPW`,
+      INFLUX_TOKEN: 'tok-abcdef',
+      INFLUX_ORG: 'o',
+      INFLUX_BUCKET: 'b',
+    });
     assertConfigError(r, [/INFLUX_URL/, /fragment/], ['Fr4gPW']);
   });
 });
@@ -103,7 +113,10 @@ describe('durations are bounded by what one timer can wait (2147483 s)', () => {
   });
 
   test('daemon --grace 30d and --jitter 25d: exit 2 naming the option and the range', async () => {
-    for (const option of [['--grace', '30d'], ['--jitter', '25d']]) {
+    for (const option of [
+      ['--grace', '30d'],
+      ['--jitter', '25d'],
+    ]) {
       // an unknown collector name: were the duration accepted, the daemon would refuse the name instead
       const r = await runCli(['daemon', ...option, 'no_such_collector'], { env: { METRICS_COLLECTORS_DIR: bulk.dir } });
       assertConfigError(r, [new RegExp(option[0]!), range]);
@@ -125,7 +138,13 @@ describe('numbers are plain decimals', () => {
   });
 
   test('plain decimals within range are accepted', () => {
-    const c = loadInfluxConfig({ INFLUXDB_HOSTNAME: 'influx', INFLUXDB_DATABASE: 'db', INFLUXDB_PORT: '8087', INFLUX_TIMEOUT: '2.5', INFLUX_MAX_RETRIES: '0' });
+    const c = loadInfluxConfig({
+      INFLUXDB_HOSTNAME: 'influx',
+      INFLUXDB_DATABASE: 'db',
+      INFLUXDB_PORT: '8087',
+      INFLUX_TIMEOUT: '2.5',
+      INFLUX_MAX_RETRIES: '0',
+    });
     assert.equal(c.url, 'http://influx:8087');
     assert.equal(c.timeoutMs, 2500);
     assert.equal(c.maxRetries, 0);
@@ -167,7 +186,12 @@ describe('secrets read from files', () => {
     assert.ok(writes.length > 0, 'nothing written');
     return writes[0]!.headers.authorization;
   }
-  const v1 = (): Record<string, string> => ({ INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_PORT: String(server.port), INFLUXDB_DATABASE: 'db', INFLUXDB_USERNAME: 'admin' });
+  const v1 = (): Record<string, string> => ({
+    INFLUXDB_HOSTNAME: '127.0.0.1',
+    INFLUXDB_PORT: String(server.port),
+    INFLUXDB_DATABASE: 'db',
+    INFLUXDB_USERNAME: 'admin',
+  });
   const v2 = (): Record<string, string> => ({ INFLUX_URL: server.url, INFLUX_API_VERSION: '2', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' });
   const basic = (password: string): string => `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
 

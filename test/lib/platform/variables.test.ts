@@ -41,9 +41,16 @@ function readmeRows(): Row[] {
       continue;
     }
     inTable = true;
-    const cells = line.slice(1, -1).split(' | ').map((c) => c.trim());
+    const cells = line
+      .slice(1, -1)
+      .split(' | ')
+      .map((c) => c.trim());
     if (cells[0] === 'variable' || /^-+$/.test(cells[0]!)) continue;
-    assert.equal(cells.length, 4, `README.md line ${i + 1}: a row of the Configuration table has 4 cells (variable, meaning, default, allowed values)`);
+    assert.equal(
+      cells.length,
+      4,
+      `README.md line ${i + 1}: a row of the Configuration table has 4 cells (variable, meaning, default, allowed values)`,
+    );
     const names = [...cells[0]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!);
     rows.push({ names, default: cells[2]!, rule: cells[3]!, line: i + 1 });
   }
@@ -60,20 +67,27 @@ describe('the Configuration table of the README and the loader', () => {
       assert.ok(row.names.length > 0, `README.md line ${row.line}: no variable name in backticks`);
       for (const name of row.names) {
         const v = known.get(name);
-        assert.ok(v, `README.md line ${row.line}: ${name} is not a variable the settings loader reads (VARIABLES in src/lib/platform/settings.ts)`);
+        assert.ok(
+          v,
+          `README.md line ${row.line}: ${name} is not a variable the settings loader reads (VARIABLES in src/lib/platform/settings.ts)`,
+        );
         assert.equal(row.default, v.default, `README.md line ${row.line}: the default of ${name}`);
         assert.equal(row.rule, v.rule, `README.md line ${row.line}: the allowed values of ${name}`);
         documented.add(name);
       }
     }
-    const missing = VARIABLES.filter((v) => !documented.has(v.name)).map((v) => `| \`${v.name}\` | ${v.meaning} | ${v.default} | ${v.rule} |`);
+    const missing = VARIABLES.filter((v) => !documented.has(v.name)).map(
+      (v) => `| \`${v.name}\` | ${v.meaning} | ${v.default} | ${v.rule} |`,
+    );
     assert.deepEqual(missing, [], `variables the loader reads but the README's Configuration table does not list:\n${missing.join('\n')}`);
   });
 
   test('every variable the loader reads is in its table', () => {
     const source = readFileSync(join(repo, 'src', 'lib', 'platform', 'settings.ts'), 'utf8');
     const read = new Set<string>();
-    for (const m of source.matchAll(/\b(?:env|snapshot)\.([A-Z][A-Z0-9_]+)\b|\b(?:read|readSecretSafely|parseRunCommand|nameList)\(\s*(?:env|snapshot)?,?\s*'([A-Z][A-Z0-9_]+)'/g)) {
+    for (const m of source.matchAll(
+      /\b(?:env|snapshot)\.([A-Z][A-Z0-9_]+)\b|\b(?:read|readSecretSafely|parseRunCommand|nameList)\(\s*(?:env|snapshot)?,?\s*'([A-Z][A-Z0-9_]+)'/g,
+    )) {
       read.add(m[1] ?? m[2]!);
     }
     for (const secret of ['INFLUXDB_PASSWORD', 'INFLUX_TOKEN']) read.add(`${secret}_FILE`);
@@ -92,7 +106,10 @@ describe('loadSettings', () => {
     assert.deepEqual(s.events.sinks, []);
     assert.equal(s.debug, false);
     assert.equal(s.fastPath, true);
-    assert.throws(() => s.influx(), (e: Error) => e instanceof ConfigError && /no InfluxDB configured/.test(e.message));
+    assert.throws(
+      () => s.influx(),
+      (e: Error) => e instanceof ConfigError && /no InfluxDB configured/.test(e.message),
+    );
   });
 
   test('the InfluxDB section is parsed on first use, once', () => {
@@ -104,10 +121,23 @@ describe('loadSettings', () => {
 
   test('every invalid variable of the cheap sections is named at once', () => {
     assert.throws(
-      () => loadSettings({ METRICS_TIMEOUT: '0', METRICS_OUTBOX_MAX_SIZE: '1 GB', METRICS_DEBUG: 'maybe', METRICS_DISABLE: 'a, b c', METRICS_RUN_COMMAND: '[1]' }),
+      () =>
+        loadSettings({
+          METRICS_TIMEOUT: '0',
+          METRICS_OUTBOX_MAX_SIZE: '1 GB',
+          METRICS_DEBUG: 'maybe',
+          METRICS_DISABLE: 'a, b c',
+          METRICS_RUN_COMMAND: '[1]',
+        }),
       (e: Error) => {
         assert.ok(e instanceof ConfigError);
-        for (const name of ['METRICS_TIMEOUT="0"', 'METRICS_OUTBOX_MAX_SIZE="1 GB"', 'METRICS_DEBUG="maybe"', 'METRICS_DISABLE=', 'METRICS_RUN_COMMAND=']) {
+        for (const name of [
+          'METRICS_TIMEOUT="0"',
+          'METRICS_OUTBOX_MAX_SIZE="1 GB"',
+          'METRICS_DEBUG="maybe"',
+          'METRICS_DISABLE=',
+          'METRICS_RUN_COMMAND=',
+        ]) {
           assert.ok(e.message.includes(name), `${name} in:\n${e.message}`);
         }
         return true;
@@ -147,9 +177,17 @@ describe('the rules: one error format, naming the setting and the allowed values
     assert.deepEqual(port.check('P', '8086'), { ok: true, value: 8086 });
     for (const bad of ['0x1f90', '1e3', '+80', ' 80 ', '80.0', '']) {
       const r = port.check('P', bad);
-      assert.ok(!r.ok && r.problem.startsWith(`P=${JSON.stringify(bad)} is not written as a plain decimal`) && r.problem.endsWith('it must be a plain decimal whole number from 1 to 65535'), JSON.stringify(r));
+      assert.ok(
+        !r.ok &&
+          r.problem.startsWith(`P=${JSON.stringify(bad)} is not written as a plain decimal`) &&
+          r.problem.endsWith('it must be a plain decimal whole number from 1 to 65535'),
+        JSON.stringify(r),
+      );
     }
-    assert.deepEqual(port.check('--port', '0'), { ok: false, problem: '--port "0" is out of range: it must be a plain decimal whole number from 1 to 65535' });
+    assert.deepEqual(port.check('--port', '0'), {
+      ok: false,
+      problem: '--port "0" is out of range: it must be a plain decimal whole number from 1 to 65535',
+    });
     const d = decimalRule({ min: 0, max: 10, fractionDigits: 1 });
     assert.deepEqual(d.check('D', '2.5'), { ok: true, value: 2.5 });
     assert.equal(d.check('D', '2.55').ok, false);
@@ -169,7 +207,10 @@ describe('the rules: one error format, naming the setting and the allowed values
     const b = booleanRule();
     for (const yes of ['true', 'TRUE', 'yes', 'on', '1']) assert.deepEqual(b.check('B', yes), { ok: true, value: true });
     for (const no of ['false', 'no', 'off', '0']) assert.deepEqual(b.check('B', no), { ok: true, value: false });
-    assert.deepEqual(b.check('B', 'maybe'), { ok: false, problem: 'B="maybe" is not a boolean: it must be true or false (also yes/no, on/off, 1/0)' });
+    assert.deepEqual(b.check('B', 'maybe'), {
+      ok: false,
+      problem: 'B="maybe" is not a boolean: it must be true or false (also yes/no, on/off, 1/0)',
+    });
     const s = sizeRule({ min: 1, max: 1024 ** 4 });
     assert.deepEqual(s.check('S', '256M'), { ok: true, value: 256 * 1024 ** 2 });
     assert.deepEqual(s.check('S', '64KiB'), { ok: true, value: 65536 });

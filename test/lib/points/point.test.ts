@@ -63,7 +63,11 @@ const TABLE: Row[] = [
   { what: 'tag value with a comma', point: pt('m', { city: 'Zürich, CH' }, { v: 1 }), line: `m,city=Zürich\\,\\ CH v=1 ${T_NS}` },
   { what: 'tag value with =', point: pt('m', { expr: 'a=b' }, { v: 1 }), line: `m,expr=a\\=b v=1 ${T_NS}` },
   { what: 'tag value with double quotes (not escaped)', point: pt('m', { q: '"ÖPNV"' }, { v: 1 }), line: `m,q="ÖPNV" v=1 ${T_NS}` },
-  { what: 'tag value with a backslash in the middle (kept literally)', point: pt('m', { path: 'C:\\dir' }, { v: 1 }), line: `m,path=C:\\dir v=1 ${T_NS}` },
+  {
+    what: 'tag value with a backslash in the middle (kept literally)',
+    point: pt('m', { path: 'C:\\dir' }, { v: 1 }),
+    line: `m,path=C:\\dir v=1 ${T_NS}`,
+  },
   { what: 'tag value with emoji', point: pt('m', { mood: '✓ 🚀' }, { v: 1 }), line: `m,mood=✓\\ 🚀 v=1 ${T_NS}` },
   {
     what: 'tag value with everything',
@@ -290,11 +294,20 @@ describe('time', () => {
     assert.equal(timeOf(at('2023-11-14T22:13:20.5Z')), '1700000000500000000');
   });
   test('a number that looks like seconds is rejected', () => {
-    assert.throws(() => at(1_700_000_000), (e: Error) => e instanceof PointError && /seconds/.test(e.message) && /"m"/.test(e.message));
+    assert.throws(
+      () => at(1_700_000_000),
+      (e: Error) => e instanceof PointError && /seconds/.test(e.message) && /"m"/.test(e.message),
+    );
   });
   test('numbers that look like micro- or nanoseconds are rejected', () => {
-    assert.throws(() => at(1_700_000_000_123_456), (e: Error) => e instanceof PointError && /micro- or nanoseconds/.test(e.message));
-    assert.throws(() => at(1_700_000_000_123_456_789), (e: Error) => e instanceof PointError && /micro- or nanoseconds/.test(e.message));
+    assert.throws(
+      () => at(1_700_000_000_123_456),
+      (e: Error) => e instanceof PointError && /micro- or nanoseconds/.test(e.message),
+    );
+    assert.throws(
+      () => at(1_700_000_000_123_456_789),
+      (e: Error) => e instanceof PointError && /micro- or nanoseconds/.test(e.message),
+    );
   });
   test('a bigint that looks like milliseconds is rejected', () => {
     assert.throws(() => at(1_700_000_000_123n), PointError);
@@ -331,7 +344,13 @@ describe('@influxdata/influxdb-client Point', () => {
     );
   });
   test('the client and this serializer agree on the bytes', () => {
-    const p = new Point('m x').tag('a b', 'c,d').intField('i', 3).floatField('f', 1.5).stringField('s', 'q"\\').booleanField('b', true).timestamp(new Date(T_MS));
+    const p = new Point('m x')
+      .tag('a b', 'c,d')
+      .intField('i', 3)
+      .floatField('f', 1.5)
+      .stringField('s', 'q"\\')
+      .booleanField('b', true)
+      .timestamp(new Date(T_MS));
     assert.equal(serialize(p), p.toLineProtocol());
   });
   test('a Point without a timestamp gets the default time', () => {
@@ -341,7 +360,10 @@ describe('@influxdata/influxdb-client Point', () => {
     assert.equal(serialize(new Point('m').floatField('v', 1).timestamp('1700000000123456789')), `m v=1 1700000000123456789`);
   });
   test('a Point without fields or name is rejected naming the collector', () => {
-    assert.throws(() => new Serializer('cli_pts', DEFAULT_NS).serialize(new Point('m')), (e: Error) => e instanceof PointError && /"cli_pts"/.test(e.message) && /"m"/.test(e.message));
+    assert.throws(
+      () => new Serializer('cli_pts', DEFAULT_NS).serialize(new Point('m')),
+      (e: Error) => e instanceof PointError && /"cli_pts"/.test(e.message) && /"m"/.test(e.message),
+    );
     assert.throws(() => new Serializer('cli_pts', DEFAULT_NS).serialize(new Point().floatField('v', 1)), PointError);
   });
   test('a Point with a trailing backslash in a tag is rejected', () => {

@@ -62,7 +62,10 @@ describe('discovery (METRICS_COLLECTORS_DIR)', () => {
     const r = await cli(['list'], { env });
     assert.equal(r.code, 1, show(r));
     const lines = r.stdout.trim().split('\n');
-    assert.ok(lines.some((l) => /^mysystem\s+every 1min \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)), show(r));
+    assert.ok(
+      lines.some((l) => /^mysystem\s+every 1min \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)),
+      show(r),
+    );
     const broken = lines.find((l) => l.startsWith('broken_import'));
     assert.ok(broken, show(r));
     assert.match(broken, /BROKEN: collector "broken_import" failed to load/);

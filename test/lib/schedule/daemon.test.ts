@@ -60,7 +60,12 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
-const collector = (name: string, runInterval: string, error?: string): DiscoveredCollector => ({ name, dir: `/x/${name}`, runInterval, ...(error ? { error } : {}) });
+const collector = (name: string, runInterval: string, error?: string): DiscoveredCollector => ({
+  name,
+  dir: `/x/${name}`,
+  runInterval,
+  ...(error ? { error } : {}),
+});
 
 function quietLog(): DaemonLog & { lines: string[] } {
   const lines: string[] = [];
@@ -101,7 +106,15 @@ test('time spans: each run starts one interval after the previous run of the col
   const records: RunRecord[] = [];
   const stop = new AbortController();
   const log = quietLog();
-  const done = runDaemon({ collectors: [collector('a', '1s'), collector('b', '2s')], clock, spawnRun: runs.spawnRun, signal: stop.signal, handleSignals: false, log, onRun: (r) => records.push(r) });
+  const done = runDaemon({
+    collectors: [collector('a', '1s'), collector('b', '2s')],
+    clock,
+    spawnRun: runs.spawnRun,
+    signal: stop.signal,
+    handleSignals: false,
+    log,
+    onRun: (r) => records.push(r),
+  });
   await clock.advance(10_000);
   stop.abort();
   await clock.advance(1000);
@@ -112,7 +125,10 @@ test('time spans: each run starts one interval after the previous run of the col
   noSelfOverlap(records);
   const runLines = log.lines.filter((l) => / run started /.test(l));
   assert.equal(runLines.length, records.length);
-  assert.match(runLines[0]!, /^info a: run started 2024-01-01T12:00:00\.000Z, ended 2024-01-01T12:00:00\.300Z, 0\.300 s, exit 0 \(ok\); next run 2024-01-01T12:00:01\.300Z$/);
+  assert.match(
+    runLines[0]!,
+    /^info a: run started 2024-01-01T12:00:00\.000Z, ended 2024-01-01T12:00:00\.300Z, 0\.300 s, exit 0 \(ok\); next run 2024-01-01T12:00:01\.300Z$/,
+  );
 });
 
 test('never two runs of one collector at once, at most maxConcurrent runs', async () => {
@@ -144,7 +160,14 @@ test('cron: fires at cron-parser times in UTC; an occurrence during a run is ski
   const clock = new FakeClock(Date.UTC(2024, 0, 1, 12, 0, 30));
   const runs = fakeRuns(clock, () => 70_000);
   const stop = new AbortController();
-  const done = runDaemon({ collectors: [collector('c', '* * * * *')], clock, spawnRun: runs.spawnRun, signal: stop.signal, handleSignals: false, log: quietLog() });
+  const done = runDaemon({
+    collectors: [collector('c', '* * * * *')],
+    clock,
+    spawnRun: runs.spawnRun,
+    signal: stop.signal,
+    handleSignals: false,
+    log: quietLog(),
+  });
   await clock.advance(6 * 60_000);
   stop.abort();
   await clock.advance(120_000);
@@ -160,12 +183,24 @@ test('jitter delays each run by a random part of jitterMs', async () => {
   const t0 = clock.now();
   const runs = fakeRuns(clock, () => 0);
   const stop = new AbortController();
-  const done = runDaemon({ collectors: [collector('a', '10s')], clock, spawnRun: runs.spawnRun, jitterMs: 1000, random: () => 0.5, signal: stop.signal, handleSignals: false, log: quietLog() });
+  const done = runDaemon({
+    collectors: [collector('a', '10s')],
+    clock,
+    spawnRun: runs.spawnRun,
+    jitterMs: 1000,
+    random: () => 0.5,
+    signal: stop.signal,
+    handleSignals: false,
+    log: quietLog(),
+  });
   await clock.advance(25_000);
   stop.abort();
   await clock.advance(1000);
   assert.equal(await done, 0);
-  assert.deepEqual(runs.starts.map((s) => s.t - t0), [500, 11_000, 21_500]);
+  assert.deepEqual(
+    runs.starts.map((s) => s.t - t0),
+    [500, 11_000, 21_500],
+  );
 });
 
 test('a recorded last run is continued: the first run waits for the rest of the interval', async () => {
@@ -186,7 +221,10 @@ test('a recorded last run is continued: the first run waits for the rest of the 
   stop.abort();
   await clock.advance(1000);
   assert.equal(await done, 0);
-  assert.deepEqual(runs.starts.map((s) => `${s.name}@${s.t - t0}`), ['b@0', 'a@6000']);
+  assert.deepEqual(
+    runs.starts.map((s) => `${s.name}@${s.t - t0}`),
+    ['b@0', 'a@6000'],
+  );
 });
 
 test('stop: no new runs, running ones get the grace period, then are terminated; resolves 0', async () => {
@@ -212,11 +250,17 @@ test('stop: no new runs, running ones get the grace period, then are terminated;
   void done.then(() => (resolved = true));
   await clock.advance(1000);
   assert.equal(resolved, false, 'waits for the hanging run');
-  assert.deepEqual(records.map((r) => r.name), ['quick']);
+  assert.deepEqual(
+    records.map((r) => r.name),
+    ['quick'],
+  );
   await clock.advance(4000);
   assert.equal(await done, 0);
   assert.equal(clock.now() - t0, 5100);
-  assert.deepEqual(records.map((r) => `${r.name}:${r.code}`), ['quick:0', 'hang:143']);
+  assert.deepEqual(
+    records.map((r) => `${r.name}:${r.code}`),
+    ['quick:0', 'hang:143'],
+  );
   assert.equal(runs.starts.length, 2, 'no run started after the stop');
   assert.match(log.lines.join('\n'), /grace period over: terminating hang/);
 });
@@ -276,12 +320,14 @@ test('exit codes are logged with their meaning; a run that cannot start is a fai
 // ---------------------------------------------------------------------------------------------
 // The real command
 
-
 test('metrics daemon: collectors at 1 s and 2 s for a few seconds, no self-overlap, SIGTERM → exit 0 promptly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metrics-daemon-'));
   tmpDirs.push(dir);
   const collectors = join(dir, 'collectors');
-  for (const [name, interval] of [['every1s', '1s'], ['every2s', '2s']] as const) {
+  for (const [name, interval] of [
+    ['every1s', '1s'],
+    ['every2s', '2s'],
+  ] as const) {
     mkdirSync(join(collectors, name), { recursive: true });
     writeFileSync(join(collectors, name, 'index.js'), `export const RUN_INTERVAL = '${interval}';\nexport async function runMetric() {}\n`);
   }
@@ -299,7 +345,9 @@ test('metrics daemon: collectors at 1 s and 2 s for a few seconds, no self-overl
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   try {
     await new Promise((r) => setTimeout(r, 4500));
     const sent = Date.now();
@@ -315,10 +363,13 @@ test('metrics daemon: collectors at 1 s and 2 s for a few seconds, no self-overl
     assert.deepEqual(result, { code: 0, signal: null }, stderr);
     assert.ok(tookMs < 2000, `exit took ${tookMs} ms after SIGTERM`);
 
-    const events = readFileSync(runsLog, 'utf8').trim().split('\n').map((line) => {
-      const [kind, name, ns] = line.split(' ');
-      return { kind: kind!, name: name!, ms: Number(BigInt(ns!) / 1_000_000n) };
-    });
+    const events = readFileSync(runsLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [kind, name, ns] = line.split(' ');
+        return { kind: kind!, name: name!, ms: Number(BigInt(ns!) / 1_000_000n) };
+      });
     const runs = (name: string) => {
       const starts = events.filter((e) => e.kind === 'start' && e.name === name).map((e) => e.ms);
       const ends = events.filter((e) => e.kind === 'end' && e.name === name).map((e) => e.ms);

@@ -112,7 +112,9 @@ test('time spans agree with systemd-analyze timespan', (t) => {
   const analyze = requireBinary('systemd-analyze', t);
   if (!analyze) return;
   for (const [input] of TIMESPANS) {
-    const r: { status: number | null; stdout: string; stderr: string } = spawnSync(analyze, ['timespan', '--', input], { encoding: 'utf8' });
+    const r: { status: number | null; stdout: string; stderr: string } = spawnSync(analyze, ['timespan', '--', input], {
+      encoding: 'utf8',
+    });
     const systemdOk: boolean = r.status === 0;
     const ours = parseTimespan(input);
     assert.equal(ours.ok, systemdOk, `validity of ${JSON.stringify(input)}: systemd says ${systemdOk ? 'valid' : r.stderr.trim()}`);
@@ -320,7 +322,10 @@ test('nextRuns: time spans count from the end of the last run', () => {
   );
   // overdue: now
   assert.equal(nextRuns(s, 1, now, new Date('2024-05-01T10:00:00Z'))[0]!.toISOString(), '2024-05-01T12:00:00.000Z');
-  assert.deepEqual(nextRuns(parseSchedule('1.5s'), 2, new Date(0)).map((d) => d.getTime()), [0, 1500]);
+  assert.deepEqual(
+    nextRuns(parseSchedule('1.5s'), 2, new Date(0)).map((d) => d.getTime()),
+    [0, 1500],
+  );
 });
 
 test('nextRuns: cron in UTC, strictly after from', () => {
@@ -333,7 +338,12 @@ test('nextRuns: cron in UTC, strictly after from', () => {
 });
 
 test('describeNextRun for the list command', () => {
-  const c = (runInterval: string, extra: Partial<DiscoveredCollector> = {}): DiscoveredCollector => ({ name: 'c', dir: '/x/c', runInterval, ...extra });
+  const c = (runInterval: string, extra: Partial<DiscoveredCollector> = {}): DiscoveredCollector => ({
+    name: 'c',
+    dir: '/x/c',
+    runInterval,
+    ...extra,
+  });
   const now = new Date('2024-05-01T12:00:00Z');
   assert.deepEqual(describeNextRun(c('*/15 * * * *'), now), {
     schedule: "cron '*/15 * * * *' (UTC)",

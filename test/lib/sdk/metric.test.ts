@@ -69,7 +69,12 @@ describe('default time stamping in Metric.run()', () => {
 
   test('the runner-given collection time is used for points without a time', async () => {
     const sink = new CaptureSink();
-    await new FixedMetric([{ measurement: 'a', fields: { v: 1 } }], { collector: 'stamp', sink, log: silent, collectionTime: DEFAULT_NS }).run();
+    await new FixedMetric([{ measurement: 'a', fields: { v: 1 } }], {
+      collector: 'stamp',
+      sink,
+      log: silent,
+      collectionTime: DEFAULT_NS,
+    }).run();
     assert.deepEqual(sink.lines, [`a v=1 ${DEFAULT_NS}`]);
   });
 
@@ -125,7 +130,9 @@ describe('Metric.run() and issue() in a run of bin/metrics', () => {
     if (!influxd) return t.skip('influxd missing');
     await influxd.createDatabase('r1');
     const log = join(fresh('log'), 'metrics.log');
-    const r = await runCli(['run', 'gen'], { env: influxEnv('r1', { GEN_EVENT: 'p1', GEN_THROW: 'boom after the event', METRICS_LOG_PATH: log }) });
+    const r = await runCli(['run', 'gen'], {
+      env: influxEnv('r1', { GEN_EVENT: 'p1', GEN_THROW: 'boom after the event', METRICS_LOG_PATH: log }),
+    });
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /boom after the event/, show(r));
     const rows = await influxd.rows('SELECT * FROM review_probe', 'r1', { epoch: 'ms' });

@@ -22,10 +22,15 @@ export const command: CommandModule<object, Args> = {
       .positional('names', { type: 'string', array: true, default: [], describe: 'collectors to schedule (default: all)' })
       .option('max-concurrent', { type: 'number', default: 4, describe: 'at most this many collector runs at once' })
       .option('jitter', { type: 'string', default: '0', describe: 'random delay before each run, up to this time span (e.g. 10s)' })
-      .option('grace', { type: 'string', default: '30s', describe: 'on SIGTERM/SIGINT, how long running collectors may take to finish before they are killed' })
+      .option('grace', {
+        type: 'string',
+        default: '30s',
+        describe: 'on SIGTERM/SIGINT, how long running collectors may take to finish before they are killed',
+      })
       .option('run-command', {
         type: 'string',
-        describe: 'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node bin/metrics run. Also $METRICS_RUN_COMMAND',
+        describe:
+          'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node bin/metrics run. Also $METRICS_RUN_COMMAND',
       })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
       .example('$0 daemon', 'run every collector on its RUN_INTERVAL until stopped')
@@ -46,15 +51,19 @@ export const command: CommandModule<object, Args> = {
     const { run, state } = settings();
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
-      if (!r.ok || r.usec === USEC_INFINITY) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);
+      if (!r.ok || r.usec === USEC_INFINITY)
+        throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time span such as 0, 500ms, 10s, 2min`);
       // one Node.js timer waits at most 2^31-1 ms: a longer wait would be cut short
       if (r.usec > BigInt(MAX_TIMER_SECONDS) * 1_000_000n) {
-        throw new UsageError(`--${option} ${JSON.stringify(value)} is out of range: it must be a time span from 0 to ${MAX_TIMER_SECONDS}s (about 24.8 days)`);
+        throw new UsageError(
+          `--${option} ${JSON.stringify(value)} is out of range: it must be a time span from 0 to ${MAX_TIMER_SECONDS}s (about 24.8 days)`,
+        );
       }
       return Number(r.usec) / 1000;
     };
     const maxConcurrent = args['max-concurrent'];
-    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new UsageError(`--max-concurrent must be a whole number ≥ 1, got ${maxConcurrent}`);
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
+      throw new UsageError(`--max-concurrent must be a whole number ≥ 1, got ${maxConcurrent}`);
     const jitterMs = duration('jitter', args.jitter);
     const graceMs = duration('grace', args.grace);
 
@@ -72,7 +81,8 @@ export const command: CommandModule<object, Args> = {
     if (names.length) {
       const known = new Set(collectors.map((c) => c.name));
       const unknown = names.filter((n) => !known.has(n));
-      if (unknown.length) throw new UsageError(`no collector named ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...known].join(', ') || 'none'})`);
+      if (unknown.length)
+        throw new UsageError(`no collector named ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...known].join(', ') || 'none'})`);
       collectors = collectors.filter((c) => names.includes(c.name));
     } else {
       collectors = collectors.filter((c) => !c.disabled);

@@ -19,7 +19,12 @@ interface Args {
 
 const SINKS_HELP = `Where events go (environment; see the README, "Configuration"):
 ${VARIABLES.filter((v) => ['METRICS_EVENT_SINKS', 'METRICS_LOG_PATH', 'PROMTAIL_PUSH_API_URL'].includes(v.name))
-  .map((v) => `  ${v.name.padEnd(22)} ${v.meaning}${v.name === 'METRICS_EVENT_SINKS' ? `:\n${' '.repeat(25)}${v.rule}; default: ${v.default}` : ''}`.replaceAll('`', ''))
+  .map((v) =>
+    `  ${v.name.padEnd(22)} ${v.meaning}${v.name === 'METRICS_EVENT_SINKS' ? `:\n${' '.repeat(25)}${v.rule}; default: ${v.default}` : ''}`.replaceAll(
+      '`',
+      '',
+    ),
+  )
   .join('\n')}
   INFLUXDB_*, INFLUX_*   the InfluxDB configuration for the influx sink, as for collectors
 
@@ -42,7 +47,10 @@ export const command: CommandModule<object, Args> = {
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'validate and show what would be sent, send nothing' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
       .example('$0 event runner_installed flavor=small duration=12.5', 'append a runner_installed event to $METRICS_LOG_PATH')
-      .example('$0 event runner_stop flavor=small workflow=ci repo=o/r github_event=push status=normal status_info.code=1 job_duration=30', 'a nested field')
+      .example(
+        '$0 event runner_stop flavor=small workflow=ci repo=o/r github_event=push status=normal status_info.code=1 job_duration=30',
+        'a nested field',
+      )
       .example('$0 event --list', 'the known events and their fields')
       .epilogue(SINKS_HELP) as never,
   handler: async (args) => {
@@ -62,12 +70,17 @@ export const command: CommandModule<object, Args> = {
       process.stdout.write(args.json ? JSON.stringify(list, null, 2) + '\n' : formatList(list));
       return;
     }
-    if (!args.name) throw new UsageError('name the event to issue, e.g. metrics event runner_installed flavor=small duration=12.5 (see metrics event --list)');
+    if (!args.name)
+      throw new UsageError(
+        'name the event to issue, e.g. metrics event runner_installed flavor=small duration=12.5 (see metrics event --list)',
+      );
     const cls = findEvent(args.name);
     if (!cls) {
       const known = listEvents().map((e) => e.name);
       const broken = catalogs.failed.length ? `; ${catalogs.failed.length} event catalog(s) failed to load, see above` : '';
-      throw new UsageError(`unknown event "${args.name}": known events are ${known.join(', ') || 'none'}${broken} (see metrics event --list)`);
+      throw new UsageError(
+        `unknown event "${args.name}": known events are ${known.join(', ') || 'none'}${broken} (see metrics event --list)`,
+      );
     }
     let event;
     try {
@@ -107,7 +120,8 @@ function formatList(list: import('../../events/describe.js').EventInfo[]): strin
     });
     const w0 = Math.max(...rows.map((r) => r[0]!.length));
     const w1 = Math.max(...rows.map((r) => r[1]!.length));
-    for (const [path, kind, description] of rows) out.push(`  ${path!.padEnd(w0)}  ${description ? kind!.padEnd(w1) + '  ' + description : kind}`);
+    for (const [path, kind, description] of rows)
+      out.push(`  ${path!.padEnd(w0)}  ${description ? kind!.padEnd(w1) + '  ' + description : kind}`);
     out.push('');
   }
   return out.join('\n');

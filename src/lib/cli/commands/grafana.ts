@@ -19,13 +19,27 @@ const dashboard: CommandModule<object, DashboardArgs> = {
   describe: "print a Grafana dashboard (JSON) for the collectors' health and their measurements",
   builder: (y) =>
     y
-      .option('datasource', { type: 'string', describe: "UID of the InfluxDB data source in Grafana (default: a variable, chosen when the dashboard is opened)" })
-      .option('language', { choices: ['influxql', 'flux'] as const, default: 'influxql' as const, describe: 'query language: InfluxQL (InfluxDB 1.x, or 2.x through its 1.x API) or Flux (InfluxDB 2.x)' })
+      .option('datasource', {
+        type: 'string',
+        describe: 'UID of the InfluxDB data source in Grafana (default: a variable, chosen when the dashboard is opened)',
+      })
+      .option('language', {
+        choices: ['influxql', 'flux'] as const,
+        default: 'influxql' as const,
+        describe: 'query language: InfluxQL (InfluxDB 1.x, or 2.x through its 1.x API) or Flux (InfluxDB 2.x)',
+      })
       .option('bucket', { type: 'string', default: 'metrics', describe: 'Flux: the bucket (a dashboard variable, this is its default)' })
       .option('title', { type: 'string', default: 'Metrics collectors', describe: 'dashboard title' })
-      .option('uid', { type: 'string', default: 'influx-collectors', describe: 'dashboard UID (importing again replaces the dashboard with this UID)' })
+      .option('uid', {
+        type: 'string',
+        default: 'influx-collectors',
+        describe: 'dashboard UID (importing again replaces the dashboard with this UID)',
+      })
       .example('$0 grafana dashboard > dashboard.json', 'then in Grafana: Dashboards > New > Import, upload dashboard.json')
-      .example('$0 grafana dashboard --language flux --bucket metrics --datasource P951FEA4DE68E13C5', 'Flux queries for an InfluxDB 2.x data source')
+      .example(
+        '$0 grafana dashboard --language flux --bucket metrics --datasource P951FEA4DE68E13C5',
+        'Flux queries for an InfluxDB 2.x data source',
+      )
       .example(
         'curl -H "Authorization: Bearer $GRAFANA_TOKEN" -H "Content-Type: application/json" -d "{\\"dashboard\\": $($0 grafana dashboard), \\"overwrite\\": true}" https://grafana.example/api/dashboards/db',
         'or through the HTTP API',
@@ -44,10 +58,14 @@ const dashboard: CommandModule<object, DashboardArgs> = {
     const { join } = await import('node:path');
     const { EXIT } = await import('../../platform/exit.js');
     if (args.datasource !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(args.datasource)) {
-      throw new UsageError(`--datasource ${JSON.stringify(args.datasource)} is not a data source UID (letters, digits, "-" and "_", at most 40; see Connections > Data sources in Grafana, the UID is in the URL)`);
+      throw new UsageError(
+        `--datasource ${JSON.stringify(args.datasource)} is not a data source UID (letters, digits, "-" and "_", at most 40; see Connections > Data sources in Grafana, the UID is in the URL)`,
+      );
     }
-    if (!/^[A-Za-z0-9_-]{1,40}$/.test(args.uid)) throw new UsageError(`--uid ${JSON.stringify(args.uid)} is not a dashboard UID (letters, digits, "-" and "_", at most 40)`);
-    if (args.bucket === '' || /["\\\n]/.test(args.bucket)) throw new UsageError(`--bucket ${JSON.stringify(args.bucket)} is not a bucket name`);
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(args.uid))
+      throw new UsageError(`--uid ${JSON.stringify(args.uid)} is not a dashboard UID (letters, digits, "-" and "_", at most 40)`);
+    if (args.bucket === '' || /["\\\n]/.test(args.bucket))
+      throw new UsageError(`--bucket ${JSON.stringify(args.bucket)} is not a bucket name`);
     const collectors = [];
     for (const c of await discoverCollectors(settings().run)) {
       // the README sits in the source folder (the compiled one has none), or beside a collector given by METRICS_COLLECTORS_DIR
@@ -66,7 +84,13 @@ const dashboard: CommandModule<object, DashboardArgs> = {
       }
       collectors.push({ name: c.name, measurements });
     }
-    const d = generateDashboard(collectors, { language: args.language, datasource: args.datasource, bucket: args.bucket, title: args.title, uid: args.uid });
+    const d = generateDashboard(collectors, {
+      language: args.language,
+      datasource: args.datasource,
+      bucket: args.bucket,
+      title: args.title,
+      uid: args.uid,
+    });
     process.stdout.write(JSON.stringify(d, null, 2) + '\n');
     process.exitCode = EXIT.OK;
   },

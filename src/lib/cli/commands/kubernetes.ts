@@ -27,19 +27,43 @@ interface GenerateArgs {
 function generateOptions<T>(y: Argv<T>): never {
   return y
     .positional('names', { type: 'string', array: true, default: [], describe: 'collectors (default: all, less METRICS_DISABLE)' })
-    .option('out', { type: 'string', describe: 'write one file per object and a kustomization.yaml into this directory (created if missing); default: print the objects as one YAML stream' })
-    .option('image', { type: 'string', describe: 'container image (default: <package name>:<version>, as the README builds it from the Containerfile)' })
-    .option('image-pull-policy', { choices: ['Always', 'IfNotPresent', 'Never'] as const, default: 'IfNotPresent' as const, describe: 'imagePullPolicy of the containers' })
-    .option('prefix', { type: 'string', default: 'metrics', describe: 'name prefix of every object: <prefix>-<collector>, <prefix>-config' })
+    .option('out', {
+      type: 'string',
+      describe:
+        'write one file per object and a kustomization.yaml into this directory (created if missing); default: print the objects as one YAML stream',
+    })
+    .option('image', {
+      type: 'string',
+      describe: 'container image (default: <package name>:<version>, as the README builds it from the Containerfile)',
+    })
+    .option('image-pull-policy', {
+      choices: ['Always', 'IfNotPresent', 'Never'] as const,
+      default: 'IfNotPresent' as const,
+      describe: 'imagePullPolicy of the containers',
+    })
+    .option('prefix', {
+      type: 'string',
+      default: 'metrics',
+      describe: 'name prefix of every object: <prefix>-<collector>, <prefix>-config',
+    })
     .option('namespace', { type: 'string', describe: 'namespace: written into kustomization.yaml (the objects carry none)' })
     .option('state', {
       choices: ['pvc', 'shared-pvc', 'emptydir'] as const,
       default: 'pvc' as const,
-      describe: 'where the outbox and locks live: one ReadWriteOnce claim per collector, one ReadWriteMany claim for all, or an emptyDir (the outbox is lost when the pod ends)',
+      describe:
+        'where the outbox and locks live: one ReadWriteOnce claim per collector, one ReadWriteMany claim for all, or an emptyDir (the outbox is lost when the pod ends)',
     })
     .option('storage-class', { type: 'string', describe: 'storageClassName of the claims (default: the cluster default)' })
-    .option('storage-size', { type: 'string', default: '1Gi', describe: 'size of each claim (or the emptyDir limit), a Kubernetes quantity' })
-    .option('outbox-max-size', { type: 'string', default: '256M', describe: 'METRICS_OUTBOX_MAX_SIZE in the ConfigMap (keep it below --storage-size)' })
+    .option('storage-size', {
+      type: 'string',
+      default: '1Gi',
+      describe: 'size of each claim (or the emptyDir limit), a Kubernetes quantity',
+    })
+    .option('outbox-max-size', {
+      type: 'string',
+      default: '256M',
+      describe: 'METRICS_OUTBOX_MAX_SIZE in the ConfigMap (keep it below --storage-size)',
+    })
     .option('secret', { type: 'string', describe: "the Secret with the credentials (default <prefix>-influx; '' for none)" })
     .option('secret-key', {
       choices: ['INFLUX_TOKEN', 'INFLUXDB_PASSWORD'] as const,
@@ -48,8 +72,15 @@ function generateOptions<T>(y: Argv<T>): never {
       describe: 'keys of the Secret, each mounted as a file read through <KEY>_FILE (repeatable)',
     })
     .option('timeout', { type: 'number', default: 600, describe: 'METRICS_TIMEOUT, the collector time limit in seconds (ConfigMap)' })
-    .option('active-deadline', { type: 'number', describe: 'activeDeadlineSeconds of one run (default: --timeout + 300, as the systemd RuntimeMaxSec=15min)' })
-    .option('spread', { type: 'boolean', default: false, describe: "offset each time-span schedule by a stable amount from the collector's name, so that collectors do not all start at once" })
+    .option('active-deadline', {
+      type: 'number',
+      describe: 'activeDeadlineSeconds of one run (default: --timeout + 300, as the systemd RuntimeMaxSec=15min)',
+    })
+    .option('spread', {
+      type: 'boolean',
+      default: false,
+      describe: "offset each time-span schedule by a stable amount from the collector's name, so that collectors do not all start at once",
+    })
     .example('$0 kubernetes generate --out k8s/', 'write the manifests and a kustomization.yaml into k8s/')
     .example('kubectl create secret generic metrics-influx --from-file=INFLUX_TOKEN=./token', 'the Secret with the token (a file)')
     .example('kubectl apply -k k8s/', 'then everything else (kustomize)')
@@ -83,7 +114,8 @@ const generate: CommandModule<object, GenerateArgs> = {
       throw new UsageError(`--active-deadline ${args['active-deadline']} must be a whole number of seconds`);
     }
     const collectors = pickCollectors(await discoverCollectors(settings().run), args.names);
-    if (!collectors.length) throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
+    if (!collectors.length)
+      throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
     const gen = generateKubernetes(collectors, {
       image,
       imagePullPolicy: args['image-pull-policy'],
@@ -109,11 +141,17 @@ const generate: CommandModule<object, GenerateArgs> = {
       await mkdir(out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
         throw new Error(`cannot create ${out}: ${error.code ?? error.message}; choose another --out directory`, { cause: error });
       });
-      const files: Array<[string, string]> = [...gen.manifests.map((m): [string, string] => [m.file, m.yaml]), ['kustomization.yaml', gen.kustomization]];
+      const files: Array<[string, string]> = [
+        ...gen.manifests.map((m): [string, string] => [m.file, m.yaml]),
+        ['kustomization.yaml', gen.kustomization],
+      ];
       for (const [name, content] of files) {
         // a link planted in DIR is replaced, never written through (atomic.ts)
         await writeFileAtomic(join(out, name), content, { mode: 0o644 }).catch((error: NodeJS.ErrnoException) => {
-          throw new Error(`cannot write ${join(out, name)}: ${error.code ?? error.message}; check that ${out} is a directory this user may write to`, { cause: error });
+          throw new Error(
+            `cannot write ${join(out, name)}: ${error.code ?? error.message}; check that ${out} is a directory this user may write to`,
+            { cause: error },
+          );
         });
         process.stdout.write(`${join(out, name)}\n`);
       }

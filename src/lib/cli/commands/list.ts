@@ -37,7 +37,13 @@ export const command: CommandModule<object, { json: boolean }> = {
       const out = [`${'NAME'.padEnd(w)}  ${'SCHEDULE'.padEnd(s)}  ${'NEXT RUN (UTC)'.padEnd(20)}  STATUS`];
       for (const r of rows) {
         const next = r.next ? r.next.replace('T', ' ').replace(/\.\d+Z$/, '') : '-';
-        const status = r.disabled ? 'disabled (METRICS_DISABLE)' : r.error ? `BROKEN: ${r.error}` : r.lastRun ? `last run ${r.lastRun.success ? 'ok' : 'FAILED'} at ${r.lastRun.end}` : 'ok';
+        const status = r.disabled
+          ? 'disabled (METRICS_DISABLE)'
+          : r.error
+            ? `BROKEN: ${r.error}`
+            : r.lastRun
+              ? `last run ${r.lastRun.success ? 'ok' : 'FAILED'} at ${r.lastRun.end}`
+              : 'ok';
         out.push(`${r.name.padEnd(w)}  ${r.schedule.padEnd(s)}  ${next.padEnd(20)}  ${status}`);
       }
       process.stdout.write(out.join('\n') + '\n');

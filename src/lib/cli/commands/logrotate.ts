@@ -38,7 +38,8 @@ async function resolveArgs(args: Args) {
   const { UsageError } = await import('../../platform/errors.js');
   const logPath = args['log-path'] || settings().events.logPath;
   if (!logPath) throw new UsageError('no metrics log: pass --log-path FILE or set METRICS_LOG_PATH');
-  if (!Number.isSafeInteger(args.rotate) || args.rotate < 0) throw new UsageError(`--rotate must be a whole number >= 0, got ${args.rotate}`);
+  if (!Number.isSafeInteger(args.rotate) || args.rotate < 0)
+    throw new UsageError(`--rotate must be a whole number >= 0, got ${args.rotate}`);
   const { logrotateConfig } = await import('../../events/logrotate.js');
   const opts = { logPath, rotate: args.rotate, frequency: args.frequency as 'daily', maxSize: args.maxsize };
   try {

@@ -13,7 +13,12 @@ export interface RunArgs {
 /** The options of `metrics run`, shared with `bin/<collector>`. */
 export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
   return y
-    .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print the points instead of writing them; needs no configuration' })
+    .option('dry-run', {
+      alias: 'n',
+      type: 'boolean',
+      default: false,
+      describe: 'print the points instead of writing them; needs no configuration',
+    })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
     .option('format', {
       choices: ['text', 'lp'] as const,
@@ -22,7 +27,8 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
     })
     .option('timeout', {
       type: 'number',
-      describe: 'seconds one collector may take before it is aborted and reported failed, at most 2147483 (default: METRICS_TIMEOUT, else 600)',
+      describe:
+        'seconds one collector may take before it is aborted and reported failed, at most 2147483 (default: METRICS_TIMEOUT, else 600)',
     }) as unknown as Argv<T & RunArgs>;
 }
 

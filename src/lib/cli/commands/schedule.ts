@@ -13,7 +13,8 @@ interface Args {
 
 export const command: CommandModule<object, Args> = {
   command: 'schedule [name]',
-  describe: 'print the next run times of a collector (or of all): time spans count from the end of the last recorded run, cron expressions are evaluated in UTC',
+  describe:
+    'print the next run times of a collector (or of all): time spans count from the end of the last recorded run, cron expressions are evaluated in UTC',
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'a collector (see: metrics list); all when omitted' })
@@ -31,7 +32,8 @@ export const command: CommandModule<object, Args> = {
     const { UsageError, errorMessage } = await import('../../platform/errors.js');
     const { EXIT } = await import('../../platform/exit.js');
     const count = args.count;
-    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new UsageError(`--count must be a whole number from 1 to 1000, got ${args.count}`);
+    if (!Number.isInteger(count) || count < 1 || count > 1000)
+      throw new UsageError(`--count must be a whole number from 1 to 1000, got ${args.count}`);
     const { run, state } = settings();
     let collectors = await discoverCollectors(run);
     if (args.name !== undefined) {
@@ -42,7 +44,15 @@ export const command: CommandModule<object, Args> = {
       }
     }
     const now = new Date();
-    const rows: Array<{ name: string; schedule: string; runInterval: string; lastRunEnd?: string; basis?: string; next: string[]; error?: string }> = [];
+    const rows: Array<{
+      name: string;
+      schedule: string;
+      runInterval: string;
+      lastRunEnd?: string;
+      basis?: string;
+      next: string[];
+      error?: string;
+    }> = [];
     for (const c of collectors) {
       if (c.error) {
         rows.push({ name: c.name, schedule: c.runInterval, runInterval: c.runInterval, next: [], error: c.error });

@@ -85,12 +85,18 @@ function sha256(buf: Buffer): string {
 function isHeader(v: unknown): v is OutboxHeader {
   const h = v as OutboxHeader;
   return (
-    !!h && typeof h === 'object' &&
-    typeof h.collector === 'string' && typeof h.created === 'string' && typeof h.reason === 'string' &&
-    Number.isSafeInteger(h.lines) && h.lines >= 0 &&
+    !!h &&
+    typeof h === 'object' &&
+    typeof h.collector === 'string' &&
+    typeof h.created === 'string' &&
+    typeof h.reason === 'string' &&
+    Number.isSafeInteger(h.lines) &&
+    h.lines >= 0 &&
     (h.segments === undefined || (Number.isSafeInteger(h.segments) && h.segments >= h.lines)) &&
-    Number.isSafeInteger(h.bytes) && h.bytes >= 0 &&
-    typeof h.sha256 === 'string' && /^[0-9a-f]{64}$/.test(h.sha256)
+    Number.isSafeInteger(h.bytes) &&
+    h.bytes >= 0 &&
+    typeof h.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(h.sha256)
   );
 }
 
@@ -98,7 +104,9 @@ function isHeader(v: unknown): v is OutboxHeader {
 export function parseHeaderLine(text: string): OutboxHeader {
   if (!text.startsWith(HEADER_PREFIX)) {
     if (text.startsWith(OUTBOX_MAGIC + ' v')) {
-      throw new OutboxCorruptError(`unsupported outbox format version (${text.slice(OUTBOX_MAGIC.length + 1).split(' ')[0]}; this program reads v${OUTBOX_VERSION})`);
+      throw new OutboxCorruptError(
+        `unsupported outbox format version (${text.slice(OUTBOX_MAGIC.length + 1).split(' ')[0]}; this program reads v${OUTBOX_VERSION})`,
+      );
     }
     throw new OutboxCorruptError(`not an outbox batch: the first line does not start with "${HEADER_PREFIX.trim()}"`);
   }

@@ -209,7 +209,9 @@ class Replay {
     try {
       const r = await this.send(lines, entry);
       if (typeof r !== 'string') return r;
-      return r === 'rejected' ? { status: 'rejected', message: this.opts.rejectedMessage ?? 'rejected by the server (no message)' } : { status: r };
+      return r === 'rejected'
+        ? { status: 'rejected', message: this.opts.rejectedMessage ?? 'rejected by the server (no message)' }
+        : { status: r };
     } catch (e) {
       this.stopped = `sending ${entry.name} failed: ${e instanceof Error ? e.message : String(e)}`;
       this.box.log.error(`outbox: ${this.stopped}; stopping the replay, the batch stays in the outbox`);
@@ -222,7 +224,9 @@ class Replay {
       await fsp.unlink(entry.path);
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') {
-        this.box.log.error(`outbox: sent ${entry.path} but could not delete it: ${describeFsError(e)}; it will be sent again (harmless: same timestamps)`);
+        this.box.log.error(
+          `outbox: sent ${entry.path} but could not delete it: ${describeFsError(e)}; it will be sent again (harmless: same timestamps)`,
+        );
       }
     }
     await fsyncDir(this.box.dir).catch(() => {});

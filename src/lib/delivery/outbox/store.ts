@@ -266,7 +266,13 @@ export class Outbox implements ReplaySource {
    * flagged `thisRun` when this Outbox stored it. `spareThisRun`: never delete those; when that is
    * not enough, the bound is exceeded until the next store.
    */
-  private async makeRoom(incoming: number, incomingPoints: number, collector: string, out: DroppedBatch[], spareThisRun = false): Promise<void> {
+  private async makeRoom(
+    incoming: number,
+    incomingPoints: number,
+    collector: string,
+    out: DroppedBatch[],
+    spareThisRun = false,
+  ): Promise<void> {
     const files = await this.scan(this.dir);
     let total = files.reduce((s, f) => s + f.size, 0);
     if (total + incoming <= this.maxBytes) return;
@@ -276,7 +282,15 @@ export class Outbox implements ReplaySource {
           `of ${this.maxBytes} bytes; it is stored whole, after dropping everything older`,
       );
     }
-    const dropped = { files: 0, points: 0, bytes: 0, unknown: 0, collectors: new Set<string>(), oldest: undefined as string | undefined, thisRun: 0 };
+    const dropped = {
+      files: 0,
+      points: 0,
+      bytes: 0,
+      unknown: 0,
+      collectors: new Set<string>(),
+      oldest: undefined as string | undefined,
+      thisRun: 0,
+    };
     try {
       for (const f of files) {
         if (total + incoming <= this.maxBytes) break;
@@ -321,7 +335,15 @@ export class Outbox implements ReplaySource {
   }
 
   private async countDropped(
-    dropped: { files: number; points: number; bytes: number; unknown: number; collectors: Set<string>; oldest: string | undefined; thisRun: number },
+    dropped: {
+      files: number;
+      points: number;
+      bytes: number;
+      unknown: number;
+      collectors: Set<string>;
+      oldest: string | undefined;
+      thisRun: number;
+    },
     incomingPoints: number,
     collector: string,
   ): Promise<void> {
@@ -538,7 +560,9 @@ export class Outbox implements ReplaySource {
     try {
       await writeFileAtomic(`${dest}.reason.txt`, redact(text));
     } catch (e) {
-      this.log.error(`outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeFsError(e)}; the reason was: ${reason}`);
+      this.log.error(
+        `outbox: moved ${entry.path} to ${dest} but could not write its reason file: ${describeFsError(e)}; the reason was: ${reason}`,
+      );
     }
     return dest;
   }
