@@ -34,7 +34,10 @@ test('requireBinary finds binaries and reports missing ones', () => {
     process.env.CI = 'false';
     const origWrite = process.stderr.write;
     let printed = '';
-    process.stderr.write = ((s: string) => ((printed += s), true)) as typeof process.stderr.write;
+    process.stderr.write = ((s: string) => {
+      printed += s;
+      return true;
+    }) as typeof process.stderr.write;
     try {
       let skipped: string | undefined;
       assert.equal(requireBinary('no-such-binary-xyz', { skip: (m) => (skipped = m) }), undefined);

@@ -313,6 +313,16 @@ export interface InfluxQueryOptions {
 /** One row of a query result: `_measurement` (series name), the series tags, and the columns. */
 export type InfluxRow = Record<string, unknown> & { _measurement: string };
 
+/** The JSON answer of InfluxDB 1.x's /query: one result per statement, each with its series. */
+export interface InfluxQueryAnswer {
+  error?: string;
+  results?: Array<{
+    statement_id?: number;
+    error?: string;
+    series?: Array<{ name: string; tags?: Record<string, string>; columns: string[]; values?: unknown[][] }>;
+  }>;
+}
+
 export interface Influxd {
   /** http://127.0.0.1:<port> */
   readonly url: string;
@@ -327,7 +337,7 @@ export interface Influxd {
   /** Captured stdout+stderr of the current process (last 64 KiB). */
   output(): string;
   /** POST /query; returns parsed JSON; throws on HTTP errors and on `error` in any result. */
-  query(q: string, db?: string, opts?: InfluxQueryOptions): Promise<any>;
+  query(q: string, db?: string, opts?: InfluxQueryOptions): Promise<InfluxQueryAnswer>;
   /** query() flattened: one object per value row, with `_measurement`, GROUP BY tags and columns. */
   rows(q: string, db?: string, opts?: InfluxQueryOptions): Promise<InfluxRow[]>;
   createDatabase(name: string): Promise<void>;
@@ -413,8 +423,8 @@ ${maxBodySize !== undefined ? `  max-body-size = ${maxBodySize}\n` : ''}  log-en
 }
 
 /** Throws with details if an InfluxDB /query JSON answer carries an error. */
-function checkInfluxAnswer(q: string, status: number, text: string): any {
-  let json: any;
+function checkInfluxAnswer(q: string, status: number, text: string): InfluxQueryAnswer {
+  let json: InfluxQueryAnswer;
   try {
     json = text ? JSON.parse(text) : {};
   } catch {
@@ -456,7 +466,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd |
   const authHeaders = (): Record<string, string> =>
     opts.auth ? { authorization: 'Basic ' + Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64') } : {};
 
-  const rawQuery = async (q: string, db?: string, qo: InfluxQueryOptions = {}, withAuth = true): Promise<any> => {
+  const rawQuery = async (q: string, db?: string, qo: InfluxQueryOptions = {}, withAuth = true): Promise<InfluxQueryAnswer> => {
     const form = new URLSearchParams({ q });
     if (db !== undefined) form.set('db', db);
     if (qo.epoch) form.set('epoch', qo.epoch);
@@ -497,7 +507,9 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd |
         for (const series of result.series ?? []) {
           for (const values of series.values ?? []) {
             const row: InfluxRow = { _measurement: series.name, ...(series.tags ?? {}) };
-            series.columns.forEach((c: string, i: number) => (row[c] = values[i]));
+            series.columns.forEach((c, i) => {
+              row[c] = values[i];
+            });
             out.push(row);
           }
         }
@@ -838,7 +850,10 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 const stateDirs: string[] = [];
 function freshStateDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'metrics-test-state-'));
-  if (stateDirs.push(dir) === 1) process.on('exit', () => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  if (stateDirs.push(dir) === 1)
+    process.on('exit', () => {
+      for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
+    });
   return dir;
 }
 
@@ -910,7 +925,12 @@ export async function answerEndlessly(
   const chunk = opts.chunk ?? Buffer.alloc(64 * 1024, 'x');
   let closed = false;
   res.on('error', () => {});
-  const closedP = new Promise<void>((resolve) => res.once('close', () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    res.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
   res.writeHead(opts.status, opts.headers ?? { 'content-type': 'application/json' });
   let sent = 0;
   while (!closed && (opts.capBytes === undefined || sent < opts.capBytes)) {
@@ -941,7 +961,12 @@ export async function answerGzipBomb(
   const members = opts.members ?? 32;
   let closed = false;
   res.on('error', () => {});
-  const closedP = new Promise<void>((resolve) => res.once('close', () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    res.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
   res.writeHead(opts.status, { 'content-type': 'application/json', ...opts.headers, 'content-encoding': 'gzip' });
   let sent = 0;
   for (let i = 0; i < members && !closed; i++) {

@@ -390,6 +390,7 @@ test('checker: finds every kind of import, type-only ones included, and none in 
     "// import x from './comment.js';",
     "/* export { y } from './block.js'; */",
     'const s = "import z from \'./string.js\'";',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript source with a template literal, for the import checker to read
     "const t = `import w from './template.js'; ${\"import('./in-expression.js')\"}`;",
     "const r = /import v from '.\\/regex.js'/;",
     "const q = a / 2; import('./l.js');",

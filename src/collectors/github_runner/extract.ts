@@ -105,6 +105,7 @@ export function isValidRunnerName(name: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Schemas of the metrics files (unknown keys are ignored, as the reference's pydantic models do)
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the metrics files' texts are refused when they hold a control character
 const controlChars = /[\u0000-\u001f\u007f]/;
 const text = (max: number) =>
   z
@@ -782,7 +783,7 @@ export interface QuarantineResult {
 
 /** Creates the quarantine directory (mode 0700) or checks the existing one; returns a warning, if any. */
 export async function ensureQuarantineDir(dir: string): Promise<string | undefined> {
-  let st = await lstatOrUndefined(dir).catch((error) => {
+  const st = await lstatOrUndefined(dir).catch((error) => {
     throw new QuarantineError(`cannot examine the quarantine directory ${dir}: ${message(error)}`);
   });
   if (!st) {

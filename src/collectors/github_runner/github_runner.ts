@@ -6,6 +6,7 @@
  * removed, and nothing of them is issued. See README.md for the layout, the rules and the limits;
  * extract.ts for the safe reading.
  */
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { EventValidationError, type Event } from '../../lib/sdk/events.js';
@@ -106,7 +107,7 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   const storage = resolve(rawStorage.trim());
   if (storage === '/')
     throw new CollectorError('RUNNER_METRICS_STORAGE=/ cannot be the storage: point it at the directory holding the runner folders');
-  let st;
+  let st: Stats;
   try {
     st = await stat(storage);
   } catch (error) {
@@ -127,6 +128,7 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   const flavor = env.RUNNER_FLAVOR?.trim() ?? '';
   if (flavor === '')
     throw new CollectorError('RUNNER_FLAVOR is not set: set it to the flavor of the runners (the application or label set), e.g. small');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a flavor with a control character is refused
   if (/[\u0000-\u001f\u007f]/.test(flavor) || flavor.endsWith('\\') || flavor.length > 128) {
     throw new CollectorError(
       `RUNNER_FLAVOR=${JSON.stringify(flavor)} must be at most 128 characters, without control characters or a trailing backslash`,

@@ -1,3 +1,4 @@
+import type { StatsFs } from 'node:fs';
 import { statfs, readFile } from 'node:fs/promises';
 import { hostname, loadavg, uptime } from 'node:os';
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
@@ -59,7 +60,7 @@ export class SystemMetric extends Metric {
         .filter(Boolean),
     ];
     for (const path of [...new Set(mounts)]) {
-      let s;
+      let s: StatsFs;
       try {
         s = await statfs(path);
       } catch (error) {

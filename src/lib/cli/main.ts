@@ -21,23 +21,8 @@ import type { RunOptions } from '../run/runner.js';
 /** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
 export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'log'> | undefined {
   if (argv[0] !== 'run') return undefined;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv.slice(1),
-      options: {
-        'dry-run': { type: 'boolean', short: 'n' },
-        verbose: { type: 'boolean', short: 'v' },
-        format: { type: 'string' },
-        timeout: { type: 'string' },
-      },
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch {
-    return undefined; // an unknown option, a missing value: yargs says what is wrong
-  }
+  const parsed = parseRunArgs(argv.slice(1));
+  if (!parsed) return undefined; // an unknown option, a missing value: yargs says what is wrong
   const { values, positionals, tokens } = parsed;
   if (tokens.some((t) => t.kind === 'option-terminator')) return undefined;
   if (!positionals.every((n) => COLLECTOR_NAME.test(n))) return undefined;
@@ -52,6 +37,26 @@ export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'l
     format: values.format ?? 'text',
     ...(values.timeout !== undefined ? { timeoutSec: Number(values.timeout) } : {}),
   };
+}
+
+/** The `run` arguments parsed by node:util parseArgs; undefined when it refuses them. */
+function parseRunArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        'dry-run': { type: 'boolean', short: 'n' },
+        verbose: { type: 'boolean', short: 'v' },
+        format: { type: 'string' },
+        timeout: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -300,7 +300,7 @@ async function tryCreate(path: string, raw: string): Promise<boolean> {
 
 /** Fallback for filesystems without hard links: plain exclusive create (briefly empty). */
 async function createExclusive(path: string, raw: string): Promise<boolean> {
-  let fh;
+  let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(path, 'wx', 0o600);
   } catch (e) {

@@ -130,7 +130,7 @@ export abstract class Event {
 
   constructor(data: object = {}) {
     const cls = new.target as unknown as EventClass;
-    if (!Object.prototype.hasOwnProperty.call(cls, 'fields') && cls.fields === Event.fields) {
+    if (!Object.hasOwn(cls, 'fields') && cls.fields === Event.fields) {
       throw new TypeError(`event class ${cls.name} has no fields: derive it from defineEvent({...})`);
     }
     const parsed = validate(cls, data);
@@ -168,6 +168,9 @@ export { Event as MetricEvent };
 
 /** What a concrete event class looks like to the registry and the sinks. */
 export interface EventClass<E extends Event = Event> {
+  // Each class takes its own typed input, and the registry and the CLI construct it from data its
+  // constructor validates at run time: only `any` lets every event class fit here and still be constructed.
+  // biome-ignore lint/suspicious/noExplicitAny: every event class, whatever its input type, fits (see above)
   new (data: any): E;
   readonly name: string;
   readonly fields: z.ZodObject;
@@ -205,7 +208,7 @@ export function defineEvent<S extends EventShape>(shape: S): DefinedEventClass<S
 
 /** The event name of a class: its own `eventName`, else its class name in snake case. */
 export function eventNameOf(cls: EventClass): string {
-  if (Object.prototype.hasOwnProperty.call(cls, 'eventName') && cls.eventName) return cls.eventName;
+  if (Object.hasOwn(cls, 'eventName') && cls.eventName) return cls.eventName;
   return snakeCaseName(cls.name);
 }
 

@@ -3,6 +3,7 @@
  * with a single write() on a descriptor opened with O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK and
  * closed again (see sinks.ts and logrotate.ts).
  */
+import type { FileHandle } from 'node:fs/promises';
 import { UnsafeFileError, openAppendNoFollow } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
 import { IssueMetricEventError, eventLabel, type Event } from './event.js';
@@ -13,7 +14,7 @@ import { IssueMetricEventError, eventLabel, type Event } from './event.js';
  * refused unless it is a regular file.
  */
 export async function appendToMetricsLog(events: readonly Event[], path: string): Promise<void> {
-  let fh;
+  let fh: FileHandle;
   try {
     // O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK, and only a regular file (platform/atomic.ts): a link is never
     // followed, a FIFO never waited on

@@ -30,6 +30,7 @@
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
  * failure (and where the event did get to).
  */
+import type { SendResult } from '../delivery/delivery.js';
 import { ConfigError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { Settings, SinkName } from '../platform/settings.js';
@@ -49,7 +50,7 @@ async function writeToInflux(
   opts: { collector: string; log: Logger; settings: Pick<Settings, 'influx' | 'state'> },
 ): Promise<number> {
   const { writePoints } = await import('../delivery/delivery.js');
-  let result;
+  let result: SendResult;
   try {
     result = await writePoints(events.map(eventToPoint), { collector: opts.collector, log: opts.log, settings: opts.settings });
   } catch (error) {
@@ -109,7 +110,7 @@ export function createEventSinks(options: EventSinkOptions): EventSinks {
     return all.filter((s) => !io.pointsHandled || s !== 'influx');
   };
 
-  const send = async (sink: SinkName, events: readonly Event[]): Promise<number | void> => {
+  const send = async (sink: SinkName, events: readonly Event[]): Promise<number | undefined> => {
     switch (sink) {
       case 'log': {
         const path = settings.events.logPath!;
@@ -117,7 +118,8 @@ export function createEventSinks(options: EventSinkOptions): EventSinks {
           for (const e of events) log.info(`dry-run: would append to ${path}: ${e.toLine()}`);
           return;
         }
-        return appendToMetricsLog(events, path);
+        await appendToMetricsLog(events, path);
+        return;
       }
       case 'promtail': {
         const url = settings.events.promtailUrl!;
@@ -125,7 +127,8 @@ export function createEventSinks(options: EventSinkOptions): EventSinks {
           log.info(`dry-run: would push to Promtail: ${JSON.stringify(lokiPushBody(events))}`);
           return;
         }
-        return pushToPromtail(events, url, { log, ...options.promtail });
+        await pushToPromtail(events, url, { log, ...options.promtail });
+        return;
       }
       case 'influx': {
         if (options.dryRun) {

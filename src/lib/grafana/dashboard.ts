@@ -200,9 +200,11 @@ const influxql: QueryBuilder = {
 };
 
 const FLUX_RANGE = '|> range(start: v.timeRangeStart, stop: v.timeRangeStop)';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: ${collector:regex} is Grafana's template variable, which Grafana substitutes
 const FLUX_COLLECTOR_FILTER = '|> filter(fn: (r) => r["collector"] =~ /^${collector:regex}$/)';
 const fluxFrom = (measurement: string, fields: string[]) =>
   [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
     'from(bucket: "${bucket}")',
     `  ${FLUX_RANGE}`,
     `  |> filter(fn: (r) => r["_measurement"] == ${fluxString(measurement)})`,
@@ -258,7 +260,8 @@ const flux: QueryBuilder = {
   collectorVariable: () =>
     [
       'import "influxdata/influxdb/schema"',
-      'schema.tagValues(bucket: "${bucket}", tag: "collector", predicate: (r) => r["_measurement"] == "collector_run", start: -30d)',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
+      'schema.tagValues(bucket: "${bucket}", tag: "collector", ' + 'predicate: (r) => r["_measurement"] == "collector_run", start: -30d)',
     ].join('\n'),
 };
 
@@ -268,6 +271,7 @@ const numeric = (f: FieldSpec) => f.type !== 'string' && f.type !== 'boolean';
 export function generateDashboard(collectors: readonly CollectorMeasurements[], opts: DashboardOptions = {}): GrafanaDashboard {
   const language = opts.language ?? 'influxql';
   const build = language === 'flux' ? flux : influxql;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${datasource} is Grafana's template variable, which Grafana substitutes
   const datasource: DataSourceRef = { type: 'influxdb', uid: opts.datasource ?? '${datasource}' };
   let nextId = 1;
   const targets = (list: Array<Omit<Target, 'datasource' | 'refId'>>): Target[] =>

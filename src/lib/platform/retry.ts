@@ -58,7 +58,7 @@ export interface RetryOptions extends Backoff {
    * Told every failure, before anything else. Throw to give up at once (a failure no retry can
    * fix). Otherwise return the wait the server asked for (its Retry-After, ms), if any.
    */
-  classify(error: unknown, attempt: number): { retryAfterMs?: number } | void;
+  classify(error: unknown, attempt: number): { retryAfterMs?: number } | undefined;
   /** The last attempt failed (or `signal` aborted): the error to throw. */
   giveUp(error: unknown, attempts: number): unknown;
   /**

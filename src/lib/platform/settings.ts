@@ -26,16 +26,7 @@ import { ConfigError } from './errors.js';
 import { safeUrl } from './http.js';
 import { builtCollectorsDir } from './paths.js';
 import { registerCredentialPair, registerSecret } from './redact.js';
-import {
-  MAX_TIMER_SECONDS,
-  booleanRule,
-  durationRule,
-  formatSize,
-  integerRule,
-  sizeRule,
-  type NumberSettingRule,
-  type SettingRule,
-} from './setting-rules.js';
+import { booleanRule, durationRule, formatSize, integerRule, sizeRule, type NumberSettingRule, type SettingRule } from './setting-rules.js';
 
 export { MAX_TIMER_SECONDS, describeRule, isPlainNumber, rangeProblem, type NumberRule } from './setting-rules.js';
 
@@ -357,7 +348,7 @@ function defaultStateDir(env: Env): string {
     // not writable for us
   }
   const xdg = env.XDG_STATE_HOME;
-  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
+  const base = xdg?.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'metrics');
 }
 
@@ -512,7 +503,7 @@ export function readSecret(env: Env, name: string): string | undefined {
   }
   let value: string | undefined = direct === '' ? undefined : direct;
   let source = `${name} (from the environment)`;
-  let path: string | undefined = file || undefined;
+  const path: string | undefined = file || undefined;
   if (value === undefined && path === undefined && env.CREDENTIALS_DIRECTORY) {
     const candidate = join(env.CREDENTIALS_DIRECTORY, name);
     try {
@@ -536,7 +527,7 @@ export function readSecret(env: Env, name: string): string | undefined {
   }
   registerSecret(value);
   if (value === '') throw new ConfigError(`${source} is empty: write the secret into it`);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a secret with a control character (a line break) is refused
   if (value !== undefined && /[\x00-\x1f\x7f]/.test(value)) {
     throw new ConfigError(
       `${source} contains a line break or another control character: a secret must be a single line ` +

@@ -210,7 +210,7 @@ const CREDENTIAL_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const USER_RE = /^[a-z_][a-z0-9_-]*[$]?$/i;
 
 function assertClean(what: string, value: string): void {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a value with a control character is refused in a unit file
   if (/[\x00-\x1f\x7f]/.test(value))
     throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline?): not allowed in a unit file`);
 }

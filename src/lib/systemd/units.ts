@@ -25,7 +25,7 @@
 import { join } from 'node:path';
 import type { DiscoveredCollector } from '../run/discovery.js';
 import { errorMessage } from '../platform/errors.js';
-import { describeSchedule, parseSchedule } from '../schedule/schedule.js';
+import { describeSchedule, parseSchedule, type Schedule } from '../schedule/schedule.js';
 import { resolveUnitOptions, type Resolved, type UnitOptions } from './options.js';
 
 /** First line of every generated file: how install/uninstall recognize the files they own. */
@@ -201,7 +201,7 @@ function serviceUnit(r: Resolved, warnings: string[]): string {
 }
 
 function sanitizeText(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters (a line break) in a unit file's text become a space
   return escapeSpecifiers(s.replace(/[\x00-\x1f\x7f\s]+/g, ' ').trim());
 }
 
@@ -264,7 +264,7 @@ export function generateUnits(collectors: DiscoveredCollector[], opts: UnitOptio
       });
       continue;
     }
-    let schedule;
+    let schedule: Schedule;
     try {
       schedule = parseSchedule(c.runInterval, c.name);
     } catch (error) {

@@ -556,7 +556,9 @@ describe('bounds and selection', () => {
     const base = freshDir('small');
     const storage = join(base, 'storage');
     mkdirSync(storage);
-    names.forEach((n, i) => build(join(storage, n), valid(1700100000 + i * 100)));
+    names.forEach((n, i) => {
+      build(join(storage, n), valid(1700100000 + i * 100));
+    });
     mkdirSync(join(base, 'state'));
     return {
       storage,

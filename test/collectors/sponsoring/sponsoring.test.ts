@@ -157,7 +157,7 @@ describe('the sponsoring collector against a fixture server', () => {
     assert.equal(r.code, 0, show(r));
     assert.match(
       r.stdout,
-      /^sponsoring_queue_stats  report="sponsoring"  count=5i oldest=\d+i average_age=\d+i  \d{4}-\d\d-\d\dT/m,
+      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=5i oldest=\d+i average_age=\d+i {2}\d{4}-\d\d-\d\dT/m,
       show(r),
     );
   });

@@ -249,7 +249,15 @@ describe('fault tests against the real influxd', () => {
     const ctx = await setup('b');
     const r = start(ctx, ['run', 'bulk'], { BULK_POINTS: '500000' });
     let before = 0;
-    await waitFor('100 000 points landed', async () => (before = await count(ctx.db)) >= 100_000, 60_000, r.child);
+    await waitFor(
+      '100 000 points landed',
+      async () => {
+        before = await count(ctx.db);
+        return before >= 100_000;
+      },
+      60_000,
+      r.child,
+    );
     influx!.kill('SIGKILL');
     await waitInfluxGone();
     const run = await r.done;
@@ -315,7 +323,15 @@ describe('fault tests against the real influxd', () => {
     const ctx = await setup('d', { INFLUX_BATCH_SIZE: '1000' });
     const r = start(ctx, ['run', 'bulk'], { BULK_POINTS: '300000' });
     let before = 0;
-    await waitFor('30 000 points landed', async () => (before = await count(ctx.db)) >= 30_000, 60_000, r.child);
+    await waitFor(
+      '30 000 points landed',
+      async () => {
+        before = await count(ctx.db);
+        return before >= 30_000;
+      },
+      60_000,
+      r.child,
+    );
     r.child.kill('SIGKILL');
     const killed = await r.done;
     assert.equal(killed.signal, 'SIGKILL', show(killed));

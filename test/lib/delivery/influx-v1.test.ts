@@ -20,6 +20,7 @@ import {
   type CliResult,
   type HttpFixtureServer,
   type Influxd,
+  type InfluxQueryAnswer,
 } from '../../helpers/servers.js';
 
 const PASSWORD = 'Pa55-w0rd-never-printed-7f3c';
@@ -65,15 +66,15 @@ async function rawQuery(influx: Influxd, q: string, db: string): Promise<string>
 }
 
 /** JSON.parse that keeps integers of 16+ digits as strings. */
-function parseBig(text: string): any {
+function parseBig(text: string): InfluxQueryAnswer {
   return JSON.parse(text.replace(/([[,:])(-?\d{16,})(?=[,\]}])/g, '$1"$2"'));
 }
 
 /** { column: value } objects of the first series of the first result. */
-function seriesRows(json: any): Array<Record<string, unknown>> {
+function seriesRows(json: InfluxQueryAnswer): Array<Record<string, unknown>> {
   const series = json.results?.[0]?.series?.[0];
   if (!series) return [];
-  return series.values.map((v: unknown[]) => Object.fromEntries(series.columns.map((c: string, i: number) => [c, v[i]])));
+  return (series.values ?? []).map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]])));
 }
 
 // ------------------------------------------------------------------------------------------------

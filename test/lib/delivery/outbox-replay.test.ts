@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { OutboxStatus } from '../../../src/lib/delivery/outbox/store.js';
 import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
 import { freePort, runCli, startHttpFixtureServer, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
 
@@ -61,7 +62,7 @@ async function closedPort(): Promise<string> {
   return String(await freePort());
 }
 
-function outboxStatus(stateDir: string): Promise<{ r: CliResult; s: any }> {
+function outboxStatus(stateDir: string): Promise<{ r: CliResult; s: OutboxStatus }> {
   return runCli(['outbox', 'status', '--json'], { env: { METRICS_STATE_DIR: stateDir } }).then((r) => {
     assert.equal(r.code, 0, show(r));
     return { r, s: JSON.parse(r.stdout) };

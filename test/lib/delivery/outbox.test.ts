@@ -290,7 +290,10 @@ test('retry-later stops the replay and keeps the rest; a throwing send stops it 
   assert.deepEqual(r2.remaining, { files: 3, points: 15 });
 
   const order: string[] = [];
-  const r3 = await ob.replay(async (_l, e) => (order.push(e.header!.collector), 'ok'));
+  const r3 = await ob.replay(async (_l, e) => {
+    order.push(e.header!.collector);
+    return 'ok';
+  });
   assert.deepEqual(order, ['b', 'c', 'd']);
   assert.deepEqual(r3.remaining, { files: 0, points: 0 });
 });

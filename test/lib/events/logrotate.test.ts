@@ -125,7 +125,7 @@ describe('logrotate configuration with the real logrotate', () => {
     assert.doesNotMatch(text, /^\s*copytruncate/m);
     assert.match(
       logrotateConfig({ logPath: '/x.log', rotate: 3, frequency: 'weekly', maxSize: '100M' }),
-      /weekly\n    maxsize 100M\n    rotate 3\n/,
+      /weekly\n {4}maxsize 100M\n {4}rotate 3\n/,
     );
     assert.throws(() => logrotateConfig({ logPath: 'relative.log' }), /absolute/);
     assert.throws(() => logrotateConfig({ logPath: '/a/"b' }), /quotes or globs/);
@@ -173,7 +173,9 @@ describe('logrotate configuration with the real logrotate', () => {
     // one writer, in order: the rotated file holds a prefix, the new file the rest
     const firstNew = events.findIndex((e) => e.file === log);
     assert.ok(firstNew > 0);
-    events.forEach((e, i) => assert.equal(e.duration, i));
+    events.forEach((e, i) => {
+      assert.equal(e.duration, i);
+    });
     assert.equal((await stat(log)).mode & 0o777 & ~0o640, 0, 'the writer created the new file with mode 0640');
   });
 

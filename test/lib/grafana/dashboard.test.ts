@@ -187,7 +187,7 @@ function splitUnescaped(s: string, sep: string, quotes: boolean): string[] {
   return out;
 }
 
-const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+const unbackslash = (s: string) => s.replace(/\\(.)/g, '$1');
 
 /** One line of line protocol (the reference syntax): measurement, tag keys, field keys with their type. */
 function parseLine(line: string): { measurement: string; tags: string[]; fields: Array<[string, string]> } {
@@ -207,9 +207,9 @@ function parseLine(line: string): { measurement: string; tags: string[]; fields:
         : /^(t|T|true|True|TRUE|f|F|false|False|FALSE)$/.test(value)
           ? 'boolean'
           : 'float';
-    return [unescape(k!), type];
+    return [unbackslash(k!), type];
   });
-  return { measurement: unescape(measurement!), tags: tags.map((t) => unescape(splitUnescaped(t, '=', false)[0]!)), fields };
+  return { measurement: unbackslash(measurement!), tags: tags.map((t) => unbackslash(splitUnescaped(t, '=', false)[0]!)), fields };
 }
 
 function collect(into: Map<string, Written>, lines: string[]): void {
@@ -391,8 +391,11 @@ describe('the dashboard', () => {
       return [...imports, 'v = {timeRangeStart: -1h, timeRangeStop: now(), windowPeriod: 1m}', ...rest].join('\n');
     };
     // the checker is real: it refuses what InfluxDB would refuse
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
     assert.equal(flux.isValid(asGrafanaRuns('from(bucket: "${bucket}") |> range(start: v.timeRangeStart)')), true);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
     assert.equal(flux.isValid(asGrafanaRuns('from(bucket: "${bucket}") |> rnge(start: v.timeRangeStart)')), false, 'an unknown function');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
     assert.equal(flux.isValid(asGrafanaRuns('from(bucket: "${bucket}") |> range(begin: v.timeRangeStart)')), false, 'a wrong argument');
     assert.equal(flux.isValid('from(bucket: "metrics") |> range(start: v.timeRangeStart)'), false, '`v` undefined without Grafana');
     const queries = queriesOf(generateDashboard(shippedMeasurements(), { language: 'flux' }));
@@ -559,6 +562,7 @@ describe('metrics grafana dashboard (the command)', () => {
     const fd = JSON.parse(f.stdout) as GrafanaDashboard;
     assert.equal(fd.uid, 'mine');
     assert.equal(fd.title, 'Mine');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
     assert.ok(queriesOf(fd).every((q) => q.includes('${bucket}')));
   });
 

@@ -412,14 +412,81 @@ const SHIPPED: CollectorInput[] = [
   { name: 'system', runInterval: '1m' },
 ];
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// The parts of the generated objects these tests read, typed as the Kubernetes API defines them
+// (the schemas above check the whole objects).
+interface Metadata {
+  name: string;
+  namespace?: string;
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args: string[];
+  securityContext: Record<string, unknown>;
+  volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  envFrom: unknown[];
+}
+interface Volume {
+  name: string;
+  secret?: { secretName: string; defaultMode: number; items: Array<{ key: string; path: string }> };
+  persistentVolumeClaim?: { claimName: string };
+  emptyDir?: { sizeLimit: string };
+}
+interface PodSpec {
+  securityContext: { runAsUser?: number; runAsGroup?: number } & Record<string, unknown>;
+  automountServiceAccountToken: boolean;
+  enableServiceLinks: boolean;
+  restartPolicy: string;
+  hostname: string;
+  containers: Container[];
+  volumes: Volume[];
+}
+interface CronJob {
+  kind: 'CronJob';
+  metadata: Metadata;
+  spec: {
+    concurrencyPolicy: string;
+    timeZone: string;
+    startingDeadlineSeconds: number;
+    successfulJobsHistoryLimit: number;
+    failedJobsHistoryLimit: number;
+    jobTemplate: { spec: { backoffLimit: number; activeDeadlineSeconds: number; template: { spec: PodSpec } } };
+  };
+}
+interface ConfigMap {
+  kind: 'ConfigMap';
+  metadata: Metadata;
+  data: Record<string, string>;
+}
+interface PersistentVolumeClaim {
+  kind: 'PersistentVolumeClaim';
+  metadata: Metadata;
+  spec: { accessModes: string[]; resources: { requests: { storage: string } } };
+}
+interface Kustomization {
+  namespace?: string;
+  resources: string[];
+}
+type Kinds = { CronJob: CronJob; ConfigMap: ConfigMap; PersistentVolumeClaim: PersistentVolumeClaim };
 
-function byKind(objects: Obj[], kind: string): Obj[] {
-  return objects.filter((o) => o.kind === kind);
+function byKind<K extends keyof Kinds>(objects: ReadonlyArray<Record<string, unknown>>, kind: K): Array<Kinds[K]> {
+  return objects.filter((o) => o.kind === kind) as unknown as Array<Kinds[K]>;
 }
 
-function podSpec(cronJob: Obj): Obj {
+function podSpec(cronJob: CronJob): PodSpec {
   return cronJob.spec.jobTemplate.spec.template.spec;
+}
+
+/** Sets the value at a dotted path (array indexes included) of an object, or deletes it when the value is undefined. */
+function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  let at = object;
+  for (const key of keys) at = at[key] as Record<string, unknown>;
+  if (value === undefined) delete at[last];
+  else at[last] = value;
 }
 
 describe('manifests', () => {
@@ -449,11 +516,11 @@ describe('manifests', () => {
       const gen = generateKubernetes(collectors, { image: IMAGE, ...opts });
       assert.deepEqual(gen.skipped, []);
       for (const m of gen.manifests) {
-        const doc = readBack(m.yaml) as Obj;
+        const doc = readBack(m.yaml) as Record<string, unknown>;
         assert.deepEqual(doc, m.object, `${m.file} reads back as the object`);
         assert.deepEqual(validate(doc), [], `${m.file} is a valid ${m.kind}`);
       }
-      const kustomization = readBack(gen.kustomization) as Obj;
+      const kustomization = readBack(gen.kustomization) as Kustomization;
       assert.deepEqual(
         kustomization.resources,
         gen.manifests.map((m) => m.file),
@@ -479,10 +546,10 @@ describe('manifests', () => {
     for (const name of ['system', 'sponsoring', 'github-runner'])
       assert.ok(files.includes(`cronjob-metrics-${name}.yaml`), files.join(' '));
     for (const f of files.filter((f) => f !== 'kustomization.yaml')) {
-      const doc = readBack(readFileSync(join(out, f), 'utf8')) as Obj;
+      const doc = readBack(readFileSync(join(out, f), 'utf8')) as Record<string, unknown>;
       assert.deepEqual(validate(doc), [], f);
     }
-    const k = readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Obj;
+    const k = readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Kustomization;
     assert.deepEqual(
       [...k.resources].sort(),
       files.filter((f) => f !== 'kustomization.yaml'),
@@ -494,100 +561,47 @@ describe('manifests', () => {
     const job = gen.manifests.find((m) => m.kind === 'CronJob')!.object;
     const claim = gen.manifests.find((m) => m.kind === 'PersistentVolumeClaim')!.object;
     const config = gen.manifests.find((m) => m.kind === 'ConfigMap')!.object;
-    const broken: Array<[string, Obj, (o: Obj) => void, RegExp]> = [
+    const container = 'spec.jobTemplate.spec.template.spec.containers.0';
+    // [what, the object, the edits (path, value; undefined deletes), the error expected]
+    const broken: Array<[string, Record<string, unknown>, Array<[string, unknown]>, RegExp]> = [
       [
         'a misspelt field',
         job,
-        (o) => {
-          o.spec.concurencyPolicy = o.spec.concurrencyPolicy;
-          delete o.spec.concurrencyPolicy;
-        },
+        [
+          ['spec.concurencyPolicy', (job as unknown as CronJob).spec.concurrencyPolicy],
+          ['spec.concurrencyPolicy', undefined],
+        ],
         /must NOT have additional properties: concurencyPolicy/,
       ],
       [
         'a value outside the enum',
         job,
-        (o) => {
-          o.spec.concurrencyPolicy = 'Sometimes';
-        },
+        [['spec.concurrencyPolicy', 'Sometimes']],
         /\/spec\/concurrencyPolicy must be equal to one of the allowed values/,
       ],
-      [
-        'a number as a string',
-        job,
-        (o) => {
-          o.spec.jobTemplate.spec.activeDeadlineSeconds = '900';
-        },
-        /activeDeadlineSeconds must be integer/,
-      ],
-      [
-        'a required field missing',
-        job,
-        (o) => {
-          delete o.spec.jobTemplate;
-        },
-        /\/spec must have required property 'jobTemplate'/,
-      ],
+      ['a number as a string', job, [['spec.jobTemplate.spec.activeDeadlineSeconds', '900']], /activeDeadlineSeconds must be integer/],
+      ['a required field missing', job, [['spec.jobTemplate', undefined]], /\/spec must have required property 'jobTemplate'/],
       [
         'an unknown field deep in the container',
         job,
-        (o) => {
-          podSpec(o).containers[0].securityContext.readOnlyRootFS = true;
-        },
+        [[`${container}.securityContext.readOnlyRootFS`, true]],
         /additional properties: readOnlyRootFS/,
       ],
-      [
-        'a container without a name',
-        job,
-        (o) => {
-          delete podSpec(o).containers[0].name;
-        },
-        /must have required property 'name'/,
-      ],
-      [
-        'capabilities as a string',
-        job,
-        (o) => {
-          podSpec(o).containers[0].securityContext.capabilities.drop = 'ALL';
-        },
-        /drop must be array/,
-      ],
-      [
-        'a wrong apiVersion',
-        job,
-        (o) => {
-          o.apiVersion = 'batch/v1beta1';
-        },
-        /no schema for batch\/v1beta1 CronJob/,
-      ],
-      [
-        'an int32 out of range',
-        job,
-        (o) => {
-          o.spec.failedJobsHistoryLimit = 2 ** 40;
-        },
-        /must match format "int32"/,
-      ],
+      ['a container without a name', job, [[`${container}.name`, undefined]], /must have required property 'name'/],
+      ['capabilities as a string', job, [[`${container}.securityContext.capabilities.drop`, 'ALL']], /drop must be array/],
+      ['a wrong apiVersion', job, [['apiVersion', 'batch/v1beta1']], /no schema for batch\/v1beta1 CronJob/],
+      ['an int32 out of range', job, [['spec.failedJobsHistoryLimit', 2 ** 40]], /must match format "int32"/],
       [
         'a storage size that is no quantity',
         claim,
-        (o) => {
-          o.spec.resources.requests.storage = 'one gigabyte';
-        },
+        [['spec.resources.requests.storage', 'one gigabyte']],
         /must match format "quantity"|must be number/,
       ],
-      [
-        'a ConfigMap value that is no string',
-        config,
-        (o) => {
-          o.data.METRICS_TIMEOUT = 600;
-        },
-        /\/data\/METRICS_TIMEOUT must be string/,
-      ],
+      ['a ConfigMap value that is no string', config, [['data.METRICS_TIMEOUT', 600]], /\/data\/METRICS_TIMEOUT must be string/],
     ];
-    for (const [what, original, breakIt, expected] of broken) {
+    for (const [what, original, edits, expected] of broken) {
       const copy = structuredClone(original);
-      breakIt(copy);
+      for (const [path, value] of edits) setPath(copy, path, value);
       const errors = validate(copy);
       assert.ok(
         errors.some((e) => expected.test(e)),
@@ -626,7 +640,7 @@ describe('manifests', () => {
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
+      const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.mountPath, m]));
       assert.ok(mounts['/tmp'], 'a writable /tmp: the root file system is read-only');
       assert.ok(mounts[STATE_MOUNT]);
       assert.equal(mounts[SECRET_MOUNT].readOnly, true);
@@ -655,18 +669,18 @@ describe('manifests', () => {
     for (const job of byKind(objects, 'CronJob')) {
       const pod = podSpec(job);
       const c = pod.containers[0];
-      const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e]));
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e]));
       assert.equal(env.INFLUX_TOKEN, undefined);
       assert.equal(env.INFLUXDB_PASSWORD, undefined);
       assert.equal(env.INFLUX_TOKEN_FILE.value, `${SECRET_MOUNT}/INFLUX_TOKEN`);
       assert.equal(env.INFLUXDB_PASSWORD_FILE.value, `${SECRET_MOUNT}/INFLUXDB_PASSWORD`);
       assert.equal(env.STATE_DIRECTORY.value, STATE_MOUNT);
       assert.ok(
-        c.env.every((e: Obj) => e.valueFrom === undefined),
+        c.env.every((e) => e.valueFrom === undefined),
         'no secretKeyRef into the environment',
       );
       assert.deepEqual(c.envFrom, [{ configMapRef: { name: 'metrics-config' } }]);
-      const secret = pod.volumes.find((v: Obj) => v.secret).secret;
+      const secret = pod.volumes.find((v) => v.secret)!.secret!;
       assert.equal(secret.secretName, 'influx-creds');
       assert.equal(secret.defaultMode, 0o440);
       assert.deepEqual(secret.items, [
@@ -757,7 +771,7 @@ describe('manifests', () => {
       shared.manifests.map((m) => m.object),
       'CronJob',
     ))
-      assert.equal(podSpec(job).volumes[0].persistentVolumeClaim.claimName, 'metrics-state');
+      assert.equal(podSpec(job).volumes[0]!.persistentVolumeClaim!.claimName, 'metrics-state');
     const empty = objects({ state: 'emptydir' });
     assert.equal(
       byKind(
@@ -938,9 +952,9 @@ describe('metrics kubernetes generate (the command)', () => {
     const dir = collectorsDir({ every_7m: '7m', hourly: '1h' });
     const r = await runCli(['kubernetes', 'generate', '--image', IMAGE], { env: { METRICS_COLLECTORS_DIR: dir } });
     assert.equal(r.code, 0, show(r));
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
     assert.deepEqual(
-      docs.map((d) => `${d.kind}/${d.metadata.name}`),
+      docs.map((d) => `${d.kind}/${(d.metadata as Metadata).name}`),
       [
         'ConfigMap/metrics-config',
         'PersistentVolumeClaim/metrics-every-7m-state',
@@ -975,7 +989,7 @@ describe('metrics kubernetes generate (the command)', () => {
       ['configmap.yaml', 'cronjob-metrics-one.yaml', 'kustomization.yaml'].map((f) => join(out, f)),
     );
     assert.match(r.stderr, /warning: --state emptydir: .* LOST/);
-    assert.equal((readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Obj).namespace, 'monitoring');
+    assert.equal((readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Kustomization).namespace, 'monitoring');
   });
 
   test('errors: an unknown collector and a bad option exit 2 naming them; a broken collector exits 1 and the others are written', async () => {

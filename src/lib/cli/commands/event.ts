@@ -82,7 +82,7 @@ export const command: CommandModule<object, Args> = {
         `unknown event "${args.name}": known events are ${known.join(', ') || 'none'}${broken} (see metrics event --list)`,
       );
     }
-    let event;
+    let event: import('../../events/event.js').Event;
     try {
       event = new cls(eventDataFromPairs(cls, (args.values ?? []).map(String)));
     } catch (error) {
