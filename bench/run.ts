@@ -96,7 +96,9 @@ process.stdout.write(`\nmemory: dry-run streaming ${N} points (baseline: peak RS
 class Stream extends Metric {
   async *collect() {
     const n = Number(process.env.BENCH_POINTS ?? 1000000);
-    for (let i = 0; i < n; i++) yield { measurement: 'bench', tags: { host: 'h' + (i % 100) }, fields: { value: i * 0.5, count: int(i) }, time: 1700000000000 + i };
+    for (let i = 0; i < n; i++) {
+      yield { measurement: 'bench', tags: { host: 'h' + (i % 100) }, fields: { value: i * 0.5, count: int(i) }, time: 1700000000000 + i };
+    }
   }
 }
 export const RUN_INTERVAL = '5m';

@@ -47,7 +47,8 @@ export function loadFlux(): Promise<FluxChecker> {
     glue = glue
       .replace(
         importLine,
-        'let wasm; export function __setWasm(w) { wasm = w; cachedInt32Memory0 = new Int32Array(wasm.memory.buffer); cachedUint8Memory0 = new Uint8Array(wasm.memory.buffer); }',
+        'let wasm; export function __setWasm(w) { wasm = w; cachedInt32Memory0 = new Int32Array(wasm.memory.buffer); ' +
+          'cachedUint8Memory0 = new Uint8Array(wasm.memory.buffer); }',
       )
       .replace(cacheLines, '\n');
     const tmp = mkdtempSync(join(tmpdir(), 'flux-lsp-'));

@@ -267,7 +267,8 @@ export function checkArchitecture(files: Map<string, string>): string[] {
       problems.push(`${from} sits directly in src/lib: put it in the folder of its part (see README "Layout")`);
     if (fromPart.kind === 'lib' && !LAYERS[fromPart.folder]) {
       problems.push(
-        `${from}: src/lib/${fromPart.folder}/ is not a known part: add it to LAYERS in test/lib/architecture.test.ts and to README "Layout"`,
+        `${from}: src/lib/${fromPart.folder}/ is not a known part: ` +
+          'add it to LAYERS in test/lib/architecture.test.ts and to README "Layout"',
       );
     }
     const edges: string[] = [];
@@ -283,7 +284,8 @@ export function checkArchitecture(files: Map<string, string>): string[] {
       const toPart = partOf(to);
       if (fromPart.kind === 'collectors' && (toPart.kind === 'lib' || toPart.kind === 'lib-root') && !SDK_ENTRIES.includes(to)) {
         problems.push(
-          `${where}: a collector imports from src/lib only the SDK (${SDK_ENTRIES.map((e) => e.replace(/\.ts$/, '.js')).join(' or ')}); export what it needs there`,
+          `${where}: a collector imports from src/lib only the SDK ` +
+            `(${SDK_ENTRIES.map((e) => e.replace(/\.ts$/, '.js')).join(' or ')}); export what it needs there`,
         );
       }
       if ((fromPart.kind === 'lib' || fromPart.kind === 'lib-root') && toPart.kind === 'collectors') {
@@ -294,11 +296,13 @@ export function checkArchitecture(files: Map<string, string>): string[] {
         const b = LAYERS[toPart.folder];
         if (a && b && b.layer > a.layer) {
           problems.push(
-            `${where}: ${fromPart.folder}/ (layer ${a.layer}) imports ${toPart.folder}/ (layer ${b.layer}), a higher layer: move the shared piece down, or pass it in`,
+            `${where}: ${fromPart.folder}/ (layer ${a.layer}) imports ${toPart.folder}/ (layer ${b.layer}), a higher layer: move the ` +
+              `shared piece down, or pass it in`,
           );
         } else if (a && b && b.layer === a.layer) {
           problems.push(
-            `${where}: ${fromPart.folder}/ and ${toPart.folder}/ share layer ${a.layer} and stay independent of each other: move the shared piece down`,
+            `${where}: ${fromPart.folder}/ and ${toPart.folder}/ share layer ${a.layer} and stay independent of each other: move the ` +
+              `shared piece down`,
           );
         }
       }
@@ -316,7 +320,8 @@ export function checkArchitecture(files: Map<string, string>): string[] {
     }
     if (!new RegExp(`^/\\*\\*\\s*\\n\\s*\\* ${folder}/: `).test(source)) {
       problems.push(
-        `${path}, the main file of ${folder}/, must open with the folder's paragraph: "/**\\n * ${folder}/: what it is for and what it may import"`,
+        `${path}, the main file of ${folder}/, must open with the folder's paragraph: "/**\\n * ${folder}/: what it is for and what ` +
+          `it may import"`,
       );
     }
   }
@@ -422,12 +427,14 @@ test('checker: a collector importing lib/points/point.js (or anything but the SD
       'src/lib/sdk/index.ts': "/**\n * sdk/: the SDK.\n */\nexport { x } from '../points/other.js';\n",
       'src/lib/sdk/events.ts': 'export {};\n',
       'src/collectors/weather/index.ts':
-        "import type { x } from '../../lib/sdk/index.js';\nimport { int } from '../../lib/points/point.js';\nimport { helper } from './helper.js';\n",
+        "import type { x } from '../../lib/sdk/index.js';\nimport { int } from '../../lib/points/point.js';\nimport { helper } from " +
+        "'./helper.js';\n",
       'src/collectors/weather/helper.ts': "import { defineEvent } from '../../lib/sdk/events.js';\nexport const helper = 1;\n",
     }),
   );
   assert.deepEqual(problems, [
-    'src/collectors/weather/index.ts:2 imports ../../lib/points/point.js: a collector imports from src/lib only the SDK (src/lib/sdk/index.js or src/lib/sdk/events.js); export what it needs there',
+    'src/collectors/weather/index.ts:2 imports ../../lib/points/point.js: a collector imports from src/lib only the SDK ' +
+      '(src/lib/sdk/index.js or src/lib/sdk/events.js); export what it needs there',
   ]);
 });
 
@@ -442,9 +449,11 @@ test('checker: an import up a layer, between sibling folders, or of a collector 
     }),
   );
   assert.deepEqual(problems, [
-    'src/lib/delivery/sibling.ts:1 imports ../schedule/low.js: delivery/ and schedule/ share layer 2 and stay independent of each other: move the shared piece down',
+    'src/lib/delivery/sibling.ts:1 imports ../schedule/low.js: delivery/ and schedule/ share layer 2 and stay independent of each ' +
+      'other: move the shared piece down',
     'src/lib/run/discovery.ts:1 imports ../../collectors/system/index.js: src/lib never imports a collector (discovery finds them)',
-    'src/lib/schedule/low.ts:1 imports ../run/runner.js: schedule/ (layer 2) imports run/ (layer 4), a higher layer: move the shared piece down, or pass it in',
+    'src/lib/schedule/low.ts:1 imports ../run/runner.js: schedule/ (layer 2) imports run/ (layer 4), a higher layer: move the shared ' +
+      'piece down, or pass it in',
   ]);
 });
 
@@ -476,6 +485,7 @@ test('checker: a file outside the folders, an unknown folder, a missing import a
     'src/lib/flat.ts sits directly in src/lib: put it in the folder of its part (see README "Layout")',
     'src/lib/misc/util.ts: src/lib/misc/ is not a known part: add it to LAYERS in test/lib/architecture.test.ts and to README "Layout"',
     'src/lib/misc/util.ts:1 imports ../platform/gone.js: no such module (src/lib/platform/gone.ts)',
-    'src/lib/points/point.ts, the main file of points/, must open with the folder\'s paragraph: "/**\\n * points/: what it is for and what it may import"',
+    'src/lib/points/point.ts, the main file of points/, must open with the folder\'s paragraph: "/**\\n * points/: what it is for ' +
+      'and what it may import"',
   ]);
 });

@@ -522,7 +522,8 @@ function sysMessage(error: unknown): string {
 function requireProcFd(what: string): void {
   if (!procFd()) {
     throw new RemovalError(
-      `refusing to ${what}: /proc/self/fd is not available, and without it a removal could follow a link swapped in by a runner; mount /proc (the collector needs Linux with /proc)`,
+      `refusing to ${what}: /proc/self/fd is not available, and without it a removal could follow a link swapped in by a runner; ` +
+        `mount /proc (the collector needs Linux with /proc)`,
     );
   }
 }
@@ -601,7 +602,8 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
       state.dev = st.dev;
     } else if (st.dev !== state.dev) {
       throw new RemovalError(
-        `${shown} is on another file system than its runner folder (a mount point?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+        `${shown} is on another file system than its runner folder (a mount point?): removal does not descend into it; unmount it, ` +
+          `then remove ${state.topShown} by hand`,
       );
     }
     if (depth > MAX_REMOVAL_DEPTH) {
@@ -626,7 +628,8 @@ async function removeAt(parent: Folder, name: Buffer, shown: string, depth: numb
       if (depth === 0) state.mount = mount;
       else if (mount !== state.mount) {
         throw new RemovalError(
-          `${shown} is a mount point inside its runner folder (a bind mount?): removal does not descend into it; unmount it, then remove ${state.topShown} by hand`,
+          `${shown} is a mount point inside its runner folder (a bind mount?): removal does not descend into it; unmount it, then ` +
+            `remove ${state.topShown} by hand`,
         );
       }
       if (depth === 0) state.top = folder;
@@ -693,7 +696,8 @@ async function moveUp(parent: Folder, name: Buffer, shown: string, state: Remova
   } catch (error) {
     if (code(error) === 'ENOENT') return true; // gone meanwhile
     throw new RemovalError(
-      `cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ${sysMessage(error)}`,
+      `cannot move ${shown} up to ${state.topShown}/${newName} to remove it (it is nested over ${MAX_REMOVAL_DEPTH} deep): ` +
+        `${sysMessage(error)}`,
     );
   }
 }

@@ -82,7 +82,8 @@ function minAgeSeconds(env: Record<string, string | undefined>): number {
   const checked = durationRule({ max: MAX_MIN_AGE_SECONDS, fractionDigits: 3 }).check(name, raw.trim());
   if (!checked.ok) {
     throw new CollectorError(
-      `${name}=${JSON.stringify(raw)} must be a number of seconds from 0 to ${MAX_MIN_AGE_SECONDS} (a week), such as 330 or 5.5 (default ${DEFAULT_MIN_AGE_SECONDS} = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+      `${name}=${JSON.stringify(raw)} must be a number of seconds from 0 to ${MAX_MIN_AGE_SECONDS} (a week), such as 330 or 5.5 ` +
+        `(default ${DEFAULT_MIN_AGE_SECONDS} = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
     );
   }
   return checked.value;
@@ -101,7 +102,8 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   const rawStorage = env.RUNNER_METRICS_STORAGE;
   if (!rawStorage || rawStorage.trim() === '') {
     throw new CollectorError(
-      'RUNNER_METRICS_STORAGE is not set: set it to the shared storage directory that holds one metrics folder per runner (e.g. /var/lib/runner-metrics/storage)',
+      'RUNNER_METRICS_STORAGE is not set: set it to the shared storage directory that holds one metrics folder per runner (e.g. ' +
+        '/var/lib/runner-metrics/storage)',
     );
   }
   const storage = resolve(rawStorage.trim());
@@ -112,7 +114,8 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
     st = await stat(storage);
   } catch (error) {
     throw new CollectorError(
-      `RUNNER_METRICS_STORAGE=${storage}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorMessage(error)}; create it or fix the variable`,
+      `RUNNER_METRICS_STORAGE=${storage}: ` +
+        `${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorMessage(error)}; create it or fix the variable`,
     );
   }
   if (!st.isDirectory()) throw new CollectorError(`RUNNER_METRICS_STORAGE=${storage} is not a directory`);
@@ -121,7 +124,8 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   const rel = relative(storage, quarantine);
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new CollectorError(
-      `RUNNER_METRICS_QUARANTINE=${quarantine} is inside the storage ${storage}: it would be taken for a runner folder; put it beside the storage (default ${storage}-quarantine)`,
+      `RUNNER_METRICS_QUARANTINE=${quarantine} is inside the storage ${storage}: it would be taken for a runner folder; put it ` +
+        `beside the storage (default ${storage}-quarantine)`,
     );
   }
 
@@ -218,7 +222,8 @@ export class GithubRunnerMetric extends Metric {
     if (!this.dryRun && !canRemoveSafely()) {
       // checked before anything is issued: events of folders that cannot be removed would be issued again by every run
       throw new CollectorError(
-        `/proc/self/fd is not available: runner folders cannot be removed without the risk of following a link a runner swapped in, so nothing was extracted from ${cfg.storage}; mount /proc (the collector needs Linux with /proc)`,
+        `/proc/self/fd is not available: runner folders cannot be removed without the risk of following a link a runner swapped in, ` +
+          `so nothing was extracted from ${cfg.storage}; mount /proc (the collector needs Linux with /proc)`,
       );
     }
     let scan: ScanResult;
@@ -240,18 +245,21 @@ export class GithubRunnerMetric extends Metric {
     );
     if (scan.invalidCount) {
       this.log.warn(
-        `${scan.invalidCount} entries of ${cfg.storage} have names that are not runner names (letters, digits, "_", ".", "-"): left untouched: ${scan.invalid.map(showName).join(', ')}${scan.invalidCount > scan.invalid.length ? ', …' : ''}`,
+        `${scan.invalidCount} entries of ${cfg.storage} have names that are not runner names (letters, digits, "_", ".", "-"): left ` +
+          `untouched: ${scan.invalid.map(showName).join(', ')}${scan.invalidCount > scan.invalid.length ? ', …' : ''}`,
       );
     }
     if (scan.hidden) this.log.debug(`${scan.hidden} hidden entries (names starting with ".") of ${cfg.storage} left untouched`);
     if (scan.parked) {
       this.log.warn(
-        `${scan.parked} folder${scan.parked > 1 ? 's' : ''} set aside by earlier runs wait${scan.parked > 1 ? '' : 's'} in ${cfg.storage} (.parked-*): inspect and remove them by hand`,
+        `${scan.parked} folder${scan.parked > 1 ? 's' : ''} set aside by earlier runs wait${scan.parked > 1 ? '' : 's'} in ` +
+          `${cfg.storage} (.parked-*): inspect and remove them by hand`,
       );
     }
     if (scan.young) {
       this.log.info(
-        `${scan.young} runner folder${scan.young > 1 ? 's' : ''} modified less than ${cfg.minAge} s ago (RUNNER_METRICS_MIN_AGE), maybe of runners still being created: left for a later run`,
+        `${scan.young} runner folder${scan.young > 1 ? 's' : ''} modified less than ${cfg.minAge} s ago (RUNNER_METRICS_MIN_AGE), ` +
+          `maybe of runners still being created: left for a later run`,
       );
     }
     if (scan.overBound) {
@@ -296,12 +304,14 @@ export class GithubRunnerMetric extends Metric {
       `${scan.young} younger than RUNNER_METRICS_MIN_AGE=${cfg.minAge}s`,
     ];
     this.log.info(
-      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
+      `${dry}runners: ${counts.extracted} extracted, ${counts.quarantined} quarantined, ` +
+        `${counts.incomplete} incomplete (no installed timestamp), ${counts.failed} failed, ${counts.parked} parked; ` +
         `skipped: ${skipped.join(', ')}; events: ${EVENT_NAMES.map((n) => `${counts.events[n]} ${n}`).join(', ')}`,
     );
     if (failures.length) {
       throw new CollectorError(
-        `${failures.length} runner folder${failures.length > 1 ? 's' : ''} could not be handled: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more, see the log)` : ''}`,
+        `${failures.length} runner folder${failures.length > 1 ? 's' : ''} could not be handled: ` +
+          `${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more, see the log)` : ''}`,
       );
     }
     return [];
@@ -323,7 +333,9 @@ export class GithubRunnerMetric extends Metric {
     }
     if (metrics.unknownCount) {
       this.log.warn(
-        `runner ${runner}: ${metrics.unknownCount} unexpected entr${metrics.unknownCount > 1 ? 'ies' : 'y'} in ${where} ignored (not read; removed with the folder): ${metrics.unknown.map(showName).join(', ')}${metrics.unknownCount > metrics.unknown.length ? ', …' : ''}`,
+        `runner ${runner}: ${metrics.unknownCount} unexpected entr${metrics.unknownCount > 1 ? 'ies' : 'y'} in ${where} ignored ` +
+          `(not read; removed with the folder): ` +
+          `${metrics.unknown.map(showName).join(', ')}${metrics.unknownCount > metrics.unknown.length ? ', …' : ''}`,
       );
     }
     if (metrics.installed === undefined) {
@@ -365,7 +377,8 @@ export class GithubRunnerMetric extends Metric {
       await this.flush();
     } catch (error) {
       fail(
-        `runner ${runner}: its events could not be delivered: ${errorMessage(error)}; its folder is left for the next run (its events will be issued again)`,
+        `runner ${runner}: its events could not be delivered: ${errorMessage(error)}; its folder is left for the next run (its ` +
+          `events will be issued again)`,
       );
       return true;
     }
@@ -425,7 +438,8 @@ export class GithubRunnerMetric extends Metric {
     }
     counts.parked++;
     this.log.warn(
-      `runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and remove it by hand`,
+      `runner ${runner}: ${reason}; set aside as ${parked}${note ? ` (${note})` : ''}: later runs leave it alone; inspect it and ` +
+        `remove it by hand`,
     );
   }
 

@@ -20,7 +20,10 @@ import { command as daemonCommand } from './commands/daemon.js';
 import { command as kubernetesCommand } from './commands/kubernetes.js';
 import { command as grafanaCommand } from './commands/grafana.js';
 
-export const EPILOG = `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of the collector holds its lock.`;
+export const EPILOG =
+  `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ` +
+  `${EXIT.DEFERRED} collected, but InfluxDB was unavailable and the points wait in the outbox; ${EXIT.BUSY} skipped, another run of ` +
+  `the collector holds its lock.`;
 
 /** What both command lines share: help, no version, exit codes, usage errors → exit 2. */
 function common<T>(y: Argv<T>): Argv<T> {

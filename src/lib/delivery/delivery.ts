@@ -151,8 +151,9 @@ export class Delivery implements BatchTarget {
           out.rejected.push({
             lines: chunk,
             reason:
-              `InfluxDB at ${this.writer.target} refused a single point of ${size} bytes as too large (${this.writer.describeError(error.cause ?? error)}): ` +
-              "it can never be written as it is; raise the server's request size limit (InfluxDB 1.x: [http] max-body-size) or make the point smaller",
+              `InfluxDB at ${this.writer.target} refused a single point of ${size} bytes as too large ` +
+              `(${this.writer.describeError(error.cause ?? error)}): it can never be written as it is; ` +
+              "raise the server's request size limit (InfluxDB 1.x: [http] max-body-size) or make the point smaller",
           });
           continue;
         }

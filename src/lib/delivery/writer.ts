@@ -76,7 +76,8 @@ export class InfluxWriter {
     }
     if (config.tlsInsecure && config.url.startsWith('https:')) {
       this.log.warn(
-        `TLS CERTIFICATE VERIFICATION IS OFF for ${config.url} (INFLUX_TLS_INSECURE=true): anyone on the path can read the credentials and the data. Set INFLUX_CA_FILE instead.`,
+        `TLS CERTIFICATE VERIFICATION IS OFF for ${config.url} (INFLUX_TLS_INSECURE=true): anyone on the path can read the ` +
+          `credentials and the data. Set INFLUX_CA_FILE instead.`,
       );
     }
     this.transport = new InfluxTransport({
@@ -213,7 +214,8 @@ export class InfluxWriter {
     const failed = (error: unknown, attempts: number): WriteError => {
       const status = error instanceof HttpStatusError ? error.statusCode : undefined;
       return new WriteError(
-        `InfluxDB at ${this.target} did not take ${lines.length} points after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${this.describeError(error)}`,
+        `InfluxDB at ${this.target} did not take ${lines.length} points after ${attempts} attempt${attempts > 1 ? 's' : ''}: ` +
+          `${this.describeError(error)}`,
         true,
         status,
         { cause: error },
@@ -251,7 +253,8 @@ export class InfluxWriter {
           // a later attempt can help with network errors, timeouts, 429 and 5xx; never with another 4xx
           if (status !== undefined && status !== 429 && status < 500) {
             throw new WriteError(
-              `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ${reason}${hintFor(status)}`,
+              `InfluxDB at ${this.target} ${status === 400 || status === 422 ? 'rejected' : 'refused'} ${lines.length} points: ` +
+                `${reason}${hintFor(status)}`,
               false,
               status,
               { cause: error },
@@ -264,7 +267,8 @@ export class InfluxWriter {
         giveUp: failed,
         onRetry: (error, { attempt, delayMs }) =>
           this.log.warn(
-            `write to ${c.url} failed (${this.describeError(error)}); retry ${attempt} of ${c.maxRetries} in ${(delayMs / 1000).toFixed(1)} s`,
+            `write to ${c.url} failed (${this.describeError(error)}); retry ${attempt} of ${c.maxRetries} in ` +
+              `${(delayMs / 1000).toFixed(1)} s`,
           ),
       },
     );

@@ -30,7 +30,8 @@ export async function appendToMetricsLog(events: readonly Event[], path: string)
       );
     }
     throw new IssueMetricEventError(
-      `cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): ${errorMessage(error)}; check that the directory exists and that this user may write there`,
+      `cannot append ${eventLabel(events)} to the metrics log ${path} (METRICS_LOG_PATH): ${errorMessage(error)}; check that the ` +
+        `directory exists and that this user may write there`,
       'log',
       path,
       { cause: error },

@@ -130,13 +130,15 @@ export async function pushToPromtail(events: readonly Event[], url: string, opti
         ),
       retryAfterTooLong: (error, retryAfterMs) =>
         new IssueMetricEventError(
-          `Promtail push of ${what} to ${where} failed: ${describe(error)}; it asks to retry after ${(retryAfterMs / 1000).toFixed(1)} s, longer than the ${policy.maxDelayMs / 1000} s this client waits`,
+          `Promtail push of ${what} to ${where} failed: ${describe(error)}; it asks to retry after ` +
+            `${(retryAfterMs / 1000).toFixed(1)} s, longer than the ${policy.maxDelayMs / 1000} s this client waits`,
           'promtail',
           where,
         ),
       onRetry: (error, { attempt, delayMs }) =>
         options.log?.warn(
-          `Promtail push to ${where}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${policy.attempts})`,
+          `Promtail push to ${where}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ` +
+            `${policy.attempts})`,
         ),
     },
   );

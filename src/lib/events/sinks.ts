@@ -24,8 +24,9 @@
  *   status and the start of the body (of any answer at most 64 KiB is read; the rest is never
  *   read, the connection is closed).
  * - `influx`: the event as a point (`eventToPoint`) through delivery's `writePoints` (retries;
- *   when InfluxDB is unavailable the point waits in the outbox: `IssueResult.deferred`). Skipped when the caller writes the event as a point itself (`pointsHandled`, as a
- *   collector does: its events travel with its other points).
+ *   when InfluxDB is unavailable the point waits in the outbox: `IssueResult.deferred`). Skipped
+ *   when the caller writes the event as a point itself (`pointsHandled`, as a collector does: its
+ *   events travel with its other points).
  *
  * Every sink is tried even when another one fails; then an `IssueMetricEventError` names each
  * failure (and where the event did get to).
@@ -149,7 +150,8 @@ export function createEventSinks(options: EventSinkOptions): EventSinks {
       if (sinks.length === 0) {
         if (io.pointsHandled) return { sinks };
         throw new ConfigError(
-          'no event sink is configured: set METRICS_LOG_PATH (the JSON-lines metrics log), PROMTAIL_PUSH_API_URL (Promtail), or METRICS_EVENT_SINKS (log, promtail, influx)',
+          'no event sink is configured: set METRICS_LOG_PATH (the JSON-lines metrics log), PROMTAIL_PUSH_API_URL (Promtail), or ' +
+            'METRICS_EVENT_SINKS (log, promtail, influx)',
         );
       }
       const results = await Promise.allSettled(sinks.map((s) => send(s, events)));
@@ -162,7 +164,8 @@ export function createEventSinks(options: EventSinkOptions): EventSinks {
       const ok = sinks.filter((s) => !failed.some((f) => f.sink === s));
       const detail = failed.map((f) => `${f.sink}: ${errorMessage(f.error)}`).join('; ');
       throw new IssueMetricEventError(
-        `${eventLabel(events)} could not be issued to ${failed.map((f) => f.sink).join(' and ')}${ok.length ? ` (it was issued to ${ok.join(' and ')})` : ''}: ${detail}`,
+        `${eventLabel(events)} could not be issued to ` +
+          `${failed.map((f) => f.sink).join(' and ')}${ok.length ? ` (it was issued to ${ok.join(' and ')})` : ''}: ${detail}`,
         failed.length === 1 ? failed[0]!.sink : undefined,
         undefined,
         { cause: failed[0]!.error },

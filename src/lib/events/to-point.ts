@@ -39,7 +39,8 @@ export function tagPaths(cls: EventSchemaClass): Set<string> {
     const p = byFlat.get(t) ?? (i.stringPaths.has(t) ? t : undefined);
     if (!p) {
       throw new TypeError(
-        `${cls.name}.tagFields names "${t}", which is not a string field of the event (its string fields: ${[...byFlat.keys()].join(', ') || 'none'})`,
+        `${cls.name}.tagFields names "${t}", which is not a string field of the event (its string fields: ` +
+          `${[...byFlat.keys()].join(', ') || 'none'})`,
       );
     }
     out.add(p);

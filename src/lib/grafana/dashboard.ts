@@ -144,12 +144,16 @@ const influxql: QueryBuilder = {
   successRate: () => ({
     targets: [
       {
-        query: `SELECT count(${q('duration')}) AS ${q('runs')} FROM ${q('collector_run')} WHERE $timeFilter AND ${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
+        query:
+          `SELECT count(${q('duration')}) AS ${q('runs')} FROM ${q('collector_run')} WHERE $timeFilter AND ` +
+          `${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
         rawQuery: true,
         resultFormat: 'table',
       },
       {
-        query: `SELECT count(${q('duration')}) AS ${q('succeeded')} FROM ${q('collector_run')} WHERE ${q('success')} = true AND $timeFilter AND ${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
+        query:
+          `SELECT count(${q('duration')}) AS ${q('succeeded')} FROM ${q('collector_run')} WHERE ${q('success')} = true AND ` +
+          `$timeFilter AND ${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
         rawQuery: true,
         resultFormat: 'table',
       },
@@ -177,7 +181,9 @@ const influxql: QueryBuilder = {
     ],
   }),
   lastFailure: () => ({
-    query: `SELECT last(${q('error')}) AS ${q('error')} FROM ${q('collector_run')} WHERE ${q('success')} = false AND $timeFilter AND ${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
+    query:
+      `SELECT last(${q('error')}) AS ${q('error')} FROM ${q('collector_run')} WHERE ${q('success')} = false AND $timeFilter AND ` +
+      `${COLLECTOR_FILTER_INFLUXQL} GROUP BY ${q('collector')}`,
     rawQuery: true,
     resultFormat: 'table',
   }),
@@ -220,7 +226,8 @@ const flux: QueryBuilder = {
           `  ${FLUX_COLLECTOR_FILTER}`,
           '  |> map(fn: (r) => ({r with _value: if r._value then 1.0 else 0.0}))',
           '  |> group(columns: ["collector"])',
-          '  |> reduce(identity: {runs: 0, succeeded: 0.0}, fn: (r, accumulator) => ({runs: accumulator.runs + 1, succeeded: accumulator.succeeded + r._value}))',
+          '  |> reduce(identity: {runs: 0, succeeded: 0.0}, fn: (r, accumulator) => ({runs: accumulator.runs + 1, succeeded: ' +
+            'accumulator.succeeded + r._value}))',
           '  |> map(fn: (r) => ({collector: r.collector, runs: r.runs, "success rate": r.succeeded / float(v: r.runs)}))',
           '  |> group()',
         ].join('\n'),
@@ -261,7 +268,7 @@ const flux: QueryBuilder = {
     [
       'import "influxdata/influxdb/schema"',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: ${bucket} is Grafana's template variable, which Grafana substitutes
-      'schema.tagValues(bucket: "${bucket}", tag: "collector", ' + 'predicate: (r) => r["_measurement"] == "collector_run", start: -30d)',
+      'schema.tagValues(bucket: "${bucket}", tag: "collector", predicate: (r) => r["_measurement"] == "collector_run", start: -30d)',
     ].join('\n'),
 };
 
@@ -368,7 +375,8 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
     panel(
       'timeseries',
       'Deferred to the outbox',
-      'Points stored in the outbox because InfluxDB was unavailable; they are sent by a later run (collector_run.deferred). Alert when this stays above 0 for several runs.',
+      'Points stored in the outbox because InfluxDB was unavailable; they are sent by a later run (collector_run.deferred). Alert ' +
+        'when this stays above 0 for several runs.',
       { h: 8, w: 12, x: 0, y: 17 },
       [build.runFields(['deferred'], 'sum')],
       { min: 0 },
@@ -376,7 +384,8 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
     panel(
       'timeseries',
       'Rejected and lost',
-      'Points InfluxDB refused for their content (kept in the outbox rejected/ folder), and points lost (the outbox could not keep them). Alert on lost > 0.',
+      'Points InfluxDB refused for their content (kept in the outbox rejected/ folder), and points lost (the outbox could not keep ' +
+        'them). Alert on lost > 0.',
       { h: 8, w: 12, x: 12, y: 17 },
       [build.runFields(['rejected', 'lost'], 'sum')],
       { min: 0 },
@@ -394,7 +403,8 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
         panel(
           'timeseries',
           m.measurement,
-          `Collector ${c.name}: ${fields.map((f) => f.name).join(', ')} (mean per interval, one series per ${m.tags.length ? m.tags.join(', ') : 'tag set'}), from its README.`,
+          `Collector ${c.name}: ${fields.map((f) => f.name).join(', ')} (mean per interval, one series per ` +
+            `${m.tags.length ? m.tags.join(', ') : 'tag set'}), from its README.`,
           { h: 8, w: 12, x: (inner.length % 2) * 12, y: y + 1 + Math.floor(inner.length / 2) * 8 },
           [build.measurement(m, fields)],
         ),
@@ -437,7 +447,9 @@ export function generateDashboard(collectors: readonly CollectorMeasurements[], 
     id: null,
     uid: opts.uid ?? 'influx-collectors',
     title: opts.title ?? 'Metrics collectors',
-    description: `Health of the metrics collectors (collector_run) and what each collector writes; ${language === 'flux' ? 'Flux' : 'InfluxQL'} queries. Generated by "metrics grafana dashboard".`,
+    description:
+      `Health of the metrics collectors (collector_run) and what each collector writes; ` +
+      `${language === 'flux' ? 'Flux' : 'InfluxQL'} queries. Generated by "metrics grafana dashboard".`,
     tags: ['influx-collectors'],
     timezone: 'utc',
     editable: true,

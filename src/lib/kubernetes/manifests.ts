@@ -172,7 +172,8 @@ function resolve(opts: KubernetesOptions): Resolved {
   const prefix = opts.prefix ?? DEFAULTS.prefix;
   if (!DNS_LABEL.test(prefix) || prefix.length > 30) {
     throw new UsageError(
-      `--prefix ${JSON.stringify(prefix)} is not valid: use at most 30 lower-case letters, digits and "-", starting and ending with a letter or digit (it starts every object name)`,
+      `--prefix ${JSON.stringify(prefix)} is not valid: use at most 30 lower-case letters, digits and "-", starting and ending with ` +
+        `a letter or digit (it starts every object name)`,
     );
   }
   const image = opts.image;
@@ -213,7 +214,8 @@ function resolve(opts: KubernetesOptions): Resolved {
   const activeDeadlineSec = opts.activeDeadlineSec ?? Math.ceil(timeoutSec) + DEFAULTS.startupSec;
   if (!Number.isInteger(activeDeadlineSec) || activeDeadlineSec <= timeoutSec) {
     throw new UsageError(
-      `--active-deadline ${activeDeadlineSec} must be a whole number of seconds greater than the collector time limit (--timeout ${timeoutSec}): ` +
+      `--active-deadline ${activeDeadlineSec} must be a whole number of seconds ` +
+        `greater than the collector time limit (--timeout ${timeoutSec}): ` +
         'otherwise Kubernetes kills a slow run before the collector reports it and writes its collector_run point',
     );
   }
@@ -428,7 +430,10 @@ export function generateKubernetes(collectors: readonly CollectorInput[], opts: 
     if (!DNS_LABEL.test(name) || name.length > MAX_CRONJOB_NAME) {
       skipped.push({
         name: c.name,
-        error: `collector "${c.name}" makes the Kubernetes name "${name}", which is not a valid CronJob name (lower-case letters, digits and "-", at most ${MAX_CRONJOB_NAME} characters, starting and ending with a letter or digit): rename the collector folder or use a shorter --prefix`,
+        error:
+          `collector "${c.name}" makes the Kubernetes name "${name}", which is not a valid CronJob name (lower-case letters, ` +
+          `digits and "-", at most ${MAX_CRONJOB_NAME} characters, starting and ending with a letter or digit): rename the collector ` +
+          `folder or use a shorter --prefix`,
       });
       continue;
     }

@@ -235,7 +235,8 @@ export function kubernetesSchedule(runInterval: string, collector?: string, opts
       : `runs ${formatSeconds(c.shortestGap)} to ${formatSeconds(c.largestGap)} apart`;
     result.note =
       `RUN_INTERVAL '${runInterval}' (${parsed.normalized}) has no exact cron equivalent (${why}): ` +
-      `the nearest schedule is ${c.described}, ${gaps}; the largest gap is ${formatSeconds(c.largestGap)} against the ${formatSeconds(spanSec)} asked`;
+      `the nearest schedule is ${c.described}, ${gaps}; the largest gap is ${formatSeconds(c.largestGap)} against the ` +
+      `${formatSeconds(spanSec)} asked`;
   }
   return result;
 }

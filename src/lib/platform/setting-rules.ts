@@ -109,7 +109,8 @@ function numberRule(rule: NumberRule): NumberSettingRule {
       if (!isPlainNumber(raw, rule)) {
         const form = rule.integer
           ? 'digits 0-9 only'
-          : `digits 0-9, with an optional fraction such as 2.5${rule.fractionDigits !== undefined ? ` (at most ${rule.fractionDigits} digits after the point)` : ''}`;
+          : `digits 0-9, with an optional fraction such as ` +
+            `2.5${rule.fractionDigits !== undefined ? ` (at most ${rule.fractionDigits} digits after the point)` : ''}`;
         return {
           ok: false,
           problem: `${shown} is not written as a plain decimal (${form}; no sign, exponent, hex or spaces): it must be ${description}`,
@@ -188,7 +189,8 @@ export function formatSize(bytes: number): string {
  * `max` bytes. No sign or spaces.
  */
 export function sizeRule(range: { min: number; max: number }): SettingRule<number> {
-  const description = `a size from ${formatSize(range.min)} to ${formatSize(range.max)}: digits and a suffix K, M, G or T (powers of 1024), e.g. 256M`;
+  const description =
+    `a size from ${formatSize(range.min)} to ${formatSize(range.max)}: ` + `digits and a suffix K, M, G or T (powers of 1024), e.g. 256M`;
   return {
     description,
     summary: `size, ${formatSize(range.min)} to ${formatSize(range.max)}`,

@@ -277,7 +277,8 @@ function nameList(name: string, raw: string, problems: string[]): ReadonlySet<st
   const bad = names.filter((n) => !COLLECTOR_NAME.test(n));
   if (bad.length) {
     problems.push(
-      `${name}=${JSON.stringify(raw)} holds ${bad.map((n) => JSON.stringify(n)).join(', ')}, not a collector name: it must be collector names (letters, digits, "_" and "-") separated by commas`,
+      `${name}=${JSON.stringify(raw)} holds ${bad.map((n) => JSON.stringify(n)).join(', ')}, not a collector name: it must be ` +
+        `collector names (letters, digits, "_" and "-") separated by commas`,
     );
   }
   return new Set(names.filter((n) => COLLECTOR_NAME.test(n)));
@@ -299,7 +300,9 @@ export function parseRunCommand(name: string, raw: string): { ok: true; value: s
     const shown = name.startsWith('-') ? `${name} ${raw}` : `${name}=${JSON.stringify(raw)}`;
     return {
       ok: false,
-      problem: `${shown} is not a JSON array of strings: it must be an executable, or a JSON array of strings such as ["/usr/bin/node", "bin/metrics", "run"]`,
+      problem:
+        `${shown} is not a JSON array of strings: it must be an executable, or a JSON array of strings such as ` +
+        `["/usr/bin/node", "bin/metrics", "run"]`,
     };
   }
   return { ok: true, value: parsed as string[] };
@@ -557,7 +560,8 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
   }
   if (!hasV1 && !hasV2) {
     problems.push(
-      'no InfluxDB configured: set INFLUXDB_HOSTNAME and INFLUXDB_DATABASE (InfluxDB 1.x), or INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET (InfluxDB 2.x/3.x); or run with --dry-run',
+      'no InfluxDB configured: set INFLUXDB_HOSTNAME and INFLUXDB_DATABASE (InfluxDB 1.x), or INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG ' +
+        'and INFLUX_BUCKET (InfluxDB 2.x/3.x); or run with --dry-run',
     );
   }
   let config: InfluxConfig | undefined;
@@ -567,11 +571,13 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
     const host = env.INFLUXDB_HOSTNAME!;
     if (/[/@\s]/.test(host))
       problems.push(
-        `INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or address (no scheme, path or credentials)`,
+        `INFLUXDB_HOSTNAME=${JSON.stringify(host.includes('@') ? `***@${host.split('@').pop()}` : host)} must be a bare host name or ` +
+          `address (no scheme, path or credentials)`,
       );
     else if (hostWithPort(host)) {
       problems.push(
-        `INFLUXDB_HOSTNAME=${JSON.stringify(host)} holds a port: set the host name alone in INFLUXDB_HOSTNAME and the port in INFLUXDB_PORT (default 8086); an IPv6 address is written as it is (::1) or in brackets ([::1])`,
+        `INFLUXDB_HOSTNAME=${JSON.stringify(host)} holds a port: set the host name alone in INFLUXDB_HOSTNAME and the port in ` +
+          `INFLUXDB_PORT (default 8086); an IPv6 address is written as it is (::1) or in brackets ([::1])`,
       );
     }
     if (!env.INFLUXDB_DATABASE) problems.push('INFLUXDB_DATABASE is not set (the database to write to)');
@@ -595,7 +601,8 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
     const shown = JSON.stringify(safeUrl(url.replace(/[?#].*$/s, '')));
     if (/[?#]/.test(url)) {
       problems.push(
-        'INFLUX_URL has a query string or a fragment (a "?" or "#" part; not shown, it may hold credentials): give the base URL only, e.g. https://influx.example:8086, and the token in INFLUX_TOKEN (the database, bucket and org have their own variables)',
+        'INFLUX_URL has a query string or a fragment (a "?" or "#" part; not shown, it may hold credentials): give the base URL ' +
+          'only, e.g. https://influx.example:8086, and the token in INFLUX_TOKEN (the database, bucket and org have their own variables)',
       );
     }
     try {

@@ -202,7 +202,8 @@ export class Serializer {
           if (!Number.isSafeInteger(n)) {
             this.fail(
               measurement,
-              `field "${key}" was given to int() as ${n}, which is not a safe integer: round it first, or pass a bigint or a decimal string`,
+              `field "${key}" was given to int() as ${n}, which is not a safe integer: ` +
+                'round it first, or pass a bigint or a decimal string',
             );
           }
           return n + 'i';
@@ -210,7 +211,8 @@ export class Serializer {
     }
     return this.fail(
       measurement,
-      `field "${key}" has the wrong type (${v instanceof Date ? 'Date' : typeof v}): use a number (float), int()/bigint (integer), boolean or string`,
+      `field "${key}" has the wrong type (${v instanceof Date ? 'Date' : typeof v}): use a number (float), int()/bigint (integer), ` +
+        `boolean or string`,
     );
   }
 

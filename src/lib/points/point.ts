@@ -109,7 +109,8 @@ export function toNanos(time: TimeValue, problem: (msg: string) => never): strin
     }
     if (time >= MAX_MS || time <= -MAX_MS) {
       problem(
-        `time ${time} looks like micro- or nanoseconds, but a plain-number time is milliseconds since the epoch: pass nanoseconds as a bigint`,
+        `time ${time} looks like micro- or nanoseconds, but a plain-number time is milliseconds since the epoch: pass nanoseconds as ` +
+          `a bigint`,
       );
     }
     if (Number.isInteger(time)) return time === 0 ? '0' : `${time}000000`;

@@ -116,7 +116,9 @@ export async function discoverCollectors(
       if (mod.RUN_INTERVAL !== undefined && (typeof mod.RUN_INTERVAL !== 'string' || mod.RUN_INTERVAL.trim() === '')) {
         return {
           ...base,
-          error: `collector "${name}": RUN_INTERVAL must be a non-empty string such as '5m' or '*/10 * * * *', got ${JSON.stringify(mod.RUN_INTERVAL)}`,
+          error:
+            `collector "${name}": RUN_INTERVAL must be a non-empty string such as '5m' or '*/10 * * * *', got ` +
+            `${JSON.stringify(mod.RUN_INTERVAL)}`,
         };
       }
       return { ...base, runInterval: mod.RUN_INTERVAL ?? DEFAULT_INTERVAL, module: mod as CollectorModule };

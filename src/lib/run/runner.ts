@@ -214,7 +214,9 @@ async function runOne(
     if (result === 'timeout') {
       sink.closed = true;
       const partial = await sink.finish();
-      const msg = `collector "${c.name}": time limit of ${timeoutSec} s exceeded and it did not stop; ${partial.points} points collected before were delivered`;
+      const msg =
+        `collector "${c.name}": time limit of ${timeoutSec} s exceeded and it did not stop; ${partial.points} points ` +
+        `collected before were delivered`;
       clog.error(msg);
       report = failed(msg, partial);
     } else if (isRunReport(result)) {

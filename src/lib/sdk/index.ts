@@ -13,7 +13,11 @@
  *     export class WeatherMetric extends Metric {
  *       async collect(): Promise<PointObject[]> {
  *         const stations = await this.fetchJson<Station[]>(this.env.WEATHER_URL ?? DEFAULT_URL);
- *         return stations.map((s) => ({ measurement: 'weather', tags: { station: s.id }, fields: { temp: s.temp, readings: int(s.readings) } }));
+ *         return stations.map((s) => ({
+ *           measurement: 'weather',
+ *           tags: { station: s.id },
+ *           fields: { temp: s.temp, readings: int(s.readings) },
+ *         }));
  *       }
  *     }
  */

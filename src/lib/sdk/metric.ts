@@ -192,8 +192,10 @@ export abstract class Metric {
     }
     if (serializer.collisions > 0) {
       this.log.warn(
-        `${serializer.collisions} points have no time and the same series as an earlier point (e.g. ${serializer.collidedSeries.join('; ')}): ` +
-          "all get the collection time, so InfluxDB keeps only one point per series. Give each point its own time (e.g. the source's timestamp) or a distinguishing tag.",
+        `${serializer.collisions} points have no time and the same series as an earlier point ` +
+          `(e.g. ${serializer.collidedSeries.join('; ')}): ` +
+          'all get the collection time, so InfluxDB keeps only one point per series. ' +
+          "Give each point its own time (e.g. the source's timestamp) or a distinguishing tag.",
       );
     }
     if (failure) this.log.error(failure);

@@ -47,7 +47,10 @@ export interface UnitOptions {
   environmentFile?: string;
   /** LoadCredential= entries: name → file; the service reads them from $CREDENTIALS_DIRECTORY/<name> */
   credentials?: Array<{ name: string; path: string }>;
-  /** every file in this directory that exists at generation time becomes a LoadCredential= (default /etc/metrics/credentials; '' to disable) */
+  /**
+   * every file in this directory that exists at generation time becomes a LoadCredential=
+   * (default /etc/metrics/credentials; '' to disable)
+   */
   credentialsDir?: string;
   /** ProcSubset=: 'all' (default: host collectors read /proc/loadavg, /proc/meminfo…) or 'pid' */
   procSubset?: 'all' | 'pid';
@@ -266,7 +269,8 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
     throw new UsageError(`${optionName('user')} ${JSON.stringify(user)} is not a valid user name`);
   if (user === 'nobody' || user === 'root')
     throw new UsageError(
-      `${optionName('user')} ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user out for a dynamic user`,
+      `${optionName('user')} ${user} is not safe for a service (systemd warns about it): create a dedicated user, or leave --user ` +
+        `out for a dynamic user`,
     );
   const environmentFile = opts.environmentFile === undefined ? DEFAULTS.environmentFile : opts.environmentFile || undefined;
   if (environmentFile) assertPath(optionName('environmentFile'), environmentFile);
@@ -310,7 +314,8 @@ export function resolveUnitOptions(opts: UnitOptions = {}): Resolved {
     assertClean(optionName('ipAddressAllow'), a);
     if (!/^[0-9A-Fa-f.:/]+$|^(localhost|link-local|multicast|any)$/.test(a))
       throw new UsageError(
-        `${optionName('ipAddressAllow')} ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, link-local, multicast, any`,
+        `${optionName('ipAddressAllow')} ${JSON.stringify(a)} is not an address, prefix (10.0.0.0/8) or one of localhost, ` +
+          `link-local, multicast, any`,
       );
   }
   if (opts.collectorsDir) assertPath(optionName('collectorsDir'), opts.collectorsDir);

@@ -86,7 +86,8 @@ export const UNUSED_PROTECTIONS: ReadonlyArray<readonly [string, string]> = [
   ['RootDirectory=/RootImage=', 'node and the code come from the host file system (read-only through ProtectSystem=strict)'],
   [
     'SystemCallErrorNumber= left at its default (kill the process)',
-    'V8 probes pkey_alloc() at start-up, which @system-service does not allow: with the default action node would be killed; with EPERM it falls back',
+    'V8 probes pkey_alloc() at start-up, which @system-service does not allow: with the default action node would be killed; with ' +
+      'EPERM it falls back',
   ],
 ];
 
@@ -109,7 +110,8 @@ function serviceUnit(r: Resolved, warnings: string[]): string {
   const protectHome = UNDER_HOME.test(r.node) || UNDER_HOME.test(r.repo) ? 'read-only' : 'yes';
   if (protectHome === 'read-only') {
     warnings.push(
-      `node (${r.node}) or the code (${r.repo}) lives under /home, /root or /run/user: the service gets ProtectHome=read-only instead of yes (install them under /opt or /usr/local for the stricter setting)`,
+      `node (${r.node}) or the code (${r.repo}) lives under /home, /root or /run/user: the service gets ProtectHome=read-only ` +
+        `instead of yes (install them under /opt or /usr/local for the stricter setting)`,
     );
   }
   for (const [what, path] of [

@@ -326,10 +326,18 @@ const EXPECTED_EVENTS = [
 ];
 const byTime = (a: { timestamp?: unknown }, b: { timestamp?: unknown }) => Number(a.timestamp) - Number(b.timestamp);
 
-const SUMMARY =
-  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 4 runner_installed, 4 runner_start, 3 runner_stop/;
-const EMPTY_SUMMARY =
-  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 0 runner_installed, 0 runner_start, 0 runner_stop/;
+const SUMMARY = new RegExp(
+  /runners: 6 extracted, 16 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 0 /.source +
+    /parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with /.source +
+    /an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 4 runner_installed, 4 /.source +
+    /runner_start, 3 runner_stop/.source,
+);
+const EMPTY_SUMMARY = new RegExp(
+  /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 /.source +
+    /parked; skipped: 2 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 1 with /.source +
+    /an invalid name, 0 younger than RUNNER_METRICS_MIN_AGE=330s; events: 0 runner_installed, 0 /.source +
+    /runner_start, 0 runner_stop/.source,
+);
 
 function readLog(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
@@ -406,7 +414,8 @@ describe('acceptance: one run over a storage with every kind of entry', () => {
     assert.equal(firstLines.length, 11, firstLines.join('\n'));
     assert.ok(
       firstLines.includes(
-        'runner_stop,flavor=small,github_event=push,repo=octo/widgets,status=abnormal,workflow=CI\\ build status_info_code=3i,job_duration=60.25 1700000260250000000',
+        'runner_stop,flavor=small,github_event=push,repo=octo/widgets,status=abnormal,workflow=CI\\ build ' +
+          'status_info_code=3i,job_duration=60.25 1700000260250000000',
       ),
       firstLines.join('\n'),
     );
@@ -422,14 +431,20 @@ describe('acceptance: one run over a storage with every kind of entry', () => {
   test('clamping, partial folders, unknown entries and the missing installed timestamp are logged', () => {
     assert.match(
       first.stderr,
-      /warn \[github_runner\] runner skew: the idle time \(pre-job − installed\) is 10\.000 s negative \(clock skew or a cancelled job\): set to 0/,
+      new RegExp(
+        /warn \[github_runner\] runner skew: the idle time \(pre-job − installed\) is 10\.000 s negative /.source +
+          /\(clock skew or a cancelled job\): set to 0/.source,
+      ),
     );
     assert.match(first.stderr, /runner skew: the job duration \(post-job − pre-job\) is 10\.000 s negative/);
     assert.match(first.stderr, /runner skew: the installation duration \(installed − installation start\) is 10\.000 s negative/);
     assert.match(first.stderr, /runner no-pre: post-job-metrics\.json without pre-job-metrics\.json: no runner_stop is issued/);
     assert.match(
       first.stderr,
-      /runner with-extras: 3 unexpected entries in .*with-extras ignored \(not read; removed with the folder\): \.pre-job-metrics\.json\.tmp, cache, notes\.txt/,
+      new RegExp(
+        /runner with-extras: 3 unexpected entries in .*with-extras ignored \(not read; removed with the /.source +
+          /folder\): \.pre-job-metrics\.json\.tmp, cache, notes\.txt/.source,
+      ),
     );
     assert.match(
       first.stderr,
@@ -532,7 +547,8 @@ describe('--dry-run', () => {
     assert.equal(lines.length, 11, show(r));
     assert.ok(
       lines.includes(
-        'runner_stop,flavor=small,github_event=push,repo=octo/widgets,status=abnormal,workflow=CI\\ build status_info_code=3i,job_duration=60.25 1700000260250000000',
+        'runner_stop,flavor=small,github_event=push,repo=octo/widgets,status=abnormal,workflow=CI\\ build ' +
+          'status_info_code=3i,job_duration=60.25 1700000260250000000',
       ),
       show(r),
     );
@@ -602,52 +618,66 @@ describe('bounds and selection', () => {
     assert.deepEqual(readdirSync(storage).sort(), ['c', 'd']);
   });
 
-  test('grace period: a fresh unlisted folder (or one modified in the future) is left for a later run; aged 10 minutes it is extracted', async () => {
-    const { storage, env } = smallStorage(['fresh', 'future']);
-    const now = new Date();
-    utimesSync(join(storage, 'fresh'), now, now);
-    const inAnHour = new Date(now.getTime() + 3600 * 1000);
-    utimesSync(join(storage, 'future'), inAnHour, inAnHour);
-    const first = await collector([], { env });
-    assert.equal(first.code, 0, show(first));
-    assert.match(
-      first.stderr,
-      /info \[github_runner\] 2 runner folders modified less than 330 s ago \(RUNNER_METRICS_MIN_AGE\), maybe of runners still being created: left for a later run/,
-      show(first),
-    );
-    assert.match(
-      first.stderr,
-      /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run \(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than RUNNER_METRICS_MIN_AGE=330s; /,
-      show(first),
-    );
-    assert.deepEqual(readdirSync(storage).sort(), ['fresh', 'future']);
-    assert.deepEqual(readLog(env.METRICS_LOG_PATH), []);
+  test(
+    'grace period: a fresh unlisted folder (or one modified in the future) is left for a later run; ' + 'aged 10 minutes it is extracted',
+    async () => {
+      const { storage, env } = smallStorage(['fresh', 'future']);
+      const now = new Date();
+      utimesSync(join(storage, 'fresh'), now, now);
+      const inAnHour = new Date(now.getTime() + 3600 * 1000);
+      utimesSync(join(storage, 'future'), inAnHour, inAnHour);
+      const first = await collector([], { env });
+      assert.equal(first.code, 0, show(first));
+      assert.match(
+        first.stderr,
+        new RegExp(
+          /info \[github_runner\] 2 runner folders modified less than 330 s ago /.source +
+            /\(RUNNER_METRICS_MIN_AGE\), maybe of runners still being created: left for a later run/.source,
+        ),
+        show(first),
+      );
+      assert.match(
+        first.stderr,
+        new RegExp(
+          /runners: 0 extracted, .*; skipped: 0 excluded, 0 left for the next run /.source +
+            /\(RUNNER_METRICS_MAX_RUNNERS=100\), 0 with an invalid name, 2 younger than /.source +
+            /RUNNER_METRICS_MIN_AGE=330s; /.source,
+        ),
+        show(first),
+      );
+      assert.deepEqual(readdirSync(storage).sort(), ['fresh', 'future']);
+      assert.deepEqual(readLog(env.METRICS_LOG_PATH), []);
 
-    execFileSync('touch', ['-d', '10 minutes ago', join(storage, 'fresh')]);
-    const second = await collector([], { env });
-    assert.equal(second.code, 0, show(second));
-    assert.match(second.stderr, /runners: 1 extracted, .*, 1 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(second));
-    assert.deepEqual(readdirSync(storage), ['future']);
-    assert.equal(readLog(env.METRICS_LOG_PATH).filter((l) => l.event === 'runner_start').length, 1);
-  });
+      execFileSync('touch', ['-d', '10 minutes ago', join(storage, 'fresh')]);
+      const second = await collector([], { env });
+      assert.equal(second.code, 0, show(second));
+      assert.match(second.stderr, /runners: 1 extracted, .*, 1 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(second));
+      assert.deepEqual(readdirSync(storage), ['future']);
+      assert.equal(readLog(env.METRICS_LOG_PATH).filter((l) => l.event === 'runner_start').length, 1);
+    },
+  );
 
-  test('grace period: RUNNER_METRICS_MIN_AGE=900 keeps a 10-minute-old folder, 0 turns it off; a folder named in RUNNER_METRICS_INCLUDE has none', async () => {
-    const { storage, env } = smallStorage(['aged', 'fresh1', 'fresh2']);
-    const now = new Date();
-    for (const n of ['fresh1', 'fresh2']) utimesSync(join(storage, n), now, now);
-    let r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '900' } });
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stderr, /runners: 0 extracted, .*, 3 younger than RUNNER_METRICS_MIN_AGE=900s; /, show(r));
-    // the manager names the runners it has just deleted: they are extracted at once
-    r = await collector([], { env: { ...env, RUNNER_METRICS_INCLUDE: 'fresh1' } });
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stderr, /runners: 1 extracted, .*skipped: 2 excluded, .*, 0 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(r));
-    assert.deepEqual(readdirSync(storage).sort(), ['aged', 'fresh2']);
-    r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '0' } });
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stderr, /runners: 2 extracted, .*, 0 younger than RUNNER_METRICS_MIN_AGE=0s; /, show(r));
-    assert.deepEqual(readdirSync(storage), []);
-  });
+  test(
+    'grace period: RUNNER_METRICS_MIN_AGE=900 keeps a 10-minute-old folder, 0 turns it off; a folder named in ' +
+      'RUNNER_METRICS_INCLUDE has none',
+    async () => {
+      const { storage, env } = smallStorage(['aged', 'fresh1', 'fresh2']);
+      const now = new Date();
+      for (const n of ['fresh1', 'fresh2']) utimesSync(join(storage, n), now, now);
+      let r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '900' } });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stderr, /runners: 0 extracted, .*, 3 younger than RUNNER_METRICS_MIN_AGE=900s; /, show(r));
+      // the manager names the runners it has just deleted: they are extracted at once
+      r = await collector([], { env: { ...env, RUNNER_METRICS_INCLUDE: 'fresh1' } });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stderr, /runners: 1 extracted, .*skipped: 2 excluded, .*, 0 younger than RUNNER_METRICS_MIN_AGE=330s; /, show(r));
+      assert.deepEqual(readdirSync(storage).sort(), ['aged', 'fresh2']);
+      r = await collector([], { env: { ...env, RUNNER_METRICS_MIN_AGE: '0' } });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stderr, /runners: 2 extracted, .*, 0 younger than RUNNER_METRICS_MIN_AGE=0s; /, show(r));
+      assert.deepEqual(readdirSync(storage), []);
+    },
+  );
 
   test('RUNNER_METRICS_MIN_AGE: seconds from 0 to a week, decimals allowed; anything else is named', async () => {
     const { env } = smallStorage(['a']);
@@ -660,7 +690,8 @@ describe('bounds and selection', () => {
       assert.equal(r.code, 1, `${bad}\n${show(r)}`);
       assert.ok(
         r.stderr.includes(
-          `RUNNER_METRICS_MIN_AGE=${JSON.stringify(bad)} must be a number of seconds from 0 to 604800 (a week), such as 330 or 5.5 (default 330 = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
+          `RUNNER_METRICS_MIN_AGE=${JSON.stringify(bad)} must be a number of seconds from 0 to 604800 (a week), such as 330 or 5.5 ` +
+            `(default 330 = 5.5 minutes, the runner-creation timeout; 0 turns the grace period off)`,
         ),
         `${bad}\n${show(r)}`,
       );

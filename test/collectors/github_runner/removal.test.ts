@@ -97,7 +97,8 @@ function assertIntact(dir: { path: string; files: Record<string, string> }, roun
       got = readFileSync(join(dir.path, name), 'utf8');
     } catch (error) {
       assert.fail(
-        `round ${round}: ${join(dir.path, name)} of the root-only directory is gone: the removal followed a link (${(error as Error).message})`,
+        `round ${round}: ${join(dir.path, name)} of the root-only directory is gone: the removal followed a link ` +
+          `(${(error as Error).message})`,
       );
     }
     assert.equal(got, content, `round ${round}: ${name} changed`);
@@ -225,45 +226,48 @@ const ROUNDS = 300;
 const BUDGET_MS = 4000;
 
 describe('removal of runner folders', () => {
-  test(`removal never follows a link swapped in by a concurrent attacker (${MIN_ROUNDS}-${ROUNDS} removals, attacker as another user)`, async (t) => {
-    if (!needRootAndSetpriv(t)) return;
-    const base = freshDir('race');
-    const secret = rootOnlyDirectory(base);
-    const storage = join(base, 'storage');
-    mkdirSync(storage);
-    chownSync(storage, NOBODY, NOBODY);
-    const attacker = await startAttacker(storage, secret.path);
-    let removed = 0;
-    let refused = 0;
-    const reasons = new Set<string>();
-    try {
-      const deadline = performance.now() + BUDGET_MS;
-      for (let round = 1; round <= ROUNDS && (round <= MIN_ROUNDS || performance.now() < deadline); round++) {
-        const name = `r${round}`;
-        runnerFolder(storage, name);
-        try {
-          await removeEntry(storage, name);
-          removed++;
-        } catch (error) {
-          // giving up under a relentless attacker is allowed (it says so); following a link is not
-          refused++;
-          reasons.add((error as Error).message.replace(/^.*? kept changing/, '… kept changing'));
+  test(
+    `removal never follows a link swapped in by a concurrent attacker (${MIN_ROUNDS}-${ROUNDS} removals, ` + `attacker as another user)`,
+    async (t) => {
+      if (!needRootAndSetpriv(t)) return;
+      const base = freshDir('race');
+      const secret = rootOnlyDirectory(base);
+      const storage = join(base, 'storage');
+      mkdirSync(storage);
+      chownSync(storage, NOBODY, NOBODY);
+      const attacker = await startAttacker(storage, secret.path);
+      let removed = 0;
+      let refused = 0;
+      const reasons = new Set<string>();
+      try {
+        const deadline = performance.now() + BUDGET_MS;
+        for (let round = 1; round <= ROUNDS && (round <= MIN_ROUNDS || performance.now() < deadline); round++) {
+          const name = `r${round}`;
+          runnerFolder(storage, name);
+          try {
+            await removeEntry(storage, name);
+            removed++;
+          } catch (error) {
+            // giving up under a relentless attacker is allowed (it says so); following a link is not
+            refused++;
+            reasons.add((error as Error).message.replace(/^.*? kept changing/, '… kept changing'));
+          }
+          assertIntact(secret, round);
         }
-        assertIntact(secret, round);
+      } finally {
+        const swaps = await attacker.stop();
+        t.diagnostic(`the attacker swapped ${swaps} folders for links`);
+        assert.ok(swaps > 0, 'the attacker never swapped a folder for a link: the test proved nothing');
       }
-    } finally {
-      const swaps = await attacker.stop();
-      t.diagnostic(`the attacker swapped ${swaps} folders for links`);
-      assert.ok(swaps > 0, 'the attacker never swapped a folder for a link: the test proved nothing');
-    }
-    assertIntact(secret, removed + refused + 1);
-    // with the attacker gone, whatever it left in the storage is removed too
-    for (const n of readdirSync(storage)) await removeEntry(storage, n);
-    assert.deepEqual(readdirSync(storage), []);
-    assertIntact(secret, removed + refused + 2);
-    t.diagnostic(`${removed} removed, ${refused} given up under attack`);
-    for (const reason of reasons) assert.match(reason, /kept changing while being removed/);
-  });
+      assertIntact(secret, removed + refused + 1);
+      // with the attacker gone, whatever it left in the storage is removed too
+      for (const n of readdirSync(storage)) await removeEntry(storage, n);
+      assert.deepEqual(readdirSync(storage), []);
+      assertIntact(secret, removed + refused + 2);
+      t.diagnostic(`${removed} removed, ${refused} given up under attack`);
+      for (const reason of reasons) assert.match(reason, /kept changing while being removed/);
+    },
+  );
 
   test('a runner entry that is a link is removed as a link: its target is untouched', async () => {
     const base = freshDir('top-link');
@@ -322,8 +326,14 @@ describe('removal of runner folders', () => {
         writeFileSync(join(mnt, 'precious'), 'keep me');
         const expected =
           kind === 'tmpfs'
-            ? /r\/a\/mnt is on another file system than its runner folder \(a mount point\?\): removal does not descend into it; unmount it, then remove .*\/storage\/r by hand/
-            : /r\/a\/mnt is a mount point inside its runner folder \(a bind mount\?\): removal does not descend into it; unmount it, then remove .*\/storage\/r by hand/;
+            ? new RegExp(
+                /r\/a\/mnt is on another file system than its runner folder \(a mount point\?\): removal does /.source +
+                  /not descend into it; unmount it, then remove .*\/storage\/r by hand/.source,
+              )
+            : new RegExp(
+                /r\/a\/mnt is a mount point inside its runner folder \(a bind mount\?\): removal does not /.source +
+                  /descend into it; unmount it, then remove .*\/storage\/r by hand/.source,
+              );
         await assert.rejects(removeEntry(storage, 'r'), (error: Error) => {
           assert.equal(error.name, 'RemovalError');
           assert.match(error.message, expected);
@@ -365,19 +375,24 @@ describe('removal of runner folders', () => {
     assert.deepEqual(readdirSync(target), ['precious']);
   });
 
-  test(`a runner folder nested ${DEEP} deep (its path far over PATH_MAX) is removed with at most ~${MAX_REMOVAL_DEPTH} open descriptors`, async () => {
-    const base = freshDir('deep-unit');
-    const storage = join(base, 'storage');
-    mkdirSync(storage);
-    deepTree(join(storage, 'r'), DEEP);
-    // under a descriptor limit of 128, a removal holding one descriptor per level would fail (EMFILE)
-    const script = `import(${JSON.stringify(extractUrl)}).then((m) => m.removeEntry(process.argv[1], 'r')).then(() => console.log('removed'), (e) => { console.error(e.message); process.exit(1); });`;
-    const out = execFileSync('sh', ['-c', 'ulimit -n 128 && exec "$0" -e "$1" "$2"', process.execPath, script, storage], {
-      encoding: 'utf8',
-    });
-    assert.equal(out.trim(), 'removed');
-    assert.deepEqual(readdirSync(storage), []);
-  });
+  test(
+    `a runner folder nested ${DEEP} deep (its path far over PATH_MAX) ` + `is removed with at most ~${MAX_REMOVAL_DEPTH} open descriptors`,
+    async () => {
+      const base = freshDir('deep-unit');
+      const storage = join(base, 'storage');
+      mkdirSync(storage);
+      deepTree(join(storage, 'r'), DEEP);
+      // under a descriptor limit of 128, a removal holding one descriptor per level would fail (EMFILE)
+      const script =
+        `import(${JSON.stringify(extractUrl)}).then((m) => m.removeEntry(process.argv[1], 'r')).then(() => ` +
+        `console.log('removed'), (e) => { console.error(e.message); process.exit(1); });`;
+      const out = execFileSync('sh', ['-c', 'ulimit -n 128 && exec "$0" -e "$1" "$2"', process.execPath, script, storage], {
+        encoding: 'utf8',
+      });
+      assert.equal(out.trim(), 'removed');
+      assert.deepEqual(readdirSync(storage), []);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -463,7 +478,10 @@ describe('the collector and folders it cannot simply rm', () => {
     assert.equal(r.code, 1, show(r));
     assert.match(
       r.stderr,
-      /\/proc\/self\/fd is not available: runner folders cannot be removed without the risk of following a link .* nothing was extracted from .*storage; mount \/proc/,
+      new RegExp(
+        /\/proc\/self\/fd is not available: runner folders cannot be removed without the risk of /.source +
+          /following a link .* nothing was extracted from .*storage; mount \/proc/.source,
+      ),
       show(r),
     );
     assert.deepEqual(readdirSync(storage), ['r']);
@@ -514,86 +532,90 @@ describe('the collector and folders it cannot simply rm', () => {
     aged(r);
   }
 
-  test('folders the collector cannot remove (extracted, incomplete, archived) are parked once: events issued once, the next run exits 0', async (t) => {
-    if (!needRootAndSetpriv(t)) return;
-    const { base, storage, env } = cliStorage('unremovable');
-    unremovable(storage, 'r', {
-      'runner-installed.timestamp': '1700000000\n',
-      'pre-job-metrics.json': JSON.stringify({
-        timestamp: 1700000010,
-        workflow: 'CI',
-        workflow_run_id: '1',
-        repository: 'o/r',
-        event: 'push',
-      }),
-    });
-    unremovable(storage, 'inc', {
-      'pre-job-metrics.json': JSON.stringify({
-        timestamp: 1700000010,
-        workflow: 'CI',
-        workflow_run_id: '1',
-        repository: 'o/r',
-        event: 'push',
-      }),
-    });
-    unremovable(storage, 'bad', { 'runner-installed.timestamp': 'garbage' });
-    for (const p of [base, storage, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
-    const log = env.METRICS_LOG_PATH!;
-    const quarantine = `${storage}-quarantine`;
+  test(
+    'folders the collector cannot remove (extracted, incomplete, archived) are parked once: ' + 'events issued once, the next run exits 0',
+    async (t) => {
+      if (!needRootAndSetpriv(t)) return;
+      const { base, storage, env } = cliStorage('unremovable');
+      unremovable(storage, 'r', {
+        'runner-installed.timestamp': '1700000000\n',
+        'pre-job-metrics.json': JSON.stringify({
+          timestamp: 1700000010,
+          workflow: 'CI',
+          workflow_run_id: '1',
+          repository: 'o/r',
+          event: 'push',
+        }),
+      });
+      unremovable(storage, 'inc', {
+        'pre-job-metrics.json': JSON.stringify({
+          timestamp: 1700000010,
+          workflow: 'CI',
+          workflow_run_id: '1',
+          repository: 'o/r',
+          event: 'push',
+        }),
+      });
+      unremovable(storage, 'bad', { 'runner-installed.timestamp': 'garbage' });
+      for (const p of [base, storage, join(base, 'state')]) chownSync(p, NOBODY, NOBODY);
+      const log = env.METRICS_LOG_PATH!;
+      const quarantine = `${storage}-quarantine`;
 
-    const first = await asNobody(env);
-    assert.equal(first.code, 0, show(first));
-    const parkedLine = (name: string): string => {
-      const line = first.stderr
-        .split('\n')
-        .find((l) => l.startsWith(`warn [github_runner] runner ${name}: `) && l.includes('set aside as'));
-      assert.ok(line, `no parking warning for ${name}\n${show(first)}`);
-      return line;
-    };
-    const parkedAs = (name: string) => `set aside as .*\\/storage\\/\\.parked-${name}-\\d{8}T\\d{6}Z`;
-    const cannot = (name: string) =>
-      `.*\\/storage\\/${name} could not be removed \\(cannot remove .*\\/storage\\/${name}\\/roots\\/file: EACCES: permission denied \\(unlink\\)\\)`;
-    const tail = ': later runs leave it alone; inspect it and remove it by hand$';
-    assert.match(
-      parkedLine('r'),
-      new RegExp(`runner r: ${cannot('r')}; ${parkedAs('r')} \\(its events were issued; parked, they are never issued again\\)${tail}`),
-    );
-    assert.match(parkedLine('inc'), new RegExp(`runner inc: ${cannot('inc')}; ${parkedAs('inc')}${tail}`));
-    assert.match(
-      parkedLine('bad'),
-      new RegExp(`runner bad: archived to .*\\/bad\\.tar\\.gz, but ${cannot('bad')}; ${parkedAs('bad')}${tail}`),
-    );
-    assert.match(
-      first.stderr,
-      /runners: 1 extracted, 1 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 3 parked; /,
-      show(first),
-    );
-    const parked = readdirSync(storage).sort();
-    assert.deepEqual(
-      parked.map((n) => n.replace(/-\d{8}T\d{6}Z$/, '')),
-      ['.parked-bad', '.parked-inc', '.parked-r'],
-    );
-    for (const n of parked) assert.equal(readFileSync(join(storage, n, 'roots', 'file'), 'utf8'), 'root-owned');
-    assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz']);
-    const events = readFileSync(log, 'utf8');
-    assert.equal(events.split('\n').filter((l) => l.includes('"event":"runner_start"')).length, 1, events);
+      const first = await asNobody(env);
+      assert.equal(first.code, 0, show(first));
+      const parkedLine = (name: string): string => {
+        const line = first.stderr
+          .split('\n')
+          .find((l) => l.startsWith(`warn [github_runner] runner ${name}: `) && l.includes('set aside as'));
+        assert.ok(line, `no parking warning for ${name}\n${show(first)}`);
+        return line;
+      };
+      const parkedAs = (name: string) => `set aside as .*\\/storage\\/\\.parked-${name}-\\d{8}T\\d{6}Z`;
+      const cannot = (name: string) =>
+        `.*\\/storage\\/${name} could not be removed \\(cannot remove .*\\/storage\\/${name}\\/roots\\/file: EACCES: permission denied ` +
+        `\\(unlink\\)\\)`;
+      const tail = ': later runs leave it alone; inspect it and remove it by hand$';
+      assert.match(
+        parkedLine('r'),
+        new RegExp(`runner r: ${cannot('r')}; ${parkedAs('r')} \\(its events were issued; parked, they are never issued again\\)${tail}`),
+      );
+      assert.match(parkedLine('inc'), new RegExp(`runner inc: ${cannot('inc')}; ${parkedAs('inc')}${tail}`));
+      assert.match(
+        parkedLine('bad'),
+        new RegExp(`runner bad: archived to .*\\/bad\\.tar\\.gz, but ${cannot('bad')}; ${parkedAs('bad')}${tail}`),
+      );
+      assert.match(
+        first.stderr,
+        /runners: 1 extracted, 1 quarantined, 1 incomplete \(no installed timestamp\), 0 failed, 3 parked; /,
+        show(first),
+      );
+      const parked = readdirSync(storage).sort();
+      assert.deepEqual(
+        parked.map((n) => n.replace(/-\d{8}T\d{6}Z$/, '')),
+        ['.parked-bad', '.parked-inc', '.parked-r'],
+      );
+      for (const n of parked) assert.equal(readFileSync(join(storage, n, 'roots', 'file'), 'utf8'), 'root-owned');
+      assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz']);
+      const events = readFileSync(log, 'utf8');
+      assert.equal(events.split('\n').filter((l) => l.includes('"event":"runner_start"')).length, 1, events);
 
-    const second = await asNobody(env);
-    assert.equal(second.code, 0, show(second));
-    assert.match(
-      second.stderr,
-      /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /,
-      show(second),
-    );
-    assert.match(
-      second.stderr,
-      /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*\/storage \(\.parked-\*\): inspect and remove them by hand/,
-      show(second),
-    );
-    assert.equal(readFileSync(log, 'utf8'), events, 'the second run issued the events again');
-    assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz'], 'the second run archived again');
-    assert.deepEqual(readdirSync(storage).sort(), parked);
-  });
+      const second = await asNobody(env);
+      assert.equal(second.code, 0, show(second));
+      assert.match(
+        second.stderr,
+        /runners: 0 extracted, 0 quarantined, 0 incomplete \(no installed timestamp\), 0 failed, 0 parked; /,
+        show(second),
+      );
+      assert.match(
+        second.stderr,
+        /warn \[github_runner\] 3 folders set aside by earlier runs wait in .*\/storage \(\.parked-\*\): inspect and remove them by hand/,
+        show(second),
+      );
+      assert.equal(readFileSync(log, 'utf8'), events, 'the second run issued the events again');
+      assert.deepEqual(readdirSync(quarantine), ['bad.tar.gz'], 'the second run archived again');
+      assert.deepEqual(readdirSync(storage).sort(), parked);
+    },
+  );
 
   test('a folder that can be neither removed nor parked stays in place and the run fails (exit 1), naming it', async (t) => {
     if (!needRootAndSetpriv(t)) return;
@@ -609,7 +631,13 @@ describe('the collector and folders it cannot simply rm', () => {
     assert.equal(res.code, 1, show(res));
     assert.match(
       res.stderr,
-      /error \[github_runner\] runner r: .*\/storage\/r could not be removed \(cannot remove the folder .*\/storage\/r: EACCES: permission denied \(rmdir\)\); it could not be set aside either \(cannot set .*\/storage\/r aside as .*\/storage\/\.parked-r-\d{8}T\d{6}Z: EACCES: permission denied \(rename\)\): inspect and remove it by hand \(until then every run issues its events again: duplicates\)/,
+      new RegExp(
+        /error \[github_runner\] runner r: .*\/storage\/r could not be removed \(cannot remove the /.source +
+          /folder .*\/storage\/r: EACCES: permission denied \(rmdir\)\); it could not be set aside either /.source +
+          /\(cannot set .*\/storage\/r aside as .*\/storage\/\.parked-r-\d{8}T\d{6}Z: EACCES: permission /.source +
+          /denied \(rename\)\): inspect and remove it by hand \(until then every run issues its events /.source +
+          /again: duplicates\)/.source,
+      ),
       show(res),
     );
     assert.match(

@@ -220,7 +220,11 @@ describe('run(): the line protocol', () => {
     );
     assert.match(
       sink.lines.find((l) => l.startsWith('system_disk,'))!,
-      /^system_disk,host=box-1,path=\/ total=\d+i,free=\d+i,used=\d+i,used_percent=[\d.]+,inodes_total=\d+i,inodes_free=\d+i 1700000000000000000$/,
+      new RegExp(
+        /^system_disk,host=box-1,path=\/ /.source +
+          /total=\d+i,free=\d+i,used=\d+i,used_percent=[\d.]+,inodes_total=\d+i,inodes_free=\d+i /.source +
+          /1700000000000000000$/.source,
+      ),
     );
     assert.match(sink.lines.find((l) => l.startsWith('system_uptime,'))!, /^system_uptime,host=box-1 uptime=\d+i 1700000000000000000$/);
     assert.ok(lines.includes('debug [system] 4 points for host box-1'), lines.join('\n'));

@@ -350,30 +350,33 @@ describe('fault tests against the real influxd', () => {
     assert.ok(!existsSync(lockFile), 'the lock is released at the end of the run');
   });
 
-  test('(d2) `metrics run` SIGKILLed while storing to the outbox: only complete batches are listed, the next run delivers everything', async (t) => {
-    if (skipWithoutInflux(t)) return;
-    const dead = await freePort();
-    const ctx = await setup('d2', { INFLUX_BATCH_SIZE: '1000' }, dead);
-    const outboxDir = join(ctx.state, 'outbox');
-    // 20 ms per batch of 1000: storing 300 batches takes over 6 s, time enough to kill it midway
-    const r = start(ctx, ['run', 'bulk'], { BULK_POINTS: '300000', BULK_SLEEP_MS: '20', BULK_SLEEP_EVERY: '1000' });
-    await waitFor('20 batches in the outbox', () => batchFiles(outboxDir).length >= 20, 60_000, r.child);
-    r.child.kill('SIGKILL');
-    const killed = await r.done;
-    assert.equal(killed.signal, 'SIGKILL', show(killed));
+  test(
+    '(d2) `metrics run` SIGKILLed while storing to the outbox: ' + 'only complete batches are listed, the next run delivers everything',
+    async (t) => {
+      if (skipWithoutInflux(t)) return;
+      const dead = await freePort();
+      const ctx = await setup('d2', { INFLUX_BATCH_SIZE: '1000' }, dead);
+      const outboxDir = join(ctx.state, 'outbox');
+      // 20 ms per batch of 1000: storing 300 batches takes over 6 s, time enough to kill it midway
+      const r = start(ctx, ['run', 'bulk'], { BULK_POINTS: '300000', BULK_SLEEP_MS: '20', BULK_SLEEP_EVERY: '1000' });
+      await waitFor('20 batches in the outbox', () => batchFiles(outboxDir).length >= 20, 60_000, r.child);
+      r.child.kill('SIGKILL');
+      const killed = await r.done;
+      assert.equal(killed.signal, 'SIGKILL', show(killed));
 
-    // every listed file is complete and valid (batchFiles parses each one fully)
-    const files = batchFiles(outboxDir);
-    assert.ok(files.length >= 20 && files.length < 300, `${files.length} files`);
-    for (const f of files) assert.equal(f.lines, 1000, f.name);
+      // every listed file is complete and valid (batchFiles parses each one fully)
+      const files = batchFiles(outboxDir);
+      assert.ok(files.length >= 20 && files.length < 300, `${files.length} files`);
+      for (const f of files) assert.equal(f.lines, 1000, f.name);
 
-    const next = await metrics(ctx, ['run', 'bulk'], { BULK_POINTS: '300000', INFLUXDB_PORT: String(influx!.port) });
-    assert.equal(next.code, 0, show(next));
-    assert.equal(await count(ctx.db), 300000);
-    await assertOutboxEmpty(ctx);
-    const leftovers = readdirSync(outboxDir).filter((n) => n.startsWith('.tmp-'));
-    assert.deepEqual(leftovers, [], 'temp files of the killed writer are cleaned up');
-  });
+      const next = await metrics(ctx, ['run', 'bulk'], { BULK_POINTS: '300000', INFLUXDB_PORT: String(influx!.port) });
+      assert.equal(next.code, 0, show(next));
+      assert.equal(await count(ctx.db), 300000);
+      await assertOutboxEmpty(ctx);
+      const leftovers = readdirSync(outboxDir).filter((n) => n.startsWith('.tmp-'));
+      assert.deepEqual(leftovers, [], 'temp files of the killed writer are cleaned up');
+    },
+  );
 
   test('(e) 503 and 429 with Retry-After from a proxy in front of InfluxDB: the waits are honoured and the data lands', async (t) => {
     if (skipWithoutInflux(t)) return;
@@ -605,82 +608,86 @@ describe('fault tests against the real influxd', () => {
     await assertOutboxEmpty(ctx);
   });
 
-  test('time limit: a collector that hangs past METRICS_TIMEOUT is reported failed, the other one still writes, the process exits promptly', async (t) => {
-    if (skipWithoutInflux(t)) return;
-    for (const hang of ['ignore', 'respect', 'forever'] as const) {
-      await t.test(`BULK_HANG=${hang}`, async () => {
-        const ctx = await setup(`timeout_${hang}`, { METRICS_TIMEOUT: '2' });
-        const started = performance.now();
-        const run = await metrics(ctx, ['run', 'bulk', 'quick'], { BULK_POINTS: '500', BULK_HANG: hang }, 60_000);
-        const seconds = (performance.now() - started) / 1000;
-        assert.match(
-          run.stderr,
-          /summary:/,
-          `the run must end with a summary, not vanish (exit ${run.code} after ${seconds.toFixed(1)} s)\n${show(run)}`,
-        );
-        assert.equal(run.code, 1, `a collector failed: exit 1\n${show(run)}`);
-        assert.match(run.stderr, /time limit/, run.stderr);
-        assert.match(run.stderr, /bulk\s+FAILED/, run.stderr);
-        assert.match(run.stderr, /quick\s+ok/, run.stderr);
-        // 2 s limit + 1 s grace + (a stuck collector) 2 s before the forced exit + start-up
-        assert.ok(seconds < 12, `exits promptly (took ${seconds.toFixed(1)} s)`);
-        assert.equal(await count(ctx.db, 'quick'), 3, 'the other collector wrote its points');
-        assert.equal(await count(ctx.db), 500, 'the points collected before the time limit were delivered');
-        const self = await influx!.rows(`SELECT "success", "error" FROM collector_run WHERE collector = 'bulk'`, ctx.db);
-        assert.equal(self.length, 1, JSON.stringify(self));
-        assert.equal(self[0]!.success, false);
-        assert.match(String(self[0]!.error), /time limit/);
-        await assertOutboxEmpty(ctx);
-      });
-    }
-
-    await t.test('the time limit expires while a batch is being written (slow InfluxDB): that batch is not silently lost', async (tt) => {
-      // the first write request is held by a proxy for 6 s and then answered 503 (never forwarded);
-      // the collector's 2 s limit expires meanwhile. The batch in flight must end up written, in the
-      // outbox, or reported LOST: never counted as "delivered" while it is in neither place.
-      let first = true;
-      let heldDone!: () => void;
-      const held = new Promise<void>((r) => (heldDone = r));
-      const proxy = await startHttpFixtureServer(async (req, res) => {
-        if (req.method === 'POST' && req.path === '/write' && first) {
-          first = false;
-          await sleep(6000);
-          if (!res.destroyed) {
-            res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' });
-            res.end('{"error":"slow (injected by the test proxy)"}');
-          }
-          heldDone();
-          return;
-        }
-        const up = await fetch(`${influx!.url}${req.url}`, {
-          method: req.method,
-          headers: {
-            'content-type': String(req.headers['content-type'] ?? 'text/plain'),
-            ...(req.headers['content-encoding'] ? { 'content-encoding': String(req.headers['content-encoding']) } : {}),
-          },
-          body: req.method === 'GET' ? undefined : req.body,
-          signal: AbortSignal.timeout(30_000),
+  test(
+    'time limit: a collector that hangs past METRICS_TIMEOUT is reported failed, the other one still writes, the process exits ' +
+      'promptly',
+    async (t) => {
+      if (skipWithoutInflux(t)) return;
+      for (const hang of ['ignore', 'respect', 'forever'] as const) {
+        await t.test(`BULK_HANG=${hang}`, async () => {
+          const ctx = await setup(`timeout_${hang}`, { METRICS_TIMEOUT: '2' });
+          const started = performance.now();
+          const run = await metrics(ctx, ['run', 'bulk', 'quick'], { BULK_POINTS: '500', BULK_HANG: hang }, 60_000);
+          const seconds = (performance.now() - started) / 1000;
+          assert.match(
+            run.stderr,
+            /summary:/,
+            `the run must end with a summary, not vanish (exit ${run.code} after ${seconds.toFixed(1)} s)\n${show(run)}`,
+          );
+          assert.equal(run.code, 1, `a collector failed: exit 1\n${show(run)}`);
+          assert.match(run.stderr, /time limit/, run.stderr);
+          assert.match(run.stderr, /bulk\s+FAILED/, run.stderr);
+          assert.match(run.stderr, /quick\s+ok/, run.stderr);
+          // 2 s limit + 1 s grace + (a stuck collector) 2 s before the forced exit + start-up
+          assert.ok(seconds < 12, `exits promptly (took ${seconds.toFixed(1)} s)`);
+          assert.equal(await count(ctx.db, 'quick'), 3, 'the other collector wrote its points');
+          assert.equal(await count(ctx.db), 500, 'the points collected before the time limit were delivered');
+          const self = await influx!.rows(`SELECT "success", "error" FROM collector_run WHERE collector = 'bulk'`, ctx.db);
+          assert.equal(self.length, 1, JSON.stringify(self));
+          assert.equal(self[0]!.success, false);
+          assert.match(String(self[0]!.error), /time limit/);
+          await assertOutboxEmpty(ctx);
         });
-        res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/plain' });
-        res.end(Buffer.from(await up.arrayBuffer()));
+      }
+
+      await t.test('the time limit expires while a batch is being written (slow InfluxDB): that batch is not silently lost', async (tt) => {
+        // the first write request is held by a proxy for 6 s and then answered 503 (never forwarded);
+        // the collector's 2 s limit expires meanwhile. The batch in flight must end up written, in the
+        // outbox, or reported LOST: never counted as "delivered" while it is in neither place.
+        let first = true;
+        let heldDone!: () => void;
+        const held = new Promise<void>((r) => (heldDone = r));
+        const proxy = await startHttpFixtureServer(async (req, res) => {
+          if (req.method === 'POST' && req.path === '/write' && first) {
+            first = false;
+            await sleep(6000);
+            if (!res.destroyed) {
+              res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' });
+              res.end('{"error":"slow (injected by the test proxy)"}');
+            }
+            heldDone();
+            return;
+          }
+          const up = await fetch(`${influx!.url}${req.url}`, {
+            method: req.method,
+            headers: {
+              'content-type': String(req.headers['content-type'] ?? 'text/plain'),
+              ...(req.headers['content-encoding'] ? { 'content-encoding': String(req.headers['content-encoding']) } : {}),
+            },
+            body: req.method === 'GET' ? undefined : req.body,
+            signal: AbortSignal.timeout(30_000),
+          });
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/plain' });
+          res.end(Buffer.from(await up.arrayBuffer()));
+        });
+        tt.after(() => proxy.close());
+        const ctx = await setup('timeout_slow_write', { METRICS_TIMEOUT: '2', INFLUX_TIMEOUT: '30', INFLUX_BATCH_SIZE: '500' }, proxy.port);
+        const run = await metrics(ctx, ['run', 'bulk'], { BULK_POINTS: '1000' }, 60_000);
+        assert.equal(run.code, 1, show(run));
+        assert.match(run.stderr, /time limit/, run.stderr);
+        const n = summaryNumbers(run.stderr, 'bulk');
+        const pointsLine = /bulk\s+FAILED\s+(\d+) points/.exec(run.stderr);
+        const collected = Number(pointsLine?.[1] ?? NaN);
+        await held; // the held request has ended (the proxy answered it 503; nothing was forwarded)
+        const landed = await count(ctx.db);
+        const s = await outboxStatus(ctx);
+        const kept = batchFiles(s.dir).reduce((a, f) => a + f.body.filter((l) => l.startsWith('bulk,')).length, 0);
+        assert.ok(
+          landed + kept + n.lost >= collected,
+          `${collected} points collected: ${landed} in InfluxDB, ${kept} in the outbox, ${n.lost} reported LOST; ` +
+            `${collected - landed - kept - n.lost} vanished without a word\n${show(run)}`,
+        );
       });
-      tt.after(() => proxy.close());
-      const ctx = await setup('timeout_slow_write', { METRICS_TIMEOUT: '2', INFLUX_TIMEOUT: '30', INFLUX_BATCH_SIZE: '500' }, proxy.port);
-      const run = await metrics(ctx, ['run', 'bulk'], { BULK_POINTS: '1000' }, 60_000);
-      assert.equal(run.code, 1, show(run));
-      assert.match(run.stderr, /time limit/, run.stderr);
-      const n = summaryNumbers(run.stderr, 'bulk');
-      const pointsLine = /bulk\s+FAILED\s+(\d+) points/.exec(run.stderr);
-      const collected = Number(pointsLine?.[1] ?? NaN);
-      await held; // the held request has ended (the proxy answered it 503; nothing was forwarded)
-      const landed = await count(ctx.db);
-      const s = await outboxStatus(ctx);
-      const kept = batchFiles(s.dir).reduce((a, f) => a + f.body.filter((l) => l.startsWith('bulk,')).length, 0);
-      assert.ok(
-        landed + kept + n.lost >= collected,
-        `${collected} points collected: ${landed} in InfluxDB, ${kept} in the outbox, ${n.lost} reported LOST; ` +
-          `${collected - landed - kept - n.lost} vanished without a word\n${show(run)}`,
-      );
-    });
-  });
+    },
+  );
 });

@@ -175,19 +175,23 @@ describe('HTTP 413 from the real influxd 1.6.7 (max-body-size 20000)', () => {
     assert.match(batch, /^big,n=0 v=500i,s="x{30000}" 1700000000500000000$/m, 'the refused point is kept byte for byte');
   });
 
-  test('an outbox filled with batches over the limit drains with `outbox flush` after INFLUX_BATCH_SIZE is lowered: exit 0, exact count, outbox empty', async (t) => {
-    const ctx = await setup(t, 'flush');
-    if (!ctx) return;
-    await fillOutbox(ctx, 20000);
-    const flush = await metrics(ctx, ['outbox', 'flush'], { INFLUX_BATCH_SIZE: '250' });
-    assert.equal(flush.code, 0, show(flush));
-    assert.match(flush.stdout, /sent 20001 points \(5 files\); rejected 0 points/, show(flush));
-    assert.equal(await count(ctx.db, 'bulk'), 20000);
-    const s = await outbox(ctx);
-    assert.equal(s.files, 0, JSON.stringify(s));
-    assert.equal(s.points, 0, JSON.stringify(s));
-    assert.equal(s.rejected.points, 0, JSON.stringify(s));
-  });
+  test(
+    'an outbox filled with batches over the limit drains with `outbox flush` after INFLUX_BATCH_SIZE is lowered: exit 0, exact ' +
+      'count, outbox empty',
+    async (t) => {
+      const ctx = await setup(t, 'flush');
+      if (!ctx) return;
+      await fillOutbox(ctx, 20000);
+      const flush = await metrics(ctx, ['outbox', 'flush'], { INFLUX_BATCH_SIZE: '250' });
+      assert.equal(flush.code, 0, show(flush));
+      assert.match(flush.stdout, /sent 20001 points \(5 files\); rejected 0 points/, show(flush));
+      assert.equal(await count(ctx.db, 'bulk'), 20000);
+      const s = await outbox(ctx);
+      assert.equal(s.files, 0, JSON.stringify(s));
+      assert.equal(s.points, 0, JSON.stringify(s));
+      assert.equal(s.rejected.points, 0, JSON.stringify(s));
+    },
+  );
 
   test('stored batches over the limit are replayed by the next run, and its new points land too (not to the outbox)', async (t) => {
     const ctx = await setup(t, 'replay');

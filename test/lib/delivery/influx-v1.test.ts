@@ -111,7 +111,12 @@ class RoundTrip extends Metric {
         },
         time: ${TIME_NS}n,
       },
-      { measurement: ${JSON.stringify(MEASUREMENT)}, tags: { city: ${JSON.stringify(TAG_VALUE)} }, fields: { v: int(1) }, time: new Date(1700000000123) },
+      {
+        measurement: ${JSON.stringify(MEASUREMENT)},
+        tags: { city: ${JSON.stringify(TAG_VALUE)} },
+        fields: { v: int(1) },
+        time: new Date(1700000000123),
+      },
     ];
   }
 }

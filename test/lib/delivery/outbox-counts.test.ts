@@ -93,55 +93,63 @@ describe('outbox counts', () => {
     };
   };
 
-  test('points this run stored and the bound dropped in the same run are LOST (exit 1), in the summary and the collector_run points, for the collector that stored them', async () => {
-    const { outbox, env } = setup();
-    const r = await runCli(['run', 'bulk', 'quick'], { env: env({ METRICS_OUTBOX_MAX_SIZE: '10K' }) });
-    assert.equal(r.code, 1, `points were lost: exit 1, never 3\n${show(r)}`);
-    assert.match(r.stderr, /bulk\s+FAILED\s+1000 points .*\d+ LOST/, show(r));
-    // quick's own store dropped one of bulk's batches: it counts for bulk, not for quick
-    assert.match(r.stderr, /DROPPED .*stored earlier in this run: LOST.* to make room for 100 new points from quick/, show(r));
-    assert.match(r.stderr, /quick\s+DEFERRED\s+100 points/, show(r));
+  test(
+    'points this run stored and the bound dropped in the same run are LOST (exit 1), in the summary and the collector_run points, ' +
+      'for the collector that stored them',
+    async () => {
+      const { outbox, env } = setup();
+      const r = await runCli(['run', 'bulk', 'quick'], { env: env({ METRICS_OUTBOX_MAX_SIZE: '10K' }) });
+      assert.equal(r.code, 1, `points were lost: exit 1, never 3\n${show(r)}`);
+      assert.match(r.stderr, /bulk\s+FAILED\s+1000 points .*\d+ LOST/, show(r));
+      // quick's own store dropped one of bulk's batches: it counts for bulk, not for quick
+      assert.match(r.stderr, /DROPPED .*stored earlier in this run: LOST.* to make room for 100 new points from quick/, show(r));
+      assert.match(r.stderr, /quick\s+DEFERRED\s+100 points/, show(r));
 
-    const lines = storedLines(outbox);
-    const self = runPoints(lines);
-    assert.equal(self.get('bulk')?.length, 1, `one collector_run point per collector run\n${lines.join('\n')}`);
-    assert.equal(self.get('quick')?.length, 1, lines.join('\n'));
-    const bulk = self.get('bulk')![0]!;
-    const quick = self.get('quick')![0]!;
-    const keptBulk = lines.filter((l) => l.startsWith('bulk,')).length;
-    const keptQuick = lines.filter((l) => l.startsWith('quick,')).length;
+      const lines = storedLines(outbox);
+      const self = runPoints(lines);
+      assert.equal(self.get('bulk')?.length, 1, `one collector_run point per collector run\n${lines.join('\n')}`);
+      assert.equal(self.get('quick')?.length, 1, lines.join('\n'));
+      const bulk = self.get('bulk')![0]!;
+      const quick = self.get('quick')![0]!;
+      const keptBulk = lines.filter((l) => l.startsWith('bulk,')).length;
+      const keptQuick = lines.filter((l) => l.startsWith('quick,')).length;
 
-    assert.equal(bulk.points, 1000);
-    assert.equal(bulk.deferred, keptBulk, `deferred is exactly what waits in the outbox (${keptBulk})`);
-    assert.equal(bulk.deferred + bulk.lost, bulk.points, `deferred + lost add up to the points collected: ${JSON.stringify(bulk)}`);
-    assert.ok(bulk.lost > 0 && bulk.written === 0 && bulk.rejected === 0, JSON.stringify(bulk));
-    assert.equal(bulk.success, false);
-    assert.deepEqual(quick, { points: 100, written: 0, deferred: 100, rejected: 0, lost: 0, success: true });
-    assert.equal(keptQuick, 100);
+      assert.equal(bulk.points, 1000);
+      assert.equal(bulk.deferred, keptBulk, `deferred is exactly what waits in the outbox (${keptBulk})`);
+      assert.equal(bulk.deferred + bulk.lost, bulk.points, `deferred + lost add up to the points collected: ${JSON.stringify(bulk)}`);
+      assert.ok(bulk.lost > 0 && bulk.written === 0 && bulk.rejected === 0, JSON.stringify(bulk));
+      assert.equal(bulk.success, false);
+      assert.deepEqual(quick, { points: 100, written: 0, deferred: 100, rejected: 0, lost: 0, success: true });
+      assert.equal(keptQuick, 100);
 
-    const summary = /bulk\s+FAILED\s+1000 points \(bulk 1000\): 0 written, (\d+) to the outbox, (\d+) LOST/.exec(r.stderr);
-    assert.ok(summary, show(r));
-    assert.deepEqual([Number(summary[1]), Number(summary[2])], [bulk.deferred, bulk.lost], 'the summary says the same');
+      const summary = /bulk\s+FAILED\s+1000 points \(bulk 1000\): 0 written, (\d+) to the outbox, (\d+) LOST/.exec(r.stderr);
+      assert.ok(summary, show(r));
+      assert.deepEqual([Number(summary[1]), Number(summary[2])], [bulk.deferred, bulk.lost], 'the summary says the same');
 
-    const status = await runCli(['outbox', 'status', '--json'], { env: env() });
-    assert.equal(JSON.parse(status.stdout).dropped, bulk.lost, 'every drop is counted in dropped.json too');
-  });
+      const status = await runCli(['outbox', 'status', '--json'], { env: env() });
+      assert.equal(JSON.parse(status.stdout).dropped, bulk.lost, 'every drop is counted in dropped.json too');
+    },
+  );
 
-  test("drops of batches stored by an earlier run are not this run's loss: logged and counted in dropped.json, the run is deferred (exit 3)", async () => {
-    const { outbox, env } = setup();
-    const first = await runCli(['run', 'bulk'], { env: env({ BULK_POINTS: '300' }) });
-    assert.equal(first.code, 3, show(first));
-    const earlier = storedLines(outbox).filter((l) => l.startsWith('bulk,')).length;
-    assert.equal(earlier, 300);
+  test(
+    "drops of batches stored by an earlier run are not this run's loss: logged and counted in dropped.json, the run is deferred " +
+      '(exit 3)',
+    async () => {
+      const { outbox, env } = setup();
+      const first = await runCli(['run', 'bulk'], { env: env({ BULK_POINTS: '300' }) });
+      assert.equal(first.code, 3, show(first));
+      const earlier = storedLines(outbox).filter((l) => l.startsWith('bulk,')).length;
+      assert.equal(earlier, 300);
 
-    const r = await runCli(['run', 'quick'], { env: env({ METRICS_OUTBOX_MAX_SIZE: '6K' }) });
-    assert.equal(r.code, 3, show(r));
-    assert.match(r.stderr, /DROPPED the \d+ oldest points .*collectors: bulk/, show(r));
-    assert.doesNotMatch(r.stderr, /LOST/, show(r));
-    const self = runPoints(storedLines(outbox)).get('quick') ?? [];
-    assert.deepEqual(self, [{ points: 100, written: 0, deferred: 100, rejected: 0, lost: 0, success: true }]);
-    const status = await runCli(['outbox', 'status', '--json'], { env: env() });
-    const dropped = JSON.parse(status.stdout).dropped as number;
-    assert.ok(dropped > 0, `dropped.json counts the earlier run's points (${dropped})`);
-  });
+      const r = await runCli(['run', 'quick'], { env: env({ METRICS_OUTBOX_MAX_SIZE: '6K' }) });
+      assert.equal(r.code, 3, show(r));
+      assert.match(r.stderr, /DROPPED the \d+ oldest points .*collectors: bulk/, show(r));
+      assert.doesNotMatch(r.stderr, /LOST/, show(r));
+      const self = runPoints(storedLines(outbox)).get('quick') ?? [];
+      assert.deepEqual(self, [{ points: 100, written: 0, deferred: 100, rejected: 0, lost: 0, success: true }]);
+      const status = await runCli(['outbox', 'status', '--json'], { env: env() });
+      const dropped = JSON.parse(status.stdout).dropped as number;
+      assert.ok(dropped > 0, `dropped.json counts the earlier run's points (${dropped})`);
+    },
+  );
 });

@@ -410,7 +410,10 @@ function storeInChild(
     const { Outbox } = await import(${JSON.stringify(OUTBOX_MODULE)});
     const ob = new Outbox({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, log: { info() {}, warn() {}, error() {} } });
     await ob.store(['small v=1i 1'], { collector: 'small', reason: 'down' });
-    const lines = Array.from({ length: ${points} }, (_, i) => 'bulk,host=h' + i + ' value=' + i + 'i ' + (1700000000000000000n + BigInt(i)));
+    const lines = Array.from(
+      { length: ${points} },
+      (_, i) => 'bulk,host=h' + i + ' value=' + i + 'i ' + (1700000000000000000n + BigInt(i)),
+    );
     try {
       console.log(JSON.stringify({ ok: await ob.store(lines, { collector: 'bulk', reason: 'HTTP 503' }) }));
     } catch (e) {
@@ -463,7 +466,8 @@ test('file-size limit (EFBIG under ulimit -f): clear error, points NOT saved, no
   assert.match(
     res.error!,
     new RegExp(
-      `^outbox: could not save 5000 points from bulk to ${dir}: EFBIG \\(file too large.*\\); the points were NOT saved and are lost unless the source can be collected again$`,
+      `^outbox: could not save 5000 points from bulk to ${dir}: EFBIG \\(file too large.*\\); the points were NOT saved and are lost ` +
+        `unless the source can be collected again$`,
     ),
   );
   await assertNothingPartial(ob, dir);

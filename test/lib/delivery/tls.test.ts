@@ -117,8 +117,10 @@ async function tlsCase(t: { skip(m?: string): void }, api: string | undefined): 
   }
 }
 
-test('TLS with INFLUX_API_VERSION unset (auto): untrusted certificate → exit 1 with INFLUX_CA_FILE hint; INFLUX_CA_FILE → written', (t) =>
-  tlsCase(t, undefined));
+test(
+  'TLS with INFLUX_API_VERSION unset (auto): untrusted certificate → exit 1 with INFLUX_CA_FILE hint; ' + 'INFLUX_CA_FILE → written',
+  (t) => tlsCase(t, undefined),
+);
 
 test('TLS with INFLUX_API_VERSION=2: untrusted certificate → exit 1 with INFLUX_CA_FILE hint; INFLUX_CA_FILE → written', (t) =>
   tlsCase(t, '2'));

@@ -136,33 +136,37 @@ describe('a hostile InfluxDB answer never crashes a run', () => {
     }
   });
 
-  test('/ping (INFLUX_API_VERSION=auto) answered 500 with a body that never ends, then a gzip bomb: the run ends, points in the outbox, exit 3', async () => {
-    for (const answer of [
-      (res: Parameters<FixtureHandler>[1]) => answerEndlessly(res, { status: 500 }),
-      (res: Parameters<FixtureHandler>[1]) => answerGzipBomb(res, { status: 500 }),
-    ]) {
-      const { server, answers } = await hostile((path) =>
-        path === '/ping' ? answer : path === '/api/v2/write' ? (res) => answerEndlessly(res, { status: 503 }) : undefined,
-      );
-      try {
-        const r = (await run({ INFLUX_URL: server.url, INFLUX_TOKEN: 'tok', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' })) as CliResult & {
-          state: string;
-        };
-        assert.equal(r.code, 3, show(r));
-        assert.doesNotMatch(r.stderr, /RangeError|Invalid string length/, show(r));
-        assert.match(r.stderr, /quick\s+DEFERRED\s+3 points/, show(r));
-        assert.ok(
-          server.requests.some((q) => q.path === '/ping'),
-          'the API was detected with /ping',
+  test(
+    '/ping (INFLUX_API_VERSION=auto) answered 500 with a body that never ends, then a gzip bomb: the run ends, points in the ' +
+      'outbox, exit 3',
+    async () => {
+      for (const answer of [
+        (res: Parameters<FixtureHandler>[1]) => answerEndlessly(res, { status: 500 }),
+        (res: Parameters<FixtureHandler>[1]) => answerGzipBomb(res, { status: 500 }),
+      ]) {
+        const { server, answers } = await hostile((path) =>
+          path === '/ping' ? answer : path === '/api/v2/write' ? (res) => answerEndlessly(res, { status: 503 }) : undefined,
         );
-        const s = await outboxPoints(r.state);
-        assert.equal(s.points, 3 + 1, JSON.stringify(s));
-        for (const a of await Promise.all(answers)) assert.ok(a.sent < SENT_BOUND, `${a.sent} bytes sent`);
-      } finally {
-        await server.close();
+        try {
+          const r = (await run({ INFLUX_URL: server.url, INFLUX_TOKEN: 'tok', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' })) as CliResult & {
+            state: string;
+          };
+          assert.equal(r.code, 3, show(r));
+          assert.doesNotMatch(r.stderr, /RangeError|Invalid string length/, show(r));
+          assert.match(r.stderr, /quick\s+DEFERRED\s+3 points/, show(r));
+          assert.ok(
+            server.requests.some((q) => q.path === '/ping'),
+            'the API was detected with /ping',
+          );
+          const s = await outboxPoints(r.state);
+          assert.equal(s.points, 3 + 1, JSON.stringify(s));
+          for (const a of await Promise.all(answers)) assert.ok(a.sent < SENT_BOUND, `${a.sent} bytes sent`);
+        } finally {
+          await server.close();
+        }
       }
-    }
-  });
+    },
+  );
 
   test('metrics check against /query answering 500 endlessly, or 200 with a gzip bomb: ends with a clear message, exit 1', async () => {
     const cases: Array<{ answer: (res: Parameters<FixtureHandler>[1]) => Promise<HostileAnswer>; expect: RegExp }> = [
@@ -213,39 +217,45 @@ describe('a request Node refuses to send is a configuration problem, not an outa
   // (a line break or another control character is refused earlier: see test/lib/platform/settings.test.ts)
   const SECRET = 'sEcReT-first-half\u20acsEcReT-second-half';
 
-  test('INFLUX_TOKEN with a character no header may carry: exit 1 naming INFLUX_TOKEN (not its value), nothing sent, points kept in the outbox', async () => {
-    const server = await startHttpFixtureServer({ '/ping': { status: 204, headers: { 'x-influxdb-version': 'v2.7.1' } } });
-    try {
-      for (const api of ['2', 'auto']) {
-        const r = (await run({
-          INFLUX_URL: server.url,
-          INFLUX_TOKEN: SECRET,
-          INFLUX_ORG: 'o',
-          INFLUX_BUCKET: 'b',
-          INFLUX_API_VERSION: api,
-        })) as CliResult & {
-          state: string;
-        };
-        assert.ok(
-          r.code === 1 || r.code === 2,
-          `INFLUX_API_VERSION=${api}: a configuration problem, not "unavailable" (exit 3)\n${show(r)}`,
-        );
-        assert.match(r.stderr, /INFLUX_TOKEN/, show(r));
-        assert.doesNotMatch(r.stderr + r.stdout, /sEcReT/, 'the token is never printed');
-        assert.doesNotMatch(r.stderr, /retry \d+ of/, `not retried:\n${show(r)}`);
-        const s = await outboxPoints(r.state);
-        assert.equal(s.points, 3 + 1, `the points are kept in the outbox: ${JSON.stringify(s)}`);
-      }
-      assert.equal(server.requests.length, 0, 'nothing reached the server');
+  test(
+    'INFLUX_TOKEN with a character no header may carry: exit 1 naming INFLUX_TOKEN (not its value), nothing sent, points kept in ' +
+      'the outbox',
+    async () => {
+      const server = await startHttpFixtureServer({ '/ping': { status: 204, headers: { 'x-influxdb-version': 'v2.7.1' } } });
+      try {
+        for (const api of ['2', 'auto']) {
+          const r = (await run({
+            INFLUX_URL: server.url,
+            INFLUX_TOKEN: SECRET,
+            INFLUX_ORG: 'o',
+            INFLUX_BUCKET: 'b',
+            INFLUX_API_VERSION: api,
+          })) as CliResult & {
+            state: string;
+          };
+          assert.ok(
+            r.code === 1 || r.code === 2,
+            `INFLUX_API_VERSION=${api}: a configuration problem, not "unavailable" (exit 3)\n${show(r)}`,
+          );
+          assert.match(r.stderr, /INFLUX_TOKEN/, show(r));
+          assert.doesNotMatch(r.stderr + r.stdout, /sEcReT/, 'the token is never printed');
+          assert.doesNotMatch(r.stderr, /retry \d+ of/, `not retried:\n${show(r)}`);
+          const s = await outboxPoints(r.state);
+          assert.equal(s.points, 3 + 1, `the points are kept in the outbox: ${JSON.stringify(s)}`);
+        }
+        assert.equal(server.requests.length, 0, 'nothing reached the server');
 
-      const check = await runCli(['check'], { env: { INFLUX_URL: server.url, INFLUX_TOKEN: SECRET, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' } });
-      assert.ok(check.code === 1 || check.code === 2, show(check));
-      assert.match(check.stdout + check.stderr, /INFLUX_TOKEN/, show(check));
-      assert.doesNotMatch(check.stdout + check.stderr, /sEcReT|unreachable/, show(check));
-    } finally {
-      await server.close();
-    }
-  });
+        const check = await runCli(['check'], {
+          env: { INFLUX_URL: server.url, INFLUX_TOKEN: SECRET, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b' },
+        });
+        assert.ok(check.code === 1 || check.code === 2, show(check));
+        assert.match(check.stdout + check.stderr, /INFLUX_TOKEN/, show(check));
+        assert.doesNotMatch(check.stdout + check.stderr, /sEcReT|unreachable/, show(check));
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   test('INFLUXDB_HOSTNAME that makes no valid URL: exit 1 or 2 naming INFLUXDB_HOSTNAME, never exit 3', async () => {
     const r = (await run({ INFLUXDB_HOSTNAME: 'influx^db.example', INFLUXDB_DATABASE: 'db' })) as CliResult & { state: string };

@@ -187,7 +187,8 @@ describe('JSON', () => {
     });
     assert.equal(
       e.toLine(),
-      '{"timestamp":1700000000.25,"event":"runner_stop","flavor":"small","workflow":"ci","repo":"o/r","github_event":"push","status":"normal","job_duration":30.5}',
+      '{"timestamp":1700000000.25,"event":"runner_stop","flavor":"small","workflow":"ci","repo":"o/r",' +
+        '"github_event":"push","status":"normal","job_duration":30.5}',
     );
     assert.equal(JSON.stringify(e), e.toLine());
     assert.ok(!e.toLine().includes('\n'));
@@ -263,7 +264,8 @@ describe('events as points', () => {
     const line = new Serializer('test', '0').serialize(p);
     assert.equal(
       line,
-      'runner_stop,flavor=small,github_event=push,job_conclusion=success,repo=o/r,status=normal,workflow=ci status_info_code=3i,job_duration=30 1700000000123456000',
+      'runner_stop,flavor=small,github_event=push,job_conclusion=success,repo=o/r,status=normal,workflow=ci ' +
+        'status_info_code=3i,job_duration=30 1700000000123456000',
     );
     assert.deepEqual(e.toPoint(), p);
   });
@@ -460,7 +462,9 @@ import { RunnerStart } from ${JSON.stringify(catalogUrl)};
 const id = process.argv[2];
 const pad = String(id).repeat(6000);
 for (let i = 0; i < 500; i++) {
-  await issueEvent(new RunnerStart({ flavor: 'w' + id, workflow: pad, repo: 'r' + i, github_event: 'push', idle: i }), { settings: loadSettings(process.env) });
+  await issueEvent(new RunnerStart({ flavor: 'w' + id, workflow: pad, repo: 'r' + i, github_event: 'push', idle: i }), {
+    settings: loadSettings(process.env),
+  });
 }
 `,
     );

@@ -286,8 +286,9 @@ describe('RUN_INTERVAL → CronJob schedule', () => {
       assert.ok(k.note?.includes(`the largest gap is ${formatSeconds(g.largest)} against the ${formatSeconds(k.spanSec!)} asked`), k.note);
       const error = ((g.largest - k.spanSec!) / k.spanSec!) * 100;
       t.diagnostic(
-        `RUN_INTERVAL '${span}' → '${k.schedule}' (${described}): ${g.runs} runs in the period; largest gap ${formatSeconds(g.largest)}, ` +
-          `shortest ${formatSeconds(g.shortest)}, against ${formatSeconds(k.spanSec!)} asked (${error >= 0 ? '+' : ''}${error.toFixed(1)} %)`,
+        `RUN_INTERVAL '${span}' → '${k.schedule}' (${described}): ${g.runs} runs in the period; ` +
+          `largest gap ${formatSeconds(g.largest)}, shortest ${formatSeconds(g.shortest)}, against ${formatSeconds(k.spanSec!)} asked ` +
+          `(${error >= 0 ? '+' : ''}${error.toFixed(1)} %)`,
       );
     });
   }
@@ -399,7 +400,8 @@ function kubernetesValidator(): (object: Record<string, unknown>) => string[] {
     if (ajv.validate(id, object)) return [];
     return (ajv.errors ?? []).map(
       (e) =>
-        `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
+        `${e.instancePath || '/'} ` +
+        `${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
     );
   };
 }
@@ -507,35 +509,39 @@ describe('manifests', () => {
     ['emptydir, no secret, spread, a longer time limit', { state: 'emptydir', secretName: '', spread: true, timeoutSec: 1800 }],
   ];
   for (const [what, opts] of variants) {
-    test(`every generated object validates against the Kubernetes ${DEFINITIONS.kubernetesVersion} schemas and reads back from its YAML (${what})`, () => {
-      const collectors: CollectorInput[] = [
-        ...SHIPPED,
-        { name: 'slow_one', runInterval: '90min' },
-        { name: 'weekdays', runInterval: '0 6 * * 1-7' },
-      ];
-      const gen = generateKubernetes(collectors, { image: IMAGE, ...opts });
-      assert.deepEqual(gen.skipped, []);
-      for (const m of gen.manifests) {
-        const doc = readBack(m.yaml) as Record<string, unknown>;
-        assert.deepEqual(doc, m.object, `${m.file} reads back as the object`);
-        assert.deepEqual(validate(doc), [], `${m.file} is a valid ${m.kind}`);
-      }
-      const kustomization = readBack(gen.kustomization) as Kustomization;
-      assert.deepEqual(
-        kustomization.resources,
-        gen.manifests.map((m) => m.file),
-      );
-      assert.equal(kustomization.namespace, opts.namespace);
-      assert.equal(new Set(gen.manifests.map((m) => m.file)).size, gen.manifests.length, 'one file per object');
-      const jobs = byKind(
-        gen.manifests.map((m) => m.object),
-        'CronJob',
-      );
-      assert.deepEqual(
-        jobs.map((j) => j.metadata.name),
-        ['metrics-github-runner', 'metrics-slow-one', 'metrics-sponsoring', 'metrics-system', 'metrics-weekdays'],
-      );
-    });
+    test(
+      `every generated object validates against the Kubernetes ${DEFINITIONS.kubernetesVersion} schemas and reads back from its ` +
+        `YAML (${what})`,
+      () => {
+        const collectors: CollectorInput[] = [
+          ...SHIPPED,
+          { name: 'slow_one', runInterval: '90min' },
+          { name: 'weekdays', runInterval: '0 6 * * 1-7' },
+        ];
+        const gen = generateKubernetes(collectors, { image: IMAGE, ...opts });
+        assert.deepEqual(gen.skipped, []);
+        for (const m of gen.manifests) {
+          const doc = readBack(m.yaml) as Record<string, unknown>;
+          assert.deepEqual(doc, m.object, `${m.file} reads back as the object`);
+          assert.deepEqual(validate(doc), [], `${m.file} is a valid ${m.kind}`);
+        }
+        const kustomization = readBack(gen.kustomization) as Kustomization;
+        assert.deepEqual(
+          kustomization.resources,
+          gen.manifests.map((m) => m.file),
+        );
+        assert.equal(kustomization.namespace, opts.namespace);
+        assert.equal(new Set(gen.manifests.map((m) => m.file)).size, gen.manifests.length, 'one file per object');
+        const jobs = byKind(
+          gen.manifests.map((m) => m.object),
+          'CronJob',
+        );
+        assert.deepEqual(
+          jobs.map((j) => j.metadata.name),
+          ['metrics-github-runner', 'metrics-slow-one', 'metrics-sponsoring', 'metrics-system', 'metrics-weekdays'],
+        );
+      },
+    );
   }
 
   test('the all-collectors manifests as the command writes them validate too (every shipped collector)', async () => {
@@ -611,46 +617,49 @@ describe('manifests', () => {
     assert.deepEqual(validate(job), [], 'and the original is fine');
   });
 
-  test('the pod is hardened as the systemd unit is: non-root, read-only root, no capabilities, no escalation, RuntimeDefault seccomp', () => {
-    const gen = generateKubernetes(SHIPPED, { image: IMAGE });
-    for (const job of byKind(
-      gen.manifests.map((m) => m.object),
-      'CronJob',
-    )) {
-      const pod = podSpec(job);
-      assert.deepEqual(pod.securityContext, {
-        runAsNonRoot: true,
-        runAsUser: CONTAINER_UID,
-        runAsGroup: CONTAINER_GID,
-        fsGroup: CONTAINER_GID,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
-      assert.equal(pod.automountServiceAccountToken, false);
-      assert.equal(pod.enableServiceLinks, false);
-      assert.equal(pod.restartPolicy, 'Never');
-      assert.equal(pod.hostname, job.metadata.name, 'a stable host name per collector');
-      assert.equal(pod.containers.length, 1);
-      const c = pod.containers[0];
-      assert.deepEqual(c.securityContext, {
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        runAsNonRoot: true,
-        privileged: false,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
-      const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.mountPath, m]));
-      assert.ok(mounts['/tmp'], 'a writable /tmp: the root file system is read-only');
-      assert.ok(mounts[STATE_MOUNT]);
-      assert.equal(mounts[SECRET_MOUNT].readOnly, true);
-      assert.equal(job.spec.concurrencyPolicy, 'Forbid');
-      assert.equal(job.spec.timeZone, 'Etc/UTC');
-      assert.equal(job.spec.jobTemplate.spec.backoffLimit, 0);
-      assert.ok(job.spec.startingDeadlineSeconds >= 10);
-      assert.ok(Number.isInteger(job.spec.successfulJobsHistoryLimit) && Number.isInteger(job.spec.failedJobsHistoryLimit));
-    }
-  });
+  test(
+    'the pod is hardened as the systemd unit is: ' + 'non-root, read-only root, no capabilities, no escalation, RuntimeDefault seccomp',
+    () => {
+      const gen = generateKubernetes(SHIPPED, { image: IMAGE });
+      for (const job of byKind(
+        gen.manifests.map((m) => m.object),
+        'CronJob',
+      )) {
+        const pod = podSpec(job);
+        assert.deepEqual(pod.securityContext, {
+          runAsNonRoot: true,
+          runAsUser: CONTAINER_UID,
+          runAsGroup: CONTAINER_GID,
+          fsGroup: CONTAINER_GID,
+          fsGroupChangePolicy: 'OnRootMismatch',
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal(pod.enableServiceLinks, false);
+        assert.equal(pod.restartPolicy, 'Never');
+        assert.equal(pod.hostname, job.metadata.name, 'a stable host name per collector');
+        assert.equal(pod.containers.length, 1);
+        const c = pod.containers[0];
+        assert.deepEqual(c.securityContext, {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          privileged: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.mountPath, m]));
+        assert.ok(mounts['/tmp'], 'a writable /tmp: the root file system is read-only');
+        assert.ok(mounts[STATE_MOUNT]);
+        assert.equal(mounts[SECRET_MOUNT].readOnly, true);
+        assert.equal(job.spec.concurrencyPolicy, 'Forbid');
+        assert.equal(job.spec.timeZone, 'Etc/UTC');
+        assert.equal(job.spec.jobTemplate.spec.backoffLimit, 0);
+        assert.ok(job.spec.startingDeadlineSeconds >= 10);
+        assert.ok(Number.isInteger(job.spec.successfulJobsHistoryLimit) && Number.isInteger(job.spec.failedJobsHistoryLimit));
+      }
+    },
+  );
 
   test('secrets come from the Secret as read-only files through *_FILE, never from the environment or the ConfigMap', () => {
     const gen = generateKubernetes(SHIPPED, {
@@ -796,12 +805,18 @@ describe('manifests', () => {
     assert.equal(gen.warnings.length, 1);
     assert.match(
       gen.warnings[0]!,
-      /^collector "slow": RUN_INTERVAL '90min' \(1h 30min\) has no exact cron equivalent .* the largest gap is 1h against the 1h 30min asked/,
+      new RegExp(
+        /^collector "slow": RUN_INTERVAL '90min' \(1h 30min\) has no exact cron equivalent .* the /.source +
+          /largest gap is 1h against the 1h 30min asked/.source,
+      ),
     );
     const yaml = gen.manifests.find((m) => m.kind === 'CronJob')!.yaml;
     assert.match(
       yaml,
-      /\n {2}# NOT EXACT: RUN_INTERVAL '90min' .*the largest gap is 1h against the 1h 30min asked\.\n(.*\n)* {2}schedule: "0 \* \* \* \*" {2}# every hour\n/,
+      new RegExp(
+        /\n {2}# NOT EXACT: RUN_INTERVAL '90min' .*the largest gap is 1h against the 1h 30min /.source +
+          /asked\.\n(.*\n)* {2}schedule: "0 \* \* \* \*" {2}# every hour\n/.source,
+      ),
     );
     assert.match(yaml, /counts from the end of the previous run under systemd; here runs start on the clock/);
   });
@@ -966,7 +981,11 @@ describe('metrics kubernetes generate (the command)', () => {
     for (const d of docs) assert.deepEqual(validate(d), []);
     assert.match(
       r.stderr,
-      /^warning: collector "every_7m": RUN_INTERVAL '7m' \(7min\) has no exact cron equivalent .*every 6 minutes.* the largest gap is 6min against the 7min asked/m,
+      new RegExp(
+        /^warning: collector "every_7m": RUN_INTERVAL '7m' \(7min\) has no exact cron equivalent .*every /.source +
+          /6 minutes.* the largest gap is 6min against the 7min asked/.source,
+        'm',
+      ),
     );
     assert.doesNotMatch(r.stderr, /hourly/);
   });
@@ -992,19 +1011,22 @@ describe('metrics kubernetes generate (the command)', () => {
     assert.equal((readBack(readFileSync(join(out, 'kustomization.yaml'), 'utf8')) as Kustomization).namespace, 'monitoring');
   });
 
-  test('errors: an unknown collector and a bad option exit 2 naming them; a broken collector exits 1 and the others are written', async () => {
-    const dir = collectorsDir({ good: '5m', bad: 'whenever' });
-    const unknown = await runCli(['kubernetes', 'generate', 'nope'], { env: { METRICS_COLLECTORS_DIR: dir } });
-    assert.equal(unknown.code, 2, show(unknown));
-    assert.match(unknown.stderr, /unknown collector: nope; known collectors: bad, good/);
-    const option = await runCli(['kubernetes', 'generate', '--storage-size', 'huge'], { env: { METRICS_COLLECTORS_DIR: dir } });
-    assert.equal(option.code, 2, show(option));
-    assert.match(option.stderr, /--storage-size "huge" is not a Kubernetes quantity such as 1Gi/);
-    const choice = await runCli(['kubernetes', 'generate', '--state', 'disk'], { env: { METRICS_COLLECTORS_DIR: dir } });
-    assert.equal(choice.code, 2, show(choice));
-    const broken = await runCli(['kubernetes', 'generate'], { env: { METRICS_COLLECTORS_DIR: dir } });
-    assert.equal(broken.code, 1, show(broken));
-    assert.match(broken.stderr, /error: no CronJob for bad: collector "bad": RUN_INTERVAL "whenever" is not valid/);
-    assert.match(broken.stdout, /name: metrics-good\n/);
-  });
+  test(
+    'errors: an unknown collector and a bad option exit 2 naming them; ' + 'a broken collector exits 1 and the others are written',
+    async () => {
+      const dir = collectorsDir({ good: '5m', bad: 'whenever' });
+      const unknown = await runCli(['kubernetes', 'generate', 'nope'], { env: { METRICS_COLLECTORS_DIR: dir } });
+      assert.equal(unknown.code, 2, show(unknown));
+      assert.match(unknown.stderr, /unknown collector: nope; known collectors: bad, good/);
+      const option = await runCli(['kubernetes', 'generate', '--storage-size', 'huge'], { env: { METRICS_COLLECTORS_DIR: dir } });
+      assert.equal(option.code, 2, show(option));
+      assert.match(option.stderr, /--storage-size "huge" is not a Kubernetes quantity such as 1Gi/);
+      const choice = await runCli(['kubernetes', 'generate', '--state', 'disk'], { env: { METRICS_COLLECTORS_DIR: dir } });
+      assert.equal(choice.code, 2, show(choice));
+      const broken = await runCli(['kubernetes', 'generate'], { env: { METRICS_COLLECTORS_DIR: dir } });
+      assert.equal(broken.code, 1, show(broken));
+      assert.match(broken.stderr, /error: no CronJob for bad: collector "bad": RUN_INTERVAL "whenever" is not valid/);
+      assert.match(broken.stdout, /name: metrics-good\n/);
+    },
+  );
 });

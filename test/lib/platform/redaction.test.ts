@@ -234,24 +234,32 @@ async function proveNothingLeaks(opts: { path: string; env: Record<string, strin
   }
 }
 
-test('no form of the InfluxDB 1.x password (raw, base64 of user:password, URL-encoded, JSON) reaches stdout, stderr or any file of the state directory, though the server echoes it', async () => {
-  const password = 'pa"ss/w+rd&' + randomBytes(6).toString('hex');
-  await proveNothingLeaks({
-    path: '/write',
-    env: { INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_DATABASE: 'db', INFLUXDB_USERNAME: 'admin', INFLUXDB_PASSWORD: password },
-    secret: password,
-    user: 'admin',
-  });
-});
+test(
+  'no form of the InfluxDB 1.x password (raw, base64 of user:password, URL-encoded, JSON) reaches stdout, stderr or any file of ' +
+    'the state directory, though the server echoes it',
+  async () => {
+    const password = 'pa"ss/w+rd&' + randomBytes(6).toString('hex');
+    await proveNothingLeaks({
+      path: '/write',
+      env: { INFLUXDB_HOSTNAME: '127.0.0.1', INFLUXDB_DATABASE: 'db', INFLUXDB_USERNAME: 'admin', INFLUXDB_PASSWORD: password },
+      secret: password,
+      user: 'admin',
+    });
+  },
+);
 
-test('no form of the InfluxDB 2.x token (raw, base64, URL-encoded, JSON) reaches stdout, stderr or any file of the state directory, though the server echoes it', async () => {
-  const token = 'tok/"A+&' + randomBytes(12).toString('hex');
-  await proveNothingLeaks({
-    path: '/api/v2/write',
-    env: { INFLUX_TOKEN: token, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_API_VERSION: '2' },
-    secret: token,
-  });
-});
+test(
+  'no form of the InfluxDB 2.x token (raw, base64, URL-encoded, JSON) reaches stdout, stderr or any file of the state directory, ' +
+    'though the server echoes it',
+  async () => {
+    const token = 'tok/"A+&' + randomBytes(12).toString('hex');
+    await proveNothingLeaks({
+      path: '/api/v2/write',
+      env: { INFLUX_TOKEN: token, INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_API_VERSION: '2' },
+      secret: token,
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // secrets in the configuration and in credential files: never printed

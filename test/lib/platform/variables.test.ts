@@ -85,9 +85,13 @@ describe('the Configuration table of the README and the loader', () => {
   test('every variable the loader reads is in its table', () => {
     const source = readFileSync(join(repo, 'src', 'lib', 'platform', 'settings.ts'), 'utf8');
     const read = new Set<string>();
-    for (const m of source.matchAll(
-      /\b(?:env|snapshot)\.([A-Z][A-Z0-9_]+)\b|\b(?:read|readSecretSafely|parseRunCommand|nameList)\(\s*(?:env|snapshot)?,?\s*'([A-Z][A-Z0-9_]+)'/g,
-    )) {
+    // env.NAME, or a reader called with the name: read(env, 'NAME'), nameList(snapshot, 'NAME')…
+    const uses = new RegExp(
+      /\b(?:env|snapshot)\.([A-Z][A-Z0-9_]+)\b|/.source +
+        /\b(?:read|readSecretSafely|parseRunCommand|nameList)\(\s*(?:env|snapshot)?,?\s*'([A-Z][A-Z0-9_]+)'/.source,
+      'g',
+    );
+    for (const m of source.matchAll(uses)) {
       read.add(m[1] ?? m[2]!);
     }
     for (const secret of ['INFLUXDB_PASSWORD', 'INFLUX_TOKEN']) read.add(`${secret}_FILE`);

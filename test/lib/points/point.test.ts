@@ -51,7 +51,11 @@ const TABLE: Row[] = [
   { what: 'measurement with = (not escaped)', point: pt('a=b', undefined, { v: 1 }), line: `a=b v=1 ${T_NS}` },
   { what: 'measurement with double quotes (not escaped)', point: pt('"q"', undefined, { v: 1 }), line: `"q" v=1 ${T_NS}` },
   { what: 'measurement with a backslash in the middle', point: pt('a\\b', undefined, { v: 1 }), line: `a\\b v=1 ${T_NS}` },
-  { what: 'measurement with non-ASCII and emoji', point: pt('température_🌡', undefined, { v: 1 }), line: `température_🌡 v=1 ${T_NS}` },
+  {
+    what: 'measurement with non-ASCII and emoji',
+    point: pt('température_🌡', undefined, { v: 1 }),
+    line: `température_🌡 v=1 ${T_NS}`,
+  },
   { what: 'measurement with comma and space together', point: pt('a, b', undefined, { v: 1 }), line: `a\\,\\ b v=1 ${T_NS}` },
   // tag keys
   { what: 'tag key with a space', point: pt('m', { 'host name': 'x' }, { v: 1 }), line: `m,host\\ name=x v=1 ${T_NS}` },
@@ -86,7 +90,11 @@ const TABLE: Row[] = [
   { what: 'string field with a backslash in the middle', point: pt('m', undefined, { s: 'a\\b' }), line: `m s="a\\\\b" ${T_NS}` },
   { what: 'string field ending with a backslash', point: pt('m', undefined, { s: 'dir\\' }), line: `m s="dir\\\\" ${T_NS}` },
   { what: 'string field with a backslash before a quote', point: pt('m', undefined, { s: '\\"' }), line: `m s="\\\\\\"" ${T_NS}` },
-  { what: 'string field with non-ASCII', point: pt('m', undefined, { s: 'Zürich ÖPNV 日本語' }), line: `m s="Zürich ÖPNV 日本語" ${T_NS}` },
+  {
+    what: 'string field with non-ASCII',
+    point: pt('m', undefined, { s: 'Zürich ÖPNV 日本語' }),
+    line: `m s="Zürich ÖPNV 日本語" ${T_NS}`,
+  },
   { what: 'string field with emoji', point: pt('m', undefined, { s: '✓ 🚀 👩‍💻' }), line: `m s="✓ 🚀 👩‍💻" ${T_NS}` },
   { what: 'empty string field', point: pt('m', undefined, { s: '' }), line: `m s="" ${T_NS}` },
   {

@@ -235,7 +235,8 @@ function fakeSystemctl(dir: string, failOn?: string): { path: string; calls: () 
   const path = join(dir, 'systemctl');
   writeFileSync(
     path,
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n${failOn ? `case "$1" in ${failOn}) echo "Failed to ${failOn}: Access denied" >&2; exit 1;; esac\n` : ''}exit 0\n`,
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> ` +
+      `'${log}'\n${failOn ? `case "$1" in ${failOn}) echo "Failed to ${failOn}: Access denied" >&2; exit 1;; esac\n` : ''}exit 0\n`,
   );
   chmodSync(path, 0o755);
   return { path, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []) };

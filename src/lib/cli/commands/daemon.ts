@@ -30,14 +30,16 @@ export const command: CommandModule<object, Args> = {
       .option('run-command', {
         type: 'string',
         describe:
-          'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node bin/metrics run. Also $METRICS_RUN_COMMAND',
+          'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node ' +
+          'bin/metrics run. Also $METRICS_RUN_COMMAND',
       })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
       .example('$0 daemon', 'run every collector on its RUN_INTERVAL until stopped')
       .example('$0 daemon system disk --max-concurrent 1 --jitter 5s', 'two collectors, one at a time')
       .epilog(
         'Each run is a fresh `metrics run <name>` process. Time spans count from the end of the previous run of the collector, ' +
-          'cron expressions are evaluated in UTC, a collector never overlaps itself, and a line is logged per run. Exit code 0 after SIGTERM/SIGINT.',
+          'cron expressions are evaluated in UTC, a collector never overlaps itself, and a line is logged per run. Exit code 0 after ' +
+          'SIGTERM/SIGINT.',
       ) as never,
   handler: async (args) => {
     const { runDaemon } = await import('../../schedule/daemon.js');

@@ -19,12 +19,10 @@ interface Args {
 
 const SINKS_HELP = `Where events go (environment; see the README, "Configuration"):
 ${VARIABLES.filter((v) => ['METRICS_EVENT_SINKS', 'METRICS_LOG_PATH', 'PROMTAIL_PUSH_API_URL'].includes(v.name))
-  .map((v) =>
-    `  ${v.name.padEnd(22)} ${v.meaning}${v.name === 'METRICS_EVENT_SINKS' ? `:\n${' '.repeat(25)}${v.rule}; default: ${v.default}` : ''}`.replaceAll(
-      '`',
-      '',
-    ),
-  )
+  .map((v) => {
+    const rule = v.name === 'METRICS_EVENT_SINKS' ? `:\n${' '.repeat(25)}${v.rule}; default: ${v.default}` : '';
+    return `  ${v.name.padEnd(22)} ${v.meaning}${rule}`.replaceAll('`', '');
+  })
   .join('\n')}
   INFLUXDB_*, INFLUX_*   the InfluxDB configuration for the influx sink, as for collectors
 

@@ -41,7 +41,8 @@ const dashboard: CommandModule<object, DashboardArgs> = {
         'Flux queries for an InfluxDB 2.x data source',
       )
       .example(
-        'curl -H "Authorization: Bearer $GRAFANA_TOKEN" -H "Content-Type: application/json" -d "{\\"dashboard\\": $($0 grafana dashboard), \\"overwrite\\": true}" https://grafana.example/api/dashboards/db',
+        'curl -H "Authorization: Bearer $GRAFANA_TOKEN" -H "Content-Type: application/json" -d "{\\"dashboard\\": $($0 grafana ' +
+          'dashboard), \\"overwrite\\": true}" https://grafana.example/api/dashboards/db',
         'or through the HTTP API',
       )
       .epilog(
@@ -59,7 +60,8 @@ const dashboard: CommandModule<object, DashboardArgs> = {
     const { EXIT } = await import('../../platform/exit.js');
     if (args.datasource !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(args.datasource)) {
       throw new UsageError(
-        `--datasource ${JSON.stringify(args.datasource)} is not a data source UID (letters, digits, "-" and "_", at most 40; see Connections > Data sources in Grafana, the UID is in the URL)`,
+        `--datasource ${JSON.stringify(args.datasource)} is not a data source UID (letters, digits, "-" and "_", at most 40; see ` +
+          `Connections > Data sources in Grafana, the UID is in the URL)`,
       );
     }
     if (!/^[A-Za-z0-9_-]{1,40}$/.test(args.uid))
@@ -78,7 +80,8 @@ const dashboard: CommandModule<object, DashboardArgs> = {
       const measurements = markdown === undefined ? [] : parseMeasurementTables(markdown);
       if (!measurements.length) {
         process.stderr.write(
-          `warning: collector "${c.name}": ${markdown === undefined ? `no README.md (looked at ${candidates.join(', ')})` : 'its README.md has no measurement table'}: ` +
+          `warning: collector "${c.name}": ` +
+            `${markdown === undefined ? `no README.md (looked at ${candidates.join(', ')})` : 'its README.md has no measurement table'}: ` +
             'no panels for its measurements (the README, "Dashboards", shows the table format)\n',
         );
       }

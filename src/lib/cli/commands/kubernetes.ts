@@ -30,7 +30,8 @@ function generateOptions<T>(y: Argv<T>): never {
     .option('out', {
       type: 'string',
       describe:
-        'write one file per object and a kustomization.yaml into this directory (created if missing); default: print the objects as one YAML stream',
+        'write one file per object and a kustomization.yaml into this directory (created if missing); default: print the objects as ' +
+        'one YAML stream',
     })
     .option('image', {
       type: 'string',
@@ -51,7 +52,8 @@ function generateOptions<T>(y: Argv<T>): never {
       choices: ['pvc', 'shared-pvc', 'emptydir'] as const,
       default: 'pvc' as const,
       describe:
-        'where the outbox and locks live: one ReadWriteOnce claim per collector, one ReadWriteMany claim for all, or an emptyDir (the outbox is lost when the pod ends)',
+        'where the outbox and locks live: one ReadWriteOnce claim per collector, one ReadWriteMany claim for all, or an emptyDir ' +
+        '(the outbox is lost when the pod ends)',
     })
     .option('storage-class', { type: 'string', describe: 'storageClassName of the claims (default: the cluster default)' })
     .option('storage-size', {
@@ -87,8 +89,9 @@ function generateOptions<T>(y: Argv<T>): never {
     .example('$0 kubernetes generate sponsoring --image registry.example/ic:0.1.0 | kubectl apply -f -', 'one collector, another image')
     .epilog(
       'A cron RUN_INTERVAL becomes the CronJob schedule as it is (timeZone Etc/UTC). A time span becomes the nearest regular cron ' +
-        'schedule (every 1-30 minutes, 1-12 hours, daily, weekly, monthly); when that is not exact a warning on stderr and a comment in the ' +
-        'CronJob give the largest gap between runs. Under systemd a time span counts from the end of the previous run; a CronJob runs on the clock.',
+        'schedule (every 1-30 minutes, 1-12 hours, daily, weekly, monthly); ' +
+        'when that is not exact a warning on stderr and a comment in the CronJob give the largest gap between runs. ' +
+        'Under systemd a time span counts from the end of the previous run; a CronJob runs on the clock.',
     ) as never;
 }
 

@@ -57,7 +57,8 @@ const install: CommandModule<object, Args> = {
     options(y, true)
       .example('$0 logrotate install --log-path /var/log/metrics-events.log', 'install /etc/logrotate.d/metrics-events')
       .epilogue(
-        'The log is rotated by renaming (nocreate, never copytruncate): each event is a separate append, so no line is lost. Exit codes: 0 installed; 1 writing the file or systemctl failed; 2 usage error.',
+        'The log is rotated by renaming (nocreate, never copytruncate): each event is a separate append, so no line is lost. Exit ' +
+          'codes: 0 installed; 1 writing the file or systemctl failed; 2 usage error.',
       ) as never,
   handler: async (args) => {
     const opts = await resolveArgs(args);

@@ -14,7 +14,8 @@ interface Args {
 export const command: CommandModule<object, Args> = {
   command: 'schedule [name]',
   describe:
-    'print the next run times of a collector (or of all): time spans count from the end of the last recorded run, cron expressions are evaluated in UTC',
+    'print the next run times of a collector (or of all): time spans count from the end of the last recorded run, cron expressions ' +
+    'are evaluated in UTC',
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'a collector (see: metrics list); all when omitted' })
@@ -75,7 +76,8 @@ export const command: CommandModule<object, Args> = {
               ? 'cron, UTC'
               : lastEnd
                 ? `counted from the end of the last run, ${lastEnd.toISOString()}; later times assume the runs take no time`
-                : 'no run recorded: due now (under systemd: 1min after boot, or when the timer is installed); later times assume the runs take no time',
+                : 'no run recorded: due now (under systemd: 1min after boot, or when the timer is installed); later times assume the ' +
+                  'runs take no time',
           next: nextRuns(schedule, count, now, lastEnd).map((d) => d.toISOString()),
         });
       } catch (error) {

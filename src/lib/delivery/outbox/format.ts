@@ -210,7 +210,8 @@ export function timeFromName(name: string): Date | undefined {
   const m = BATCH_NAME.exec(name);
   if (!m) return undefined;
   const s = m[1]!;
-  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
+  const date = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
+  const iso = `${date}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }

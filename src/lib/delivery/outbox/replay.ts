@@ -199,7 +199,8 @@ class Replay {
     this.count(this.done, entry.points);
     this.box.log.error(
       `outbox: ${entry.path} is corrupt (${reason}); moved it to ${dest} ` +
-        `(${entry.header ? `${entry.header.lines} points from ${entry.header.collector}` : 'points unknown'} not replayed); replaying the rest`,
+        `(${entry.header ? `${entry.header.lines} points from ${entry.header.collector}` : 'points unknown'} not replayed); ` +
+        `replaying the rest`,
     );
     this.opts.onProgress?.({ ...this.done }, total);
   }

@@ -23,9 +23,10 @@
  * the oldest pending files are deleted to make room, logged at error level and counted in
  * dropped.json; `store` returns them (`dropped`), flagged `thisRun` when this Outbox stored them,
  * so that a run counts its own dropped points as lost, not deferred (`spareThisRun` stores a
- * batch without deleting those: for the run's report points). A single batch larger than `maxBytes` is still stored whole (after everything older
- * was dropped), with a warning: splitting it would drop part of the newest data to keep the bound
- * exact, and the bound exists to protect the disk from an unbounded backlog, not from one batch.
+ * batch without deleting those: for the run's report points). A single batch larger than
+ * `maxBytes` is still stored whole (after everything older was dropped), with a warning:
+ * splitting it would drop part of the newest data to keep the bound exact, and the bound exists
+ * to protect the disk from an unbounded backlog, not from one batch.
  * rejected/ and corrupt/ are not bounded or pruned automatically: they are kept for a human and
  * shown by `status()`.
  */
