@@ -52,3 +52,26 @@ test('a recording is served by host and path, its links rewritten; an unrecorded
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('line protocol read back: types kept, float spellings equal, escapes undone', async () => {
+  const { parseLine, parseLines, withoutTime } = await import('./line-protocol.js');
+  assert.deepEqual(parseLine('m\\ 1,a\\,b=c\\ d,e=f x=0,y=0.0,n=42i,s="say \\"hi\\" \\\\ ok",b=true 1700000000000000000'), {
+    measurement: 'm 1',
+    tags: { 'a,b': 'c d', e: 'f' },
+    fields: {
+      x: { type: 'float', value: 0 },
+      y: { type: 'float', value: 0 },
+      n: { type: 'integer', value: 42 },
+      s: { type: 'string', value: 'say "hi" \\ ok' },
+      b: { type: 'boolean', value: true },
+    },
+    time: '1700000000000000000',
+  });
+  assert.deepEqual(parseLine('m v=1e-05').fields.v, parseLine('m v=0.00001').fields.v);
+  assert.notDeepEqual(parseLine('m v=42i').fields.v, parseLine('m v=42').fields.v);
+  assert.deepEqual(withoutTime(parseLines('# comment\nm v=1 5\n\nm,t=x v="a b"\n')), [
+    { measurement: 'm', tags: {}, fields: { v: { type: 'float', value: 1 } } },
+    { measurement: 'm', tags: { t: 'x' }, fields: { v: { type: 'string', value: 'a b' } } },
+  ]);
+  assert.throws(() => parseLine('m v=abc'), /not line protocol/);
+});
