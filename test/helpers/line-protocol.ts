@@ -44,7 +44,7 @@ function split(text: string, sep: string, max = Number.POSITIVE_INFINITY): strin
   return parts;
 }
 
-const unescape = (s: string): string => s.replace(/\\(.)/g, '$1');
+const unbackslash = (s: string): string => s.replace(/\\(.)/g, '$1');
 
 function fieldValue(raw: string, line: string): ParsedField {
   if (raw.startsWith('"')) {
@@ -72,15 +72,15 @@ export function parseLine(line: string): ParsedPoint {
   for (const t of tagParts) {
     const [k, v] = split(t, '=', 2);
     if (k === undefined || v === undefined) throw new Error(`tag ${JSON.stringify(t)} has no value in: ${line}`);
-    tags[unescape(k)] = unescape(v);
+    tags[unbackslash(k)] = unbackslash(v);
   }
   const fields: Record<string, ParsedField> = {};
   for (const f of split(fieldText, ',')) {
     const [k, v] = split(f, '=', 2);
     if (k === undefined || v === undefined) throw new Error(`field ${JSON.stringify(f)} has no value in: ${line}`);
-    fields[unescape(k)] = fieldValue(v, line);
+    fields[unbackslash(k)] = fieldValue(v, line);
   }
-  return { measurement: unescape(measurement!), tags, fields, ...(time !== undefined && time !== '' ? { time } : {}) };
+  return { measurement: unbackslash(measurement!), tags, fields, ...(time !== undefined && time !== '' ? { time } : {}) };
 }
 
 /** Every point of a line-protocol text; blank lines and `#` comments are skipped. */
