@@ -204,9 +204,9 @@ export class JobLookup {
     return undefined;
   }
 
-  /** Whether lookups happened or were wanted in this run (for the summary line). */
+  /** Whether lookups were on and wanted in this run (for the summary line). */
   get used(): boolean {
-    return this.counts.found + this.counts.notFound + this.counts.without > 0;
+    return this.config !== undefined && this.counts.found + this.counts.notFound + this.counts.without > 0;
   }
 
   /** The job `runner` ran in workflow run `runId` of `repository` (owner/name); undefined when unknown. Never throws. */
