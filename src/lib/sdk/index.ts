@@ -43,9 +43,10 @@ export type { Logger } from '../platform/log.js';
 /**
  * A collector's own variables (`this.env`), checked by the rules the framework reads its own
  * with: {@link readSetting} with a rule (a whole number or a decimal in a range, a duration in
- * seconds, a boolean, a size), or a rule's `check(name, raw)` for a message of your own.
+ * seconds, a boolean, a size), or a rule's `check(name, raw)` for a message of your own; and
+ * its secrets with {@link readSecret} (`<NAME>_FILE` or a systemd credential, never printed).
  */
-export { readSetting } from './settings.js';
+export { readSecret, readSetting, type SecretOptions } from './settings.js';
 export {
   MAX_TIMER_SECONDS,
   booleanRule,

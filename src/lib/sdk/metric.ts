@@ -20,9 +20,12 @@ import type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fet
 /**
  * What `collect()` returns: an array, any iterable, or an async iterable of points (each a
  * `PointObject` or a `Point` of `@influxdata/influxdb-client`). An async generator streams millions
- * of points in batches without holding them in memory.
+ * of points in batches without holding them in memory. An async generator may also yield arrays
+ * of points: each array is taken as that many points, in order, with one `await` per array
+ * instead of one per point (the generator's own cost, about 0.3 s per million points, then
+ * mostly disappears). A point itself is never an array, so both may be mixed.
  */
-export type Collected = Iterable<CollectedPoint> | AsyncIterable<CollectedPoint>;
+export type Collected = Iterable<CollectedPoint> | AsyncIterable<CollectedPoint | readonly CollectedPoint[]>;
 
 /**
  * The base class of every collector. Extend it, implement {@link Metric.collect}, and return
@@ -201,9 +204,17 @@ export abstract class Metric {
           if (r) await r;
         }
       } else if (Symbol.asyncIterator in (collected as object)) {
-        for await (const p of collected as AsyncIterable<CollectedPoint>) {
-          const r = add(p);
-          if (r) await r;
+        for await (const p of collected as AsyncIterable<CollectedPoint | readonly CollectedPoint[]>) {
+          if (Array.isArray(p)) {
+            // a batch of points: one await per batch instead of one per point
+            for (let i = 0; i < p.length; i++) {
+              const r = add(p[i]);
+              if (r) await r;
+            }
+          } else {
+            const r = add(p as CollectedPoint);
+            if (r) await r;
+          }
           if (this.signal.aborted) throw this.signal.reason;
         }
       } else if (Symbol.iterator in (collected as object)) {
