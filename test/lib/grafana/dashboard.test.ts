@@ -250,7 +250,8 @@ function runnerStorage(): string {
 /**
  * A collector's dry-run against its recorded sources: test/collectors/<name>/fixtures/dry-run.json
  * names the recording folders (beside it) and the environment, where `{host}` stands for the
- * address at which the recording server serves that recorded host:
+ * address at which the recording server serves that recorded host (a `{word}` without a dot is
+ * left alone):
  *
  *     { "recordings": ["launchpad"], "env": { "LAUNCHPAD_API_URL": "{api.launchpad.net}/devel" } }
  */
@@ -265,7 +266,10 @@ async function dryRunFromFixtures(name: string): Promise<CliResult> {
   const server: RecordingServer = await serveRecording(spec.recordings.map((r) => join(dir, r)));
   try {
     const env = Object.fromEntries(
-      Object.entries(spec.env).map(([k, v]) => [k, v.replace(/\{([^}]+)\}/g, (_m, host: string) => server.base(host))]),
+      Object.entries(spec.env).map(([k, v]) => [
+        k,
+        v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => server.base(host)),
+      ]),
     );
     return await runCli(['run', name, '--dry-run', '--format', 'lp'], { env: { STATE_DIRECTORY: stateDir, ...env } });
   } finally {
