@@ -63,6 +63,9 @@ const SECRET_NAME = /token|secret|password|passwd|key|auth|sig|cookie|session|cr
 /** Response headers worth saving: what collectors read (paging, caching, rate limits, redirects). */
 const KEPT_HEADER = /^(content-type|link|location|etag|last-modified|retry-after|x-ratelimit-[a-z0-9-]+|x-total-count|x-next-page)$/;
 
+/** Statuses of a redirect. */
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
 /** Statuses whose answers have no body (a Response cannot be built with one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -236,19 +239,29 @@ export class ReplayFetcher implements Fetcher {
 
   async fetch(url: string, init: RequestInit): Promise<Response> {
     if (init.signal?.aborted) throw init.signal.reason;
-    const method = (init.method ?? 'GET').toUpperCase();
-    const e = this.recording.next(method, url);
-    if (!e) {
-      const where = this.recording.dirs.join(', ');
-      throw new CollectorError(
-        `${method} ${safeUrl(url)} is not in the recording ${where}: record it again (metrics run <collector> --record <folder>), ` +
-          `or add it to ${RECORDING_INDEX}`,
-      );
+    let method = (init.method ?? 'GET').toUpperCase();
+    let current = url;
+    for (let hops = 0; ; hops++) {
+      const e = this.recording.next(method, current);
+      if (!e) {
+        const where = this.recording.dirs.join(', ');
+        throw new CollectorError(
+          `${method} ${safeUrl(current)} is not in the recording ${where}: record it again (metrics run <collector> --record <folder>), ` +
+            `or add it to ${RECORDING_INDEX}`,
+        );
+      }
+      const location = e.headers?.location;
+      if (REDIRECT.has(e.status) && location && init.redirect !== 'manual' && hops < 20) {
+        // followed as fetch follows it: 303 (and 301/302 of a POST) become a GET
+        if (e.status === 303 || ((e.status === 301 || e.status === 302) && method === 'POST')) method = 'GET';
+        current = new URL(location, current).toString();
+        continue;
+      }
+      const noBody = method === 'HEAD' || NULL_BODY.has(e.status);
+      const response = new Response(noBody ? null : new Uint8Array(e.bodyBytes), { status: e.status, headers: e.headers });
+      Object.defineProperty(response, 'url', { value: current });
+      return response;
     }
-    const noBody = method === 'HEAD' || NULL_BODY.has(e.status);
-    const response = new Response(noBody ? null : new Uint8Array(e.bodyBytes), { status: e.status, headers: e.headers });
-    Object.defineProperty(response, 'url', { value: url });
-    return response;
   }
 }
 
@@ -338,7 +351,12 @@ export class RecordingFetcher implements Fetcher {
     for (const [name, value] of response.headers) {
       if (KEPT_HEADER.test(name) || (method === 'HEAD' && name === 'content-length')) headers[name] = value;
     }
-    const entry: Pending = { method, url, status: response.status, headers, chunks: [] };
+    if (response.redirected && response.url && response.url !== url) {
+      // fetch followed redirects: kept as one hop to the URL that answered, which replay follows
+      this.exchanges.push({ method, url, status: 302, headers: { location: response.url }, chunks: [] });
+    }
+    const finalMethod = response.redirected && method === 'POST' ? 'GET' : method;
+    const entry: Pending = { method: finalMethod, url: response.url || url, status: response.status, headers, chunks: [] };
     this.exchanges.push(entry);
     if (!response.body || NULL_BODY.has(response.status)) return response;
     const reader = response.body.getReader();
