@@ -22,9 +22,10 @@
  * one it is given (the collector's secret-looking variables) is registered with the redactor, and
  * every saved text (URLs, headers, bodies) is redacted.
  */
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { readRegularFile, writeFileAtomic } from './atomic.js';
+import { readRegularFileSync, writeFileAtomic } from './atomic.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import type { Fetcher } from './fetcher.js';
 import { safeUrl } from './http.js';
@@ -120,16 +121,16 @@ function bodyPath(dir: string, name: string, file: string): string {
 }
 
 /** Reads a file of at most `max` bytes (no link followed); a missing one is an error naming it. */
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
+function readBounded(path: string, max: number, what: string): Buffer {
   let size: number;
   try {
-    size = (await lstat(path)).size;
+    size = lstatSync(path).size;
   } catch (error) {
     throw new UsageError(`cannot read ${what} ${path}: ${errorMessage(error)}`);
   }
   if (size > max) throw new UsageError(`${what} ${path} has ${size} bytes, more than the ${max} a recording may hold`);
   try {
-    const f = await readRegularFile(path, Math.max(size, 0));
+    const f = readRegularFileSync(path, Math.max(size, 0));
     if (!f) throw new Error('it is gone');
     return f.data;
   } catch (error) {
@@ -137,13 +138,18 @@ async function readBounded(path: string, max: number, what: string): Promise<Buf
   }
 }
 
+/** {@link readRecordingSync}, for async callers. */
+export async function readRecording(dir: string): Promise<LoadedExchange[]> {
+  return readRecordingSync(dir);
+}
+
 /**
- * The exchanges of a recording folder, checked: an index that is not a recording, a malformed
+ * The exchanges of a recording folder (read at once: a recording is a test fixture), checked: an index that is not a recording, a malformed
  * entry, or a body file that is missing or outside the folder is a UsageError naming the file.
  */
-export async function readRecording(dir: string): Promise<LoadedExchange[]> {
+export function readRecordingSync(dir: string): LoadedExchange[] {
   const file = join(dir, RECORDING_INDEX);
-  const raw = await readBounded(file, MAX_INDEX_BYTES, 'the recording index');
+  const raw = readBounded(file, MAX_INDEX_BYTES, 'the recording index');
   let index: unknown;
   try {
     index = JSON.parse(raw.toString('utf8'));
@@ -173,7 +179,7 @@ export async function readRecording(dir: string): Promise<LoadedExchange[]> {
       }
     }
     if (e.body !== undefined && typeof e.body !== 'string') throw bad(file, `${where}: "body" must be a file name`);
-    const bodyBytes = e.body ? await readBounded(bodyPath(dir, e.body, file), MAX_BODY_BYTES, `the body of ${where} of`) : Buffer.alloc(0);
+    const bodyBytes = e.body ? readBounded(bodyPath(dir, e.body, file), MAX_BODY_BYTES, `the body of ${where} of`) : Buffer.alloc(0);
     out.push({
       method: e.method.toUpperCase(),
       url: e.url,

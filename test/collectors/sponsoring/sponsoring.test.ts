@@ -1,8 +1,7 @@
 /**
  * The sponsoring collector: its date parsing and statistics; the collector run in-process by the
- * SDK's harness (`collectPoints`) against its recorded fixture (fixtures/requests.json, the answer
- * in fixtures/queue.json) at fixed times, and against a local server failing in every way; then
- * as a user runs it (`bin/metrics run sponsoring --dry-run`), including a fixture made with
+ * SDK's harness (`collectPoints`) against its recorded fixture (fixtures/recording/) at fixed
+ * times, and against a local server failing in every way; then as a user runs it (`bin/metrics run sponsoring --dry-run`), including a fixture made with
  * `--record` and replayed offline with `--replay`.
  */
 import assert from 'node:assert/strict';
@@ -10,8 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
+import { DEFAULT_URL, parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
 import { collectPoints } from '../../../src/lib/sdk/testing.js';
+import { readRecording } from '../../helpers/recording-server.js';
 import {
   freePort,
   repoRoot,
@@ -29,9 +29,9 @@ after(() => rmSync(stateDir, { recursive: true, force: true }));
 /** `bin/metrics ...args` as a user runs it, with this file's state directory. */
 const cli = (args: string[], opts: CliOptions = {}) => runCli(args, { ...opts, env: { STATE_DIRECTORY: stateDir, ...opts.env } });
 
-/** the recording of the source (its answer: queue.json) */
-const FIXTURES = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures');
-const FIXTURE = join(FIXTURES, 'queue.json');
+/** The recording of the source (metrics-recording/1): general.json as sponsoring-reports.ubuntu.com serves it. */
+const RECORDING = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording');
+const FIXTURE = join(RECORDING, 'general.json');
 /** the harness's default now, 2026-01-01T00:00:00Z */
 const DEFAULT_NS = '1767225600000000000';
 const DAY = 86_400_000;
@@ -83,7 +83,7 @@ describe('stats', () => {
 
 interface Entry {
   date_queued: string;
-  sets: string[];
+  sets?: string[];
 }
 
 /** The expected lines for a given UTC day, computed independently of the collector. */
@@ -96,7 +96,7 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
   for (const e of entries) {
     const age = Math.max(0, todayDay - dayOf(e.date_queued));
     byReport.get('sponsoring')!.push(age);
-    for (const s of new Set(e.sets)) {
+    for (const s of new Set(e.sets ?? [])) {
       if (!byReport.has(s)) byReport.set(s, []);
       byReport.get(s)!.push(age);
     }
@@ -109,16 +109,26 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
   });
 }
 
+describe('the source', () => {
+  test("the default URL is the original's current one, and the recording is of it", () => {
+    assert.equal(DEFAULT_URL, 'http://sponsoring-reports.ubuntu.com/jsons/general.json');
+    assert.deepEqual(
+      readRecording(RECORDING).map((e) => [e.method, e.url, e.status]),
+      [['GET', DEFAULT_URL, 200]],
+    );
+  });
+});
+
 describe('the recorded fixture, in-process (collectPoints)', () => {
   const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Entry[];
 
   for (const now of ['2026-12-01T00:00:00Z', '2026-03-02T23:59:59.999Z', '2027-02-28T06:00:00+09:00']) {
     test(`at ${now}: exact tags, integer fields, the collection time on every point`, async () => {
-      const r = await collectPoints('sponsoring', { fixtures: FIXTURES, now });
+      const r = await collectPoints('sponsoring', { fixtures: RECORDING, now });
       assert.deepEqual(r.errors, []);
       const ns = String(BigInt(Date.parse(now)) * 1_000_000n);
       assert.deepEqual([...r.lines].sort(), expectedLines(fixture, Math.floor(Date.parse(now) / DAY), ns).sort());
-      // reports: every set name, plus sponsoring for all entries; no report for the entry without sets
+      // reports: every set name, plus sponsoring for all entries; no report for the entries with no sets or without "sets"
       assert.deepEqual(r.points.map((p) => p.tags.report).sort(), ['main', 'sponsoring', 'ubuntu-sponsors', 'universe']);
       for (const p of r.points) {
         assert.equal(p.measurement, 'sponsoring_queue_stats');
@@ -132,13 +142,13 @@ describe('the recorded fixture, in-process (collectPoints)', () => {
   }
 
   test('at 2026-12-01 the numbers are the ones worked out by hand', async () => {
-    const r = await collectPoints('sponsoring', { fixtures: FIXTURES, now: '2026-12-01T00:00:00Z' });
+    const r = await collectPoints('sponsoring', { fixtures: RECORDING, now: '2026-12-01T00:00:00Z' });
     const all = r.points.find((p) => p.tags.report === 'sponsoring');
-    // ages in days: 01/15 → 320, 03/02 → 274, 06/30 → 154, 10/01 → 61, 11/20 → 11
+    // ages in days: 01/15 → 320, 03/02 → 274, 06/30 → 154, 10/01 → 61, 11/20 → 11, 11/25 → 6; 826 / 6 → 137
     assert.deepEqual(all?.fields, {
-      count: { type: 'integer', value: 5 },
+      count: { type: 'integer', value: 6 },
       oldest: { type: 'integer', value: 320 },
-      average_age: { type: 'integer', value: 164 },
+      average_age: { type: 'integer', value: 137 },
     });
   });
 });
@@ -231,11 +241,11 @@ describe('the whole collector as a user runs it (bin/metrics)', () => {
   });
 
   test('the readable dry-run format, replayed from the fixture at a fixed now', async () => {
-    const r = await cli(['run', 'sponsoring', '--dry-run', '--replay', FIXTURES, '--now', '2026-12-01T00:00:00Z']);
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--replay', RECORDING, '--now', '2026-12-01T00:00:00Z']);
     assert.equal(r.code, 0, show(r));
     assert.match(
       r.stdout,
-      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=5i oldest=320i average_age=164i {2}2026-12-01T00:00:00/m,
+      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=6i oldest=320i average_age=137i {2}2026-12-01T00:00:00/m,
       show(r),
     );
   });

@@ -18,7 +18,7 @@ import { repoRoot } from '../../helpers/servers.js';
 const tmp = mkdtempSync(join(tmpdir(), 'harness-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const SPONSORING_FIXTURES = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures');
+const SPONSORING_FIXTURES = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording');
 const DEFAULT_NS = '1767225600000000000'; // 2026-01-01T00:00:00Z
 const API = 'https://api.example/v1/items';
 
@@ -60,11 +60,11 @@ describe('collectPoints', () => {
     assert.deepEqual(all, {
       measurement: 'sponsoring_queue_stats',
       tags: { report: 'sponsoring' },
-      fields: { count: { type: 'integer', value: 5 }, oldest: { type: 'integer', value: 0 }, average_age: { type: 'integer', value: 0 } },
+      fields: { count: { type: 'integer', value: 6 }, oldest: { type: 'integer', value: 0 }, average_age: { type: 'integer', value: 0 } },
       time: DEFAULT_NS,
     });
     assert.equal(r.lines.length, 4);
-    assert.equal(r.lines[0], `sponsoring_queue_stats,report=sponsoring count=5i,oldest=0i,average_age=0i ${DEFAULT_NS}`);
+    assert.equal(r.lines[0], `sponsoring_queue_stats,report=sponsoring count=6i,oldest=0i,average_age=0i ${DEFAULT_NS}`);
     assert.ok(
       r.logs.some((l) => l.startsWith('debug [sponsoring] ')),
       r.logs.join('\n'),
