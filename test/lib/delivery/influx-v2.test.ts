@@ -226,7 +226,7 @@ describe('InfluxDB v2 write API', () => {
     const names = [...new Set(samples.map((x) => x.metric.__name__))].sort();
     assert.deepEqual(names, ['sponsoring_queue_stats_average_age', 'sponsoring_queue_stats_count', 'sponsoring_queue_stats_oldest']);
     const count = samples.find((x) => x.metric.__name__ === 'sponsoring_queue_stats_count' && x.metric.report === 'sponsoring');
-    assert.equal(count?.value, 5);
+    assert.equal(count?.value, 6);
   });
 
   test('INFLUX_API_VERSION=auto works against victoria-metrics', async (t) => {
