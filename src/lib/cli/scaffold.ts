@@ -185,7 +185,7 @@ export async function scaffoldCollector(opts: ScaffoldOptions): Promise<Scaffold
     if (!formatted) next.push(`format the copy: npx biome check --write src/collectors/${name} test/collectors/${name}`);
     next.push(
       `measurement names were kept from ${opts.from}: rename them in src/collectors/${name}/ and its README`,
-      `if it fetches over HTTP, record its fixtures: metrics run ${name} --record test/collectors/${name}/fixtures`,
+      `if it fetches over HTTP, record its fixtures: bin/metrics run ${name} --dry-run --record test/collectors/${name}/fixtures`,
     );
   }
   return { root, files: written, next };
@@ -273,10 +273,12 @@ Integers are written as integers (\`i\`), the rest as floats.
 /** The head of a generated test: what it runs, and how to run it and record its fixtures. */
 function testHead(name: string, what: string): string {
   return `/**
- * The collector ${name}${what}, through the SDK's harness: one in-process dry-run at a fixed
- * "now", its HTTP requests answered from its recording (fixtures/; record those of a real run
- * with \`bin/metrics run <name> --record test/collectors/<name>/fixtures\`), its points parsed
- * with their line-protocol types. Run it with \`bin/metrics test <name>\` or \`npm test -- <name>\`.
+ * The collector ${name}${what}.
+ *
+ * Run through the SDK's harness: one in-process dry-run at a fixed "now", its HTTP requests
+ * answered from its recording (fixtures/; record those of a real run with
+ * \`bin/metrics run <name> --dry-run --record test/collectors/<name>/fixtures\`), its points
+ * parsed with their line-protocol types. Run it with \`bin/metrics test <name>\` or \`npm test -- <name>\`.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -381,7 +383,7 @@ function copiedTest(name: string, cls: string | undefined): string {
   // the class when the copy has one in <name>.ts, else the collector found by name (as metrics run finds it)
   const subject = cls ? `code.${cls}` : tsString(name);
   const classImport = cls ? `import * as code from '../../../src/collectors/${name}/${name}.js';\n` : '';
-  const head = testHead(name, ' (a copy made by metrics new --from)');
+  const head = testHead(name, ', a copy made by metrics new --from');
   return `${head}${classImport}import { collectPoints } from '../../../src/lib/sdk/testing.js';
 
 /** the recording (this file runs from dist/test/collectors/<name>/) */
