@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Point } from '@influxdata/influxdb-client';
 import { Serializer } from '../src/lib/points/line-protocol.js';
 import { int } from '../src/lib/points/point.js';
+import { startupRows } from './startup.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const metrics = join(repo, 'bin', 'metrics');
@@ -126,3 +127,7 @@ export function runMetric(o) { return new Stream(o).run(); }
   }
 }
 void tmpdir;
+
+process.stdout.write('\nstart-up, whole processes (median of pairwise ratios)\n');
+for (const r of await startupRows({ smoke: process.env.BENCH_SMOKE === '1' }))
+  row(r.what, r.value, `${r.ratio.toFixed(2)}x vs ${r.baseline} ${r.target ?? ''}`);
