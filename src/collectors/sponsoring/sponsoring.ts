@@ -50,8 +50,8 @@ export class SponsoringMetric extends Metric {
     const list = Queue.safeParse(data);
     if (!list.success)
       throw new CollectorError(`${url}: expected a JSON list of queue entries, got ${data === null ? 'null' : typeof data}`);
-    const today = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
-    const todayUtc = Date.UTC(new Date(today).getUTCFullYear(), new Date(today).getUTCMonth(), new Date(today).getUTCDate());
+    const today = this.now();
+    const todayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
     const ages = new Map<string, number[]>([[ALL, []]]);
     let clash = false;
     list.data.forEach((raw, i) => {

@@ -28,6 +28,10 @@ export interface RunOptions {
   /** seconds one collector may take (`--timeout`; default: METRICS_TIMEOUT, else 600) */
   timeoutSec?: number;
   settings: Settings;
+  /** `--now`: the collection time, ns (else METRICS_NOW, else the time each collector starts) */
+  now?: string;
+  /** `--allow-now`: a real write may use a fixed collection time (back-filling) */
+  allowNow?: boolean;
   /** for tests */
   log?: Logger;
 }
@@ -69,6 +73,13 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   const { settings } = opts;
   const log = opts.log ?? createLogger({ verbose: opts.verbose });
   const timeoutSec = timeoutFrom(settings, opts.timeoutSec);
+  const fixedNow = opts.now ?? settings.run.now;
+  if (fixedNow !== undefined && !opts.dryRun && !opts.allowNow) {
+    throw new UsageError(
+      `${opts.now !== undefined ? '--now' : 'METRICS_NOW'} fixes the collection time, and a real write would store points at that ` +
+        'time (back-filling InfluxDB): use it with --dry-run, or add --allow-now to write them',
+    );
+  }
   // a run of named collectors imports only them; a dry-run in a checkout runs changed sources (dev mode)
   const all = await discoverCollectors(settings.run, { only: opts.names, fromSource: opts.dryRun && settings.fromSource });
   const selected = pickCollectors(all, opts.names);
@@ -182,7 +193,7 @@ async function runOne(
     }
   }
 
-  const collectionTime = nowNanos();
+  const collectionTime = opts.now ?? settings.run.now ?? nowNanos();
   const inner: PointSink = delivery ? new BatchingSink(delivery, c.name, delivery.batchSize) : new DryRunSink(opts.format, collectionTime);
   const sink = new GuardedSink(inner, c.name);
   const controller = new AbortController();
