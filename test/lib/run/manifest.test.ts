@@ -33,7 +33,8 @@ describe('discovery with a manifest (METRICS_COLLECTORS_DIR)', () => {
   const env = { METRICS_COLLECTORS_DIR: dir };
   const marked = (interval: string) =>
     `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marker)}, 'marked\\n');\n` +
-    `export const RUN_INTERVAL = '${interval}';\nexport async function runMetric() { return { collector: 'marked', ok: true, points: 0 }; }\n`;
+    `export const RUN_INTERVAL = '${interval}';\n` +
+    "export async function runMetric() { return { collector: 'marked', ok: true, points: 0 }; }\n";
 
   before(() => {
     mkdirSync(dir, { recursive: true });
