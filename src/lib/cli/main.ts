@@ -10,8 +10,9 @@
  * settings (context.ts). Under systemd every run is a fresh process, so the common case —
  * `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes straight to the runner
  * without loading yargs, and so does a plain `metrics list [--json]` (`npm run bench` measures it:
- * yargs costs more than the rest of a dry-run together). Everything else, including `--help`, any argument this fast path does not know, and
- * an environment the settings refuse, is parsed by the yargs CLI in yargs.ts.
+ * yargs costs more than the rest of a dry-run together). Everything else, including `--help`, any
+ * argument this fast path does not know, and an environment the settings refuse, is parsed by the
+ * yargs CLI in yargs.ts.
  */
 import { parseArgs } from 'node:util';
 import { redactProcessOutput } from '../platform/redact.js';
