@@ -93,6 +93,12 @@ export interface Settings {
   readonly fastPath: boolean;
   /** SYSTEMD_SCOPE is set: systemd runs us (as a generator: log to /dev/kmsg) */
   readonly underSystemd: boolean;
+  /**
+   * dev mode is allowed: a `--dry-run` in a checkout runs a collector whose source is newer than
+   * its build from that source (run/from-source.ts); false under CI (`CI` set, not `false`/`0`) and
+   * under systemd (`INVOCATION_ID`), which run compiled JavaScript only
+   */
+  readonly fromSource: boolean;
   /** The InfluxDB settings, parsed on first use; throws ConfigError naming every missing or invalid variable. */
   influx(): InfluxConfig;
 }
@@ -271,6 +277,18 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'METRICS_DEBUG', meaning: 'print the stack of an unexpected error', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_NO_FAST_PATH', meaning: 'parse every command line with yargs', default: 'false', rule: BOOLEAN.summary },
   { name: 'SYSTEMD_SCOPE', meaning: 'the generator runs under systemd', default: NONE, rule: BY_SYSTEMD },
+  {
+    name: 'INVOCATION_ID',
+    meaning: 'systemd runs this service: a dry-run never runs collectors from source',
+    default: NONE,
+    rule: BY_SYSTEMD,
+  },
+  {
+    name: 'CI',
+    meaning: 'a CI run: a dry-run never runs collectors from source (only compiled code)',
+    default: NONE,
+    rule: 'set by CI services; `false`, `0` or empty: not CI',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -452,6 +470,7 @@ export function readSettings(env: Env = process.env): { settings: Settings; prob
     debug: read(snapshot, 'METRICS_DEBUG', BOOLEAN, false, problems),
     fastPath: !read(snapshot, 'METRICS_NO_FAST_PATH', BOOLEAN, false, problems),
     underSystemd: Boolean(snapshot.SYSTEMD_SCOPE),
+    fromSource: !snapshot.INVOCATION_ID && !snapshot.SYSTEMD_SCOPE && ['', 'false', '0'].includes(snapshot.CI ?? ''),
     influx() {
       if (!influx) {
         try {
