@@ -235,7 +235,9 @@ async function runOne(
   }
 
   const collectionTime = opts.now ?? settings.run.now ?? nowNanos();
-  const inner: PointSink = delivery ? new BatchingSink(delivery, c.name, delivery.batchSize) : new DryRunSink(opts.format, collectionTime);
+  const inner: PointSink = delivery
+    ? new BatchingSink(delivery, c.name, delivery.batchSize, delivery.config.batchesInFlight)
+    : new DryRunSink(opts.format, collectionTime);
   const sink = new GuardedSink(inner, c.name);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
