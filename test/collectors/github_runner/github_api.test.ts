@@ -11,7 +11,7 @@
  * issued without them, no event is lost, the run exits 0, and the cause is logged once.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -149,6 +149,7 @@ let seq = 0;
 async function runCase(
   routes: (server: () => HttpFixtureServer) => FixtureRoutes,
   env: Record<string, string | undefined> = {},
+  args: string[] = [],
 ): Promise<Case> {
   const dir = join(root, `${++seq}`);
   mkdirSync(dir);
@@ -156,7 +157,7 @@ async function runCase(
   server = await startHttpFixtureServer({ 'POST /write': { status: 204 }, ...routes(() => server!) });
   try {
     const log = join(dir, 'metrics.log');
-    const result = await runCli(['run', 'github_runner'], {
+    const result = await runCli(['run', 'github_runner', ...args], {
       timeoutMs: 60_000,
       env: {
         STATE_DIRECTORY: join(dir, 'state'),
@@ -172,7 +173,7 @@ async function runCase(
         ...env,
       },
     });
-    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
     const api = server.requests.filter((r) => r.path !== '/write');
     const written = server.requests
       .filter((r) => r.path === '/write')
@@ -255,6 +256,21 @@ describe('github_runner: job metrics from the GitHub API', () => {
     );
     assert.match(c.result.stderr, /GitHub jobs: 2 found, 0 not found, 0 runners without a lookup or whose lookup failed \(2 requests\)/);
     assert.doesNotMatch(c.result.stderr, /^(warn|error) /m, show(c.result));
+  });
+
+  test('--dry-run looks the jobs up too: the points shown carry the fields; nothing is written or removed', async () => {
+    const c = await runCase((server) => ({ [RUN_PATH]: pagedJobs(server) }), {}, ['--dry-run', '--format', 'lp']);
+    assert.equal(c.result.code, 0, show(c.result));
+    assert.match(c.result.stdout, /^runner_start,[^ ]* idle=100,queue_duration=42\.5 1700000200000000000$/m, show(c.result));
+    assert.match(
+      c.result.stdout,
+      /^runner_stop,[^ ]*job_conclusion=failure[^ ]* status_info_code=1i,job_duration=50 1700001200000000000$/m,
+    );
+    assert.deepEqual(c.lines, []);
+    assert.equal(c.written, '');
+    assert.deepEqual(readdirSync(join(c.dir, 'storage')).sort(), ['r1', 'r2']);
+    assertAsked(c, ['1', '2']);
+    assertNoToken(c);
   });
 
   test('the job is not in the list: events without the fields, logged once for both runners', async () => {
