@@ -1,128 +1,55 @@
 /**
- * `npm run bench`: speed and memory, each printed as a ratio against a baseline measured in the
- * same run on the same machine (never as a timed assertion in the tests).
+ * `npm run bench` (`-- --smoke` for small sizes, one run each, no thresholds: what CI runs so the
+ * bench cannot rot): speed and memory, each row a ratio against a baseline measured in the same
+ * run on the same machine (never a timed assertion in the tests). Prints a table, the same table
+ * in markdown for the README's "Performance" section, and writes bench/results.json.
  *
- *  1. start-up: `bin/metrics run system --dry-run` and friends against a bare `node -e 0`;
- *  2. serialization: our Serializer against `Point.toLineProtocol()` of @influxdata/influxdb-client;
- *  3. memory: a dry-run that streams 1 000 000 points against a bare node process (peak RSS).
+ *  - start-up and discovery rows: bench/startup.ts (`startupRows({ smoke })`);
+ *  - serialization: bench/serialize.ts (in-process against the client's Point, and a whole
+ *    `--dry-run --format lp` process against the client's Point alone);
+ *  - ingest and memory: bench/ingest.ts (a real InfluxDB 1.6.7, started here on a free loopback
+ *    port; skipped with a message when `influxd` is missing).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Point } from '@influxdata/influxdb-client';
-import { Serializer } from '../src/lib/points/line-protocol.js';
-import { int } from '../src/lib/points/point.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { repo, type BenchOptions } from './common.js';
+import { ingestRows } from './ingest.js';
+import { dryRunRows, serializerRow } from './serialize.js';
+import { formatMarkdown, formatTable, type BenchRow } from './table.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const metrics = join(repo, 'bin', 'metrics');
-const runs = Number(process.env.BENCH_RUNS ?? 15);
+const smoke = process.argv.includes('--smoke');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const opts: BenchOptions = { smoke, note: (line) => process.stderr.write(`bench: ${line}\n`) };
+const want = (group: string): boolean => only === undefined || only.includes(group);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const rows: BenchRow[] = [];
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${loadavg()[0]!.toFixed(1)} at start`;
+opts.note(`${smoke ? 'smoke run (small sizes, no thresholds)' : 'full run'} on ${machine}`);
 
-function timeCommand(args: string[], env: Record<string, string> = {}): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    times.push(performance.now() - t);
-    if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  }
-  return median(times);
-}
-
-function row(name: string, value: string, ratio: string): void {
-  process.stdout.write(`${name.padEnd(52)} ${value.padStart(14)}  ${ratio}\n`);
-}
-
-process.stdout.write(`start-up (median of ${runs} runs; baseline: node -e 0)\n`);
-const base = timeCommand(['-e', '0']);
-row('node -e 0 (baseline)', `${base.toFixed(0)} ms`, '1.00x');
-for (const [label, args, env] of [
-  ['metrics run system --dry-run', [metrics, 'run', 'system', '--dry-run'], {}],
-  ['same, through yargs (METRICS_NO_FAST_PATH=1)', [metrics, 'run', 'system', '--dry-run'], { METRICS_NO_FAST_PATH: '1' }],
-  ['metrics list', [metrics, 'list'], {}],
-  ['import yargs only', ['-e', "import('yargs')"], {}],
-] as Array<[string, string[], Record<string, string>]>) {
-  const t = timeCommand(args, env);
-  row(label, `${t.toFixed(0)} ms`, `${(t / base).toFixed(2)}x`);
-}
-
-const N = Number(process.env.BENCH_POINTS ?? 1_000_000);
-process.stdout.write(`\nserialization of ${N} points (baseline: @influxdata/influxdb-client Point.toLineProtocol)\n`);
-const t0 = 1_700_000_000_000;
-{
-  let bytes = 0;
-  const tb = performance.now();
-  for (let i = 0; i < N; i++) {
-    const p = new Point('bench')
-      .tag('host', `h${i % 100}`)
-      .tag('region', 'eu west')
-      .floatField('value', i * 0.5)
-      .intField('count', i)
-      .timestamp(new Date(t0 + i));
-    bytes += p.toLineProtocol()!.length;
-  }
-  const baseMs = performance.now() - tb;
-  const s = new Serializer('bench', '0');
-  const to = performance.now();
-  let ours = 0;
-  for (let i = 0; i < N; i++) {
-    ours += s.serialize({
-      measurement: 'bench',
-      tags: { host: `h${i % 100}`, region: 'eu west' },
-      fields: { value: i * 0.5, count: int(i) },
-      time: t0 + i,
-    }).length;
-  }
-  const oursMs = performance.now() - to;
-  row('client Point (baseline)', `${Math.round(N / (baseMs / 1000))} pts/s`, '1.00x');
-  row('Serializer, seed-style objects', `${Math.round(N / (oursMs / 1000))} pts/s`, `${(baseMs / oursMs).toFixed(2)}x faster`);
-  if (Math.abs(bytes - ours) > N * 2) process.stdout.write(`  (note: output sizes differ: ${bytes} vs ${ours} bytes)\n`);
-}
-
-process.stdout.write(`\nmemory: dry-run streaming ${N} points (baseline: peak RSS of node -e 0)\n`);
-{
-  const dir = mkdtempSync(join(repo, 'dist', 'src', 'collectors-bench-'));
-  try {
-    mkdirSync(join(dir, 'stream'));
-    writeFileSync(
-      join(dir, 'stream', 'index.js'),
-      `import { Metric, int } from '../../lib/sdk/index.js';
-class Stream extends Metric {
-  async *collect() {
-    const n = Number(process.env.BENCH_POINTS ?? 1000000);
-    for (let i = 0; i < n; i++) {
-      yield { measurement: 'bench', tags: { host: 'h' + (i % 100) }, fields: { value: i * 0.5, count: int(i) }, time: 1700000000000 + i };
-    }
+// start-up and discovery rows (helper module bench/startup.ts): loaded by path, so the bench
+// builds and runs before that module exists
+if (want('startup')) {
+  const startup = join(repo, 'dist', 'bench', 'startup.js');
+  if (existsSync(startup)) {
+    const mod = (await import(startup)) as { startupRows(o: { smoke: boolean }): BenchRow[] | Promise<BenchRow[]> };
+    rows.push(...(await mod.startupRows({ smoke })));
+  } else {
+    opts.note('start-up rows skipped: bench/startup.ts is not there yet');
   }
 }
-export const RUN_INTERVAL = '5m';
-export function runMetric(o) { return new Stream(o).run(); }
-`,
-    );
-    const rss = (args: string[], env: Record<string, string> = {}) => {
-      const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-        encoding: 'utf8',
-      });
-      const kb = Number(r.stderr.trim().split('\n').pop());
-      if (r.status !== 0 || !Number.isFinite(kb)) throw new Error(`measuring RSS failed: ${r.stderr}`);
-      return kb;
-    };
-    const baseKb = rss(['-e', '0']);
-    const t = performance.now();
-    const kb = rss([metrics, 'run', 'stream', '--dry-run', '--format', 'lp'], { METRICS_COLLECTORS_DIR: dir, BENCH_POINTS: String(N) });
-    const ms = performance.now() - t;
-    row('node -e 0 (baseline)', `${(baseKb / 1024).toFixed(0)} MiB`, '1.00x');
-    row(`dry-run of ${N} streamed points (${(ms / 1000).toFixed(1)} s)`, `${(kb / 1024).toFixed(0)} MiB`, `${(kb / baseKb).toFixed(2)}x`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+if (want('serialization')) {
+  rows.push(serializerRow(opts));
+  rows.push(...(await dryRunRows(opts)));
 }
-void tmpdir;
+if (want('ingest')) rows.push(...(await ingestRows(opts)));
+
+process.stdout.write(`\n${formatTable(rows)}\n`);
+process.stdout.write(`README table (${machine}):\n\n${formatMarkdown(rows)}`);
+const results = { date: new Date().toISOString(), machine, smoke, rows };
+writeFileSync(join(repo, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+const missed = rows.filter((r) => r.met === false);
+if (missed.length > 0) opts.note(`targets not met: ${missed.map((r) => r.what).join('; ')}`);

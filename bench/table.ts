@@ -25,3 +25,39 @@ export interface BenchRow {
 export function targetMet(row: Pick<BenchRow, 'ratio' | 'direction'>, bound: number): boolean {
   return row.direction === 'lower-is-better' ? row.ratio <= bound : row.ratio >= bound;
 }
+
+function ratioText(row: BenchRow): string {
+  return `${row.ratio.toFixed(2)}x`;
+}
+
+function targetText(row: BenchRow): string {
+  if (row.target === undefined) return '';
+  return `${row.target} ${row.met ? 'met' : 'NOT MET'}`;
+}
+
+/** The rows as a plain-text table for the terminal. */
+export function formatTable(rows: readonly BenchRow[]): string {
+  const cells = [
+    ['group', 'what', 'value', 'baseline', 'ratio', 'target'],
+    ...rows.map((r) => [r.group, r.what, r.value, r.baseline, ratioText(r), targetText(r)]),
+  ];
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+  return (
+    cells
+      .map((c) =>
+        c
+          .map((x, i) => x.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+/** The rows as the README's performance table (markdown), ready to paste. */
+export function formatMarkdown(rows: readonly BenchRow[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = ['| what | result | baseline | ratio | target |', '| --- | --- | --- | --- | --- |'];
+  for (const r of rows) lines.push(`| ${esc(r.what)} | ${esc(r.value)} | ${esc(r.baseline)} | ${ratioText(r)} | ${esc(targetText(r))} |`);
+  return lines.join('\n') + '\n';
+}

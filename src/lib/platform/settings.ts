@@ -26,7 +26,16 @@ import { ConfigError } from './errors.js';
 import { safeUrl } from './http.js';
 import { builtCollectorsDir } from './paths.js';
 import { registerCredentialPair, registerSecret } from './redact.js';
-import { booleanRule, durationRule, formatSize, integerRule, sizeRule, type NumberSettingRule, type SettingRule } from './setting-rules.js';
+import {
+  RFC3339_RULE,
+  booleanRule,
+  durationRule,
+  formatSize,
+  integerRule,
+  sizeRule,
+  type NumberSettingRule,
+  type SettingRule,
+} from './setting-rules.js';
 
 export { MAX_TIMER_SECONDS, describeRule, isPlainNumber, rangeProblem, type NumberRule } from './setting-rules.js';
 
@@ -45,6 +54,8 @@ export interface RunSettings {
   readonly collectorsDirGiven: boolean;
   /** METRICS_RUN_COMMAND as argv (the daemon's run command); undefined: the default */
   readonly runCommand?: readonly string[];
+  /** METRICS_NOW: the collection time of the run's collectors, ns (default: the time each starts); for dry-runs and tests */
+  readonly now?: string;
 }
 
 /** Where the framework keeps its state. */
@@ -208,6 +219,12 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'INFLUX_CA_FILE', meaning: "the CA of the server's certificate", default: NONE, rule: 'a readable PEM file' },
   { name: 'INFLUX_TLS_INSECURE', meaning: 'no certificate verification', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_TIMEOUT', meaning: 'time limit of one collector', default: String(DEFAULT_TIMEOUT_SEC), rule: TIMEOUT_RULE.summary },
+  {
+    name: 'METRICS_NOW',
+    meaning: 'the collection time ("now") of a dry-run or a test',
+    default: 'the time the collector starts',
+    rule: RFC3339_RULE.summary,
+  },
   { name: 'METRICS_DISABLE', meaning: 'collectors switched off on this host', default: NONE, rule: 'collector names, comma-separated' },
   { name: 'METRICS_COLLECTORS_DIR', meaning: 'the compiled collectors', default: '`dist/src/collectors`', rule: 'a directory' },
   {
@@ -316,8 +333,10 @@ function runSection(env: Env, problems: string[]): RunSettings {
     if (r.ok) runCommand = r.value;
     else problems.push(r.problem);
   }
+  const now: string | undefined = read(env, 'METRICS_NOW', RFC3339_RULE, '', problems) || undefined;
   return {
     timeoutSec: read(env, 'METRICS_TIMEOUT', TIMEOUT_RULE, DEFAULT_TIMEOUT_SEC, problems),
+    ...(now !== undefined ? { now } : {}),
     ...(env.METRICS_DISABLE !== undefined ? { disabled: nameList('METRICS_DISABLE', env.METRICS_DISABLE, problems) } : {}),
     collectorsDir: given ? resolve(given) : builtCollectorsDir,
     collectorsDirGiven: Boolean(given),

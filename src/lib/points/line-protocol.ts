@@ -88,8 +88,134 @@ export class Serializer {
     });
   }
 
+  /**
+   * The line of one point. The common case (a seed-style point whose names, tag keys and tag values
+   * were all seen before, plain field values, a millisecond time) takes {@link Serializer.fast}: one
+   * pass, no intermediate arrays or closures, names found by position; anything else, and every
+   * first sight of a name, takes the full path, which validates and fills the caches.
+   */
   serialize(p: unknown): string {
     this.index++;
+    if (typeof p === 'object' && p !== null) {
+      const line = this.fast(p as PointObject);
+      if (line !== undefined) return line;
+    }
+    return this.full(p);
+  }
+
+  // the fast path's memory: the last measurement, and the tag and field keys by position
+  private lastMeasurement: string | undefined;
+  private lastMeasurementEscaped = '';
+  private readonly tagSlotKeys: string[] = [];
+  /** `,<escaped key>=` */
+  private readonly tagSlotPrefixes: string[] = [];
+  private readonly fieldSlotKeys: string[] = [];
+  /** ` <escaped key>=` for the first field, `,<escaped key>=` for the others */
+  private readonly fieldSlotPrefixes: string[] = [];
+
+  /**
+   * The line of a point made only of what was validated before, or undefined: then the full path
+   * decides (and fails with its message). It has no effect but filling the position caches, so
+   * it cannot let through anything the full path would refuse.
+   */
+  private fast(point: PointObject): string | undefined {
+    const measurement = point.measurement;
+    if (typeof measurement !== 'string' || typeof (point as { toLineProtocol?: unknown }).toLineProtocol === 'function') return undefined;
+    let line: string;
+    if (measurement === this.lastMeasurement) {
+      line = this.lastMeasurementEscaped;
+    } else {
+      const escaped = this.measurementCache.get(measurement);
+      if (escaped === undefined) return undefined;
+      this.lastMeasurement = measurement;
+      this.lastMeasurementEscaped = escaped;
+      line = escaped;
+    }
+
+    const tags = point.tags;
+    if (tags !== undefined && tags !== null) {
+      // for..in would also list inherited keys, which the full path (Object.keys) leaves out
+      if (typeof tags !== 'object' || Object.getPrototypeOf(tags) !== Object.prototype) return undefined;
+      let i = 0;
+      let previous = '';
+      for (const k in tags) {
+        if (k < previous) return undefined; // not sorted: the full path sorts
+        previous = k;
+        const v = tags[k];
+        if (v === undefined) continue;
+        if (typeof v !== 'string') return undefined;
+        let prefix: string | undefined;
+        if (this.tagSlotKeys[i] === k) {
+          prefix = this.tagSlotPrefixes[i]!;
+        } else {
+          const ek = this.keyCache.get(k);
+          if (ek === undefined) return undefined;
+          prefix = ',' + ek + '=';
+          this.tagSlotKeys[i] = k;
+          this.tagSlotPrefixes[i] = prefix;
+        }
+        const ev = this.tagValueCache.get(v);
+        if (ev === undefined) return undefined;
+        line += prefix + ev;
+        i++;
+      }
+    }
+
+    const fields = point.fields;
+    if (typeof fields !== 'object' || fields === null) return undefined;
+    const series = line;
+    let j = 0;
+    for (const k in fields) {
+      const v = fields[k];
+      if (v === undefined || v === null) continue;
+      let prefix: string;
+      if (this.fieldSlotKeys[j] === k) {
+        prefix = this.fieldSlotPrefixes[j]!;
+      } else {
+        const ek = this.keyCache.get(k);
+        if (ek === undefined) return undefined;
+        prefix = (j === 0 ? ' ' : ',') + ek + '=';
+        this.fieldSlotKeys[j] = k;
+        this.fieldSlotPrefixes[j] = prefix;
+      }
+      switch (typeof v) {
+        case 'number':
+          if (v - v !== 0) return undefined; // NaN, ±Infinity
+          line += prefix + v;
+          break;
+        case 'string':
+          line += prefix + '"' + (v.indexOf('"') < 0 && v.indexOf('\\') < 0 ? v : escapeStringField(v)) + '"';
+          break;
+        case 'boolean':
+          line += prefix + (v ? 'true' : 'false');
+          break;
+        case 'object':
+          if (v instanceof Integer && typeof v.value === 'number' && Number.isSafeInteger(v.value)) {
+            line += prefix + v.value + 'i';
+            break;
+          }
+          return undefined;
+        default:
+          return undefined;
+      }
+      j++;
+    }
+    if (j === 0) return undefined;
+
+    const t = point.time;
+    if (typeof t === 'number' && Number.isInteger(t) && t >= MIN_MS && t < MAX_MS) {
+      line += ' ' + t + '000000';
+    } else if (t === undefined || t === null) {
+      this.noteDefaultTime(series);
+      line += ' ' + this.defaultTime;
+    } else {
+      line += ' ' + this.time(measurement, t);
+    }
+    this.measurement = measurement;
+    return line;
+  }
+
+  private full(p: unknown): string {
     if (isClientPoint(p)) return this.serializeClientPoint(p);
     if (typeof p !== 'object' || p === null) {
       this.fail(

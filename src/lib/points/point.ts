@@ -128,7 +128,7 @@ export function toNanos(time: TimeValue, problem: (msg: string) => never): strin
   if (time instanceof Date) {
     const ms = time.getTime();
     if (Number.isNaN(ms)) problem('time is an invalid Date');
-    return ms === 0 ? '0' : (BigInt(ms) * 1_000_000n).toString();
+    return ms === 0 ? '0' : ms + '000000'; // a Date holds whole milliseconds
   }
   if (typeof time === 'string') {
     if (/^-?\d+$/.test(time)) return toNanos(BigInt(time), problem);

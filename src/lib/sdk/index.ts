@@ -34,8 +34,8 @@ export { CollectorError, PointError, errorMessage } from '../platform/errors.js'
 /** Points: the seed-style object, integer fields, and the accepted field and time types. */
 export { Integer, int, type CollectedPoint, type FieldValue, type PointObject, type TimeValue } from '../points/point.js';
 
-/** The options of `this.fetchJson()` / `this.fetchText()`. */
-export type { FetchOptions } from './fetch.js';
+/** The options of `this.fetchJson()` / `fetchText()` / `fetchLines()` / `fetchResponse()`, and what `fetchResponse()` gives. */
+export type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fetch.js';
 
 /** The type of `this.log`, for helpers that log on a collector's behalf. */
 export type { Logger } from '../platform/log.js';

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
+import { DEFAULT_URL, parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
+import { readRecording } from '../../helpers/recording-server.js';
 import {
   freePort,
   repoRoot,
@@ -26,7 +27,9 @@ after(() => rmSync(stateDir, { recursive: true, force: true }));
 /** `bin/metrics ...args` as a user runs it, with this file's state directory. */
 const cli = (args: string[], opts: CliOptions = {}) => runCli(args, { ...opts, env: { STATE_DIRECTORY: stateDir, ...opts.env } });
 
-const FIXTURE = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json');
+/** The recording of the source (metrics-recording/1): general.json as sponsoring-reports.ubuntu.com serves it. */
+const RECORDING = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording');
+const FIXTURE = join(RECORDING, 'general.json');
 const DAY = 86_400_000;
 
 function show(r: CliResult): string {
@@ -76,7 +79,7 @@ describe('stats', () => {
 
 interface Entry {
   date_queued: string;
-  sets: string[];
+  sets?: string[];
 }
 
 /** The expected lines for a given UTC day, computed independently of the collector. */
@@ -89,7 +92,7 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
   for (const e of entries) {
     const age = Math.max(0, todayDay - dayOf(e.date_queued));
     byReport.get('sponsoring')!.push(age);
-    for (const s of new Set(e.sets)) {
+    for (const s of new Set(e.sets ?? [])) {
       if (!byReport.has(s)) byReport.set(s, []);
       byReport.get(s)!.push(age);
     }
@@ -101,6 +104,16 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
     return `sponsoring_queue_stats,report=${report} count=${ages.length}i,oldest=${oldest}i,average_age=${avg}i ${ns}`;
   });
 }
+
+describe('the source', () => {
+  test("the default URL is the original's current one, and the recording is of it", () => {
+    assert.equal(DEFAULT_URL, 'http://sponsoring-reports.ubuntu.com/jsons/general.json');
+    assert.deepEqual(
+      readRecording(RECORDING).map((e) => [e.method, e.url, e.status]),
+      [['GET', DEFAULT_URL, 200]],
+    );
+  });
+});
 
 describe('the sponsoring collector against a fixture server', () => {
   let server: HttpFixtureServer;
@@ -145,7 +158,7 @@ describe('the sponsoring collector against a fixture server', () => {
       candidates.some((c) => JSON.stringify(c) === JSON.stringify(got)),
       `got:\n${got.join('\n')}\nexpected:\n${candidates[0]!.join('\n')}`,
     );
-    // reports: every set name, plus sponsoring for all entries; no report for the entry without sets
+    // reports: every set name, plus sponsoring for all entries; no report for the entries with no sets or without "sets"
     assert.deepEqual(got.map((l) => /report=([^ ]+)/.exec(l)![1]).sort(), ['main', 'sponsoring', 'ubuntu-sponsors', 'universe']);
     assert.match(r.stderr, /sponsoring\s+ok\s+4 points \(sponsoring_queue_stats 4\)/, show(r));
     assert.equal(server.requests.at(-1)?.path, '/queue.json');
@@ -157,7 +170,7 @@ describe('the sponsoring collector against a fixture server', () => {
     assert.equal(r.code, 0, show(r));
     assert.match(
       r.stdout,
-      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=5i oldest=\d+i average_age=\d+i {2}\d{4}-\d\d-\d\dT/m,
+      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=6i oldest=\d+i average_age=\d+i {2}\d{4}-\d\d-\d\dT/m,
       show(r),
     );
   });
@@ -203,5 +216,60 @@ describe('the sponsoring collector against a fixture server', () => {
     assert.match(r.stdout, /^system_load,host=/m, show(r));
     assert.match(r.stderr, /sponsoring\s+FAILED/);
     assert.match(r.stderr, /system\s+ok/);
+  });
+});
+
+describe('a test fixture made with --record, replayed offline with --replay', () => {
+  const NOW = '2026-01-20T12:00:00Z';
+  const recording = join(stateDir, 'recorded-queue');
+  let url = '';
+  let recorded: CliResult;
+
+  before(async () => {
+    const server = await startHttpFixtureServer({
+      '/reports/queue.json': { body: readFileSync(FIXTURE, 'utf8'), headers: { 'content-type': 'application/json' } },
+    });
+    url = `${server.url}/reports/queue.json`;
+    try {
+      recorded = await cli(['run', 'sponsoring', '--dry-run', '--format', 'lp', '--now', NOW, '--record', recording], {
+        env: { SPONSORING_URL: url },
+      });
+    } finally {
+      await server.close(); // from here on, nothing answers at the URL
+    }
+  });
+
+  test('the recording holds the answer', () => {
+    assert.equal(recorded.code, 0, show(recorded));
+    assert.match(recorded.stderr, /recorded 1 HTTP request into /, show(recorded));
+    const index = JSON.parse(readFileSync(join(recording, 'requests.json'), 'utf8'));
+    assert.deepEqual(index.requests, [
+      { method: 'GET', url, status: 200, headers: { 'content-type': 'application/json' }, body: '001-queue.json' },
+    ]);
+    assert.deepEqual(JSON.parse(readFileSync(join(recording, '001-queue.json'), 'utf8')), JSON.parse(readFileSync(FIXTURE, 'utf8')));
+  });
+
+  test('replayed with the server gone: the same points', async () => {
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--format', 'lp', '--now', NOW, '--replay', recording], {
+      env: { SPONSORING_URL: url },
+    });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, recorded.stdout);
+    assert.equal(r.stdout.trim().split('\n').length, 4, show(r));
+  });
+
+  test('a request missing from the recording fails, naming the URL and the recording', async () => {
+    const other = url.replace('queue.json', 'other.json');
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--replay', recording], { env: { SPONSORING_URL: other } });
+    assert.equal(r.code, 1, show(r));
+    assert.ok(r.stderr.includes(`GET ${other} is not in the recording ${recording}`), show(r));
+    assert.match(r.stderr, /sponsoring\s+FAILED/, show(r));
+    assert.equal(r.stdout, '');
+  });
+
+  test('--replay in a real write is refused (exit 2)', async () => {
+    const r = await cli(['run', 'sponsoring', '--replay', recording], { env: { SPONSORING_URL: url } });
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--replay answers from a recording: use it with --dry-run/, show(r));
   });
 });

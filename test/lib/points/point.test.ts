@@ -379,3 +379,83 @@ describe('@influxdata/influxdb-client Point', () => {
     assert.throws(() => serialize(new Point('m').tag('path', 'C:\\').floatField('v', 1)), /backslash/);
   });
 });
+
+// ------------------------------------------------------------------------------------------------
+// The fast path: a serializer that has seen the names before takes a shorter way; it must write
+// the same bytes and refuse the same points with the same messages as a fresh one.
+
+describe('a serializer that has seen the names before (the fast path)', () => {
+  for (const row of TABLE) {
+    test(`same line the second and third time: ${row.what}`, () => {
+      const s = new Serializer('unit', DEFAULT_NS);
+      assert.equal(s.serialize(row.point), row.line);
+      assert.equal(s.serialize(row.point), row.line);
+      assert.equal(s.serialize({ ...row.point }), row.line);
+    });
+  }
+
+  const primer: PointObject = { measurement: 'm', tags: { a: 'x', b: 'y' }, fields: { f: 1, g: int(2), s: 'q' }, time: T_MS };
+  const inherited = Object.assign(Object.create({ z: 'inherited' }) as Record<string, string>, { a: 'x', b: 'y' });
+  const cases: Array<[string, unknown]> = [
+    ['NaN field', { ...primer, fields: { f: Number.NaN } }],
+    ['Infinity field', { ...primer, fields: { f: 1, g: Number.NEGATIVE_INFINITY } }],
+    ['unsafe int()', { ...primer, fields: { g: int(2 ** 60) } }],
+    ['bigint beyond 64 bits', { ...primer, fields: { g: 2n ** 64n } }],
+    ['a Date as field', { ...primer, fields: { f: new Date(0) } }],
+    ['a number as tag value', { ...primer, tags: { a: 1 } }],
+    ['an empty tag value', { ...primer, tags: { a: '', b: 'y' } }],
+    ['an unknown tag value with a newline', { ...primer, tags: { a: 'x\ny' } }],
+    ['no field left', { ...primer, fields: { f: undefined, g: null } }],
+    ['time in seconds', { ...primer, time: 1_700_000_000 }],
+    ['time as an invalid Date', { ...primer, time: new Date(Number.NaN) }],
+    ['fields not an object', { ...primer, fields: 3 }],
+    ['tags not an object', { ...primer, tags: 'a=x' }],
+  ];
+  for (const [what, point] of cases) {
+    test(`refused as by a fresh serializer: ${what}`, () => {
+      const s = new Serializer('unit', DEFAULT_NS);
+      s.serialize(primer);
+      s.serialize(primer);
+      let warm: unknown;
+      let fresh: unknown;
+      try {
+        s.serialize(point);
+      } catch (error) {
+        warm = error;
+      }
+      try {
+        new Serializer('unit', DEFAULT_NS).serialize(point);
+      } catch (error) {
+        fresh = error;
+      }
+      assert.ok(fresh instanceof PointError, `a fresh serializer refuses it: ${String(fresh)}`);
+      assert.ok(warm instanceof PointError, `a warm serializer refuses it too: ${String(warm)}`);
+      assert.equal(warm.message.replace('point #3', 'point #1'), fresh.message);
+    });
+  }
+
+  test('tags out of order, undefined tags and inherited tags are written as by a fresh serializer', () => {
+    const s = new Serializer('unit', DEFAULT_NS);
+    s.serialize(primer);
+    for (const tags of [{ b: 'y', a: 'x' }, { a: 'x', c: undefined, b: 'y' }, inherited]) {
+      const point = { ...primer, tags };
+      assert.equal(s.serialize(point), new Serializer('unit', DEFAULT_NS).serialize(point));
+    }
+    assert.equal(s.serialize({ ...primer, tags: inherited }), `m,a=x,b=y f=1,g=2i,s="q" ${T_NS}`);
+  });
+
+  test('points without a time get the collection time and are counted as collisions on the fast path too', () => {
+    const s = new Serializer('unit', DEFAULT_NS);
+    const p = { measurement: 'm', tags: { a: 'x' }, fields: { f: 1 } };
+    assert.equal(s.serialize(p), `m,a=x f=1 ${DEFAULT_NS}`);
+    assert.equal(s.serialize(p), `m,a=x f=1 ${DEFAULT_NS}`);
+    assert.equal(s.collisions, 1);
+    assert.deepEqual(s.collidedSeries, ['m,a=x']);
+  });
+
+  test('a client Point after seed-style points of the same names is still read as a Point', () => {
+    const s = new Serializer('unit', DEFAULT_NS);
+    s.serialize({ measurement: 'm', fields: { v: 1 }, time: T_MS });
+    assert.equal(s.serialize(new Point('m').floatField('v', 2).timestamp(new Date(T_MS))), `m v=2 ${T_NS}`);
+  });
+});

@@ -92,6 +92,44 @@ describe('default time stamping in Metric.run()', () => {
   });
 });
 
+describe('an async generator may yield arrays of points', () => {
+  class Batches extends Metric {
+    async *collect(): AsyncGenerator<CollectedPoint | CollectedPoint[]> {
+      yield [
+        { measurement: 'a', fields: { v: 1 }, time: T_MS },
+        { measurement: 'a', fields: { v: 2 }, time: T_MS + 1 },
+      ];
+      yield { measurement: 'b', fields: { v: 3 }, time: T_MS };
+      yield [];
+      yield [{ measurement: 'c', fields: { v: 4 }, time: T_MS }];
+    }
+  }
+
+  test('each array is taken as its points, in order, mixed with single points', async () => {
+    const sink = new CaptureSink();
+    const report = await new Batches({ collector: 'batches', sink, log: silent }).run();
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(sink.lines, [`a v=1 ${T_NS}`, 'a v=2 1700000000124000000', `b v=3 ${T_NS}`, `c v=4 ${T_NS}`]);
+  });
+
+  test('an invalid point inside an array fails the run naming its position', async () => {
+    class Bad extends Metric {
+      async *collect(): AsyncGenerator<CollectedPoint[]> {
+        yield [{ measurement: 'a', fields: { v: 1 } }];
+        yield [
+          { measurement: 'a', fields: { v: 2 } },
+          { measurement: 'a', fields: { v: Number.POSITIVE_INFINITY } },
+        ];
+      }
+    }
+    const sink = new CaptureSink();
+    const report = await new Bad({ collector: 'bad', sink, log: silent }).run();
+    assert.equal(report.ok, false);
+    assert.match(report.error ?? '', /"bad".*point #3.*"v"/s);
+    assert.equal(sink.lines.length, 2);
+  });
+});
+
 // ------------------------------------------------------------------------------------------------
 // As a user meets it: `bin/metrics run gen` (test/helpers/gen-collector.ts)
 
