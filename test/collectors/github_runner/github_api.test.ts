@@ -347,6 +347,19 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assert.equal(count(c.result, /not found \(HTTP 404\)/), 1, show(c.result));
   });
 
+  test('a 5xx answer echoing the token: no more requests; the log line shows the answer redacted, never the token', async () => {
+    const c = await runCase(() => ({
+      [RUN_PATH]: { status: 502, headers: { 'content-type': 'text/plain' }, body: `upstream failed for Authorization: Bearer ${TOKEN}` },
+    }));
+    assertDelivered(c, WITHOUT_FIELDS); // includes: the token in no output, log, file or point
+    assertAsked(c, ['1']);
+    const line = new RegExp(
+      /GitHub job lookup: GET http:\/\/127\.0\.0\.1:\d+\/repos\/octo\/widgets\/actions\/runs\/4242\/jobs\S* /.source +
+        /failed: HTTP 502 .*Bearer \*\*\*/.source,
+    );
+    assert.equal(count(c.result, line), 1, show(c.result));
+  });
+
   test('a slow server hits the per-request time limit: no more requests, the events go out without the fields', async () => {
     const c = await runCase(() => ({ [RUN_PATH]: { delayMs: 20_000, body: { total_count: 0, jobs: [] } } }), {
       RUNNER_METRICS_GITHUB_TIMEOUT: '0.3',
