@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_URL, parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
-import { readRecording } from '../../helpers/recording-server.js';
+import { readRecording } from '../../../src/lib/platform/recording.js';
 import {
   freePort,
   repoRoot,
@@ -106,10 +106,10 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
 }
 
 describe('the source', () => {
-  test("the default URL is the original's current one, and the recording is of it", () => {
+  test("the default URL is the original's current one, and the recording is of it", async () => {
     assert.equal(DEFAULT_URL, 'http://sponsoring-reports.ubuntu.com/jsons/general.json');
     assert.deepEqual(
-      readRecording(RECORDING).map((e) => [e.method, e.url, e.status]),
+      (await readRecording(RECORDING)).map((e) => [e.method, e.url, e.status]),
       [['GET', DEFAULT_URL, 200]],
     );
   });
