@@ -246,7 +246,7 @@ export class JobLookup {
       run = { jobs: new Map(), next: first, pages: 0 };
       this.runs.set(key, run);
     }
-    if (!run.jobs.has(runner) && run.next && !run.failed) {
+    if (!run.jobs.has(runner) && run.next && run.pages < MAX_PAGES && !run.failed) {
       if (this.lookups >= cfg.maxLookups) {
         this.counts.without++;
         this.note(
@@ -258,7 +258,7 @@ export class JobLookup {
         return undefined;
       }
       this.lookups++;
-      while (run.next && run.pages < MAX_PAGES && !run.jobs.has(runner)) {
+      while (run.next && run.pages < MAX_PAGES && !run.jobs.has(runner) && !this.stopped) {
         const ok = await this.readPage(cfg, run, run.next);
         if (!ok) {
           this.counts.without++;
@@ -268,7 +268,8 @@ export class JobLookup {
     }
     const job = run.jobs.get(runner);
     if (!job) {
-      if (run.failed) {
+      if (run.failed || (this.stopped && run.next)) {
+        // the list could not be read to its end
         this.counts.without++;
         return undefined;
       }

@@ -333,6 +333,23 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assert.equal(count(c.result, /the GitHub rate limit is used up \(X-RateLimit-Remaining: 0; the limit resets at /), 1, show(c.result));
   });
 
+  test('X-RateLimit-Remaining: 0 on page 1 without the runners: page 2 is not asked for; no fields', async () => {
+    const c = await runCase((server) => ({
+      [RUN_PATH]: (req, res) => {
+        if (req.query.get('page') === '2') return pagedJobs(server)(req, res);
+        const base = `${server().url}${RUN_PATH}?filter=latest&per_page=100`;
+        res.writeHead(200, { 'content-type': 'application/json', link: `<${base}&page=2>; rel="next"`, 'x-ratelimit-remaining': '0' });
+        res.end(
+          JSON.stringify({ total_count: 3, jobs: [job(1, 'other-runner', '2023-11-14T22:00:00Z', '2023-11-14T22:00:01Z', 'success')] }),
+        );
+      },
+    }));
+    assertDelivered(c, WITHOUT_FIELDS);
+    assertAsked(c, ['1']);
+    assert.equal(count(c.result, /the GitHub rate limit is used up/), 1, show(c.result));
+    assert.doesNotMatch(c.result.stderr, /no job of workflow run/);
+  });
+
   test('403 without rate limit headers: the token lacks access to Actions; logged once', async () => {
     const c = await runCase(() => ({ [RUN_PATH]: { status: 403, body: githubError('Resource not accessible by integration') } }));
     assertDelivered(c, WITHOUT_FIELDS);
