@@ -13,7 +13,7 @@ import { withoutTime } from '../../helpers/line-protocol.js';
 import { type Expected, expectPoints, runRecorded } from '../../helpers/recorded-run.js';
 import { repoRoot } from '../../helpers/servers.js';
 
-const FIXTURES = join(repoRoot, 'test', 'collectors', 'contributors', 'fixtures', 'launchpad');
+const FIXTURES = join(repoRoot, 'test', 'collectors', 'contributors', 'fixtures', 'recording');
 const lpEnv = (s: { base(host: string): string }) => ({
   LAUNCHPAD_API_URL: `${s.base('api.launchpad.net')}/devel`,
   LAUNCHPAD_RETRIES: '0',
