@@ -11,15 +11,10 @@ import { after, describe, test } from 'node:test';
 import { CommandNotFoundMetric, listedCommandsTime } from '../../../src/collectors/cnf/cnf.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { expectPoints, runRecorded } from '../../helpers/recorded-run.js';
-import type { RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot } from '../../helpers/servers.js';
 
 const FIXTURES = join(repoRoot, 'test', 'collectors', 'cnf', 'fixtures', 'recording');
-const env = (s: RecordingServer) => ({
-  LAUNCHPAD_API_URL: `${s.base('api.launchpad.net')}/devel`,
-  LAUNCHPAD_RETRIES: '0',
-  CNF_URL: `${s.base('archive.ubuntu.com')}/ubuntu/dists/{series}/main/cnf/`,
-});
+const env = { LAUNCHPAD_RETRIES: '0' };
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnf-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,7 +57,6 @@ describe('cnf against recordings of Launchpad and the archive', () => {
   test('one point per active series: the age in days (float) and out_of_date (boolean)', async () => {
     const r = await runRecorded(CommandNotFoundMetric, FIXTURES, env);
     assert.equal(r.report.ok, true, r.report.error);
-    assert.deepEqual(r.unmatched, []);
     assert.deepEqual(
       withoutTime(r.points),
       expectPoints([
@@ -93,7 +87,7 @@ describe('cnf against recordings of Launchpad and the archive', () => {
   });
 
   test('CNF_URL without {series} is refused', async () => {
-    const r = await runRecorded(CommandNotFoundMetric, FIXTURES, (s) => ({ ...env(s), CNF_URL: 'http://mirror/cnf/' }));
+    const r = await runRecorded(CommandNotFoundMetric, FIXTURES, { ...env, CNF_URL: 'http://mirror/cnf/' });
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /CNF_URL="http:\/\/mirror\/cnf\/" has no \{series\}/);
   });
