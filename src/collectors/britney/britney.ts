@@ -1,4 +1,4 @@
-import { CollectorError, Metric, errorMessage, int, type PointObject } from '../../lib/sdk/index.js';
+import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 import { readUbuntuSeries, seriesOrder } from '../_ubuntu/series.js';
 import { parseByTeam, parseExcusesCsv } from './excuses.js';
 
@@ -119,7 +119,7 @@ export class BritneyMetric extends Metric {
       'BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL',
       this.env.BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL || new URL('update_excuses_by_team.yaml', base).href,
     );
-    const now = new Date(Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n));
+    const now = this.now();
     const ubuntu = await readUbuntuSeries(this.env, now);
     const active = this.activeSeries(ubuntu.supported, ubuntu.supportedEsm).sort(
       (a, b) => seriesOrder(ubuntu.all, a) - seriesOrder(ubuntu.all, b),
@@ -191,15 +191,10 @@ export class BritneyMetric extends Metric {
    * started). Any other failure is an error.
    */
   private async lastRunDuration(listingUrl: string, hint: string): Promise<number | undefined> {
-    let listing: string;
-    try {
-      listing = await this.fetchText(listingUrl, { timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024, hint });
-    } catch (error) {
-      if (error instanceof CollectorError && / failed: HTTP 404 /.test(errorMessage(error))) {
-        this.log.warn(`${listingUrl}: no such log directory (HTTP 404): no run duration`);
-        return undefined;
-      }
-      throw error;
+    const listing = await this.fetchText(listingUrl, { timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024, hint, accept: [404] });
+    if (listing === undefined) {
+      this.log.warn(`${listingUrl}: no such log directory (HTTP 404): no run duration`);
+      return undefined;
     }
     for (const logUrl of listedLogs(listing, listingUrl)) {
       this.log.debug(`trying log ${logUrl}`);

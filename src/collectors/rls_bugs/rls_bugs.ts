@@ -61,7 +61,7 @@ export class RlsBugsMetric extends Metric {
     } catch {
       throw new CollectorError(`RLS_BUGS_URL=${JSON.stringify(raw)} is not an http(s) URL`);
     }
-    const now = new Date(Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n));
+    const now = this.now();
     const series = await readUbuntuSeries(this.env, now);
     this.log.debug(`supported series ${series.supported.join(', ')} (${series.source})`);
     const opts = { timeoutMs: 60_000, hint: 'check the source, or point RLS_BUGS_URL at it' };
