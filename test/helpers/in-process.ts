@@ -30,3 +30,18 @@ export async function runInProcess(
   const report = await m.run();
   return { report, points: parseLines(sink.lines.join('\n')), lines: sink.lines, logs, errors: report.error ? [report.error] : [] };
 }
+
+/**
+ * `bin/metrics run <name> --dry-run --format lp --now <now>` as a separate process, as a user runs
+ * it: its exit code, the points it printed (`parseLines`), and its stderr.
+ */
+export async function runDryRun(
+  name: string,
+  opts: { env?: Record<string, string>; now: string; stateDir: string },
+): Promise<{ code: number | null; points: ParsedPoint[]; stderr: string; stdout: string }> {
+  const { runCli } = await import('./servers.js');
+  const r = await runCli(['run', name, '--dry-run', '--format', 'lp', '--now', opts.now], {
+    env: { STATE_DIRECTORY: opts.stateDir, ...opts.env },
+  });
+  return { code: r.code, points: parseLines(r.stdout), stderr: r.stderr, stdout: r.stdout };
+}

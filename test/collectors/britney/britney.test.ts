@@ -5,13 +5,14 @@
  * run taken as unfinished, error pages read as data, no development series), and the failures.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { BritneyMetric, generatedAt, listedLogs, logDuration, parseLogTime, runAgeHours } from '../../../src/collectors/britney/britney.js';
 import { parseByTeam, parseExcusesCsv, pythonInt } from '../../../src/collectors/britney/excuses.js';
 import { RUN_INTERVAL } from '../../../src/collectors/britney/index.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { readRecording, serveRecording } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type FixtureRoutes } from '../../helpers/servers.js';
@@ -274,4 +275,22 @@ describe('parsers', () => {
     assert.deepEqual(await parseByTeam('', 'u'), []);
     assert.deepEqual(await parseByTeam('t:\n', 'u'), [{ team: 't', count: 0, age: 0 }]);
   });
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'britney-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('the whole process: bin/metrics run britney --dry-run --format lp prints the same points', async () => {
+  const server = await serveRecording(RECORDING);
+  try {
+    const r = await runDryRun('britney', {
+      env: { BRITNEY_URL: `${server.base(HOST)}${PM}`, UBUNTU_DISTRO_INFO_CSV: CSV },
+      now: NOW,
+      stateDir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, EXPECTED);
+  } finally {
+    await server.close();
+  }
 });

@@ -3,12 +3,14 @@
  * series distro-info-data supports on the day: the exact points, the report names, and failures.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseUbuntuCsv } from '../../../src/collectors/_ubuntu/series.js';
 import { RUN_INTERVAL } from '../../../src/collectors/rls_bugs/index.js';
 import { RlsBugsMetric, reportFile } from '../../../src/collectors/rls_bugs/rls_bugs.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type HttpFixtureServer } from '../../helpers/servers.js';
@@ -119,4 +121,23 @@ describe('the rls_bugs collector when a source fails', () => {
     });
     assert.match(r.errors[0] ?? '', /no-such\.csv does not exist: install the Debian package distro-info-data/);
   });
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'rls_bugs-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('the whole process: bin/metrics run rls_bugs --dry-run --format lp prints 8 integer points', async () => {
+  const server = await serveRecording(RECORDING);
+  try {
+    const r = await runDryRun('rls_bugs', {
+      env: { RLS_BUGS_URL: `${server.base('reqorts.qa.ubuntu.com')}/reports/rls-mgr/`, UBUNTU_DISTRO_INFO_CSV: CSV },
+      now: NOW,
+      stateDir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.points.length, 8);
+    assert.ok(r.points.every((p) => p.measurement === 'distro_rls_bug_tasks' && p.fields.count?.type === 'integer' && p.time === NS));
+  } finally {
+    await server.close();
+  }
 });

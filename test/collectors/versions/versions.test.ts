@@ -3,11 +3,13 @@
  * list of reports, then `category=count` lines per report): the exact points, and the failures.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RUN_INTERVAL } from '../../../src/collectors/versions/index.js';
 import { VersionsMetric, parseStats } from '../../../src/collectors/versions/versions.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type HttpFixtureServer } from '../../helpers/servers.js';
@@ -99,5 +101,33 @@ describe('the versions collector when a source fails', () => {
       assert.match(r.errors[0] ?? '', why);
       assert.deepEqual(r.points, []);
     });
+  }
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'versions-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('the whole process: bin/metrics run versions --dry-run --format lp prints the same points', async () => {
+  const server = await serveRecording(RECORDING);
+  try {
+    const r = await runDryRun('versions', {
+      env: { VERSIONS_STATS_URL: `${server.base('people.canonical.com')}${PATH}` },
+      now: NOW,
+      stateDir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.points.map((p) => [p.tags.report, p.tags.category, p.fields.count]),
+      [
+        ['desktop', 'uptodate', { type: 'integer', value: 142 }],
+        ['desktop', 'outdated', { type: 'integer', value: 37 }],
+        ['desktop', 'unknown', { type: 'integer', value: 0 }],
+        ['gnome', 'uptodate', { type: 'integer', value: 61 }],
+        ['gnome', 'outdated', { type: 'integer', value: 9 }],
+      ],
+    );
+    assert.ok(r.points.every((p) => p.time === NS && p.tags.series === 'devel'));
+  } finally {
+    await server.close();
   }
 });
