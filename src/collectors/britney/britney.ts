@@ -1,5 +1,6 @@
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 import { readUbuntuSeries, seriesOrder } from '../_ubuntu/series.js';
+import { baseUrl, httpUrl } from '../_ubuntu/url.js';
 import { parseByTeam, parseExcusesCsv } from './excuses.js';
 
 export const DEFAULT_URL = 'https://ubuntu-archive-team.ubuntu.com/proposed-migration/';
@@ -91,16 +92,6 @@ export function listedLogs(html: string, listingUrl: string): string[] {
   return [...new Set(names)].reverse();
 }
 
-function httpBase(variable: string, raw: string): URL {
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-    return u;
-  } catch {
-    throw new CollectorError(`${variable}=${JSON.stringify(raw)} is not an http(s) URL`);
-  }
-}
-
 /**
  * Britney (proposed-migration): per active series (supported and ESM), the age of the last run
  * from its update_excuses.html and the duration of the last finished run from its logs; for the
@@ -109,13 +100,12 @@ function httpBase(variable: string, raw: string): URL {
  */
 export class BritneyMetric extends Metric {
   async collect(): Promise<PointObject[]> {
-    const rawBase = this.env.BRITNEY_URL || DEFAULT_URL;
-    const base = httpBase('BRITNEY_URL', rawBase.endsWith('/') ? rawBase : `${rawBase}/`);
-    const csvUrl = httpBase(
+    const base = baseUrl(this.env, 'BRITNEY_URL', DEFAULT_URL);
+    const csvUrl = httpUrl(
       'BRITNEY_UPDATE_EXCUSES_CSV_URL',
       this.env.BRITNEY_UPDATE_EXCUSES_CSV_URL || new URL('update_excuses.csv', base).href,
     );
-    const yamlUrl = httpBase(
+    const yamlUrl = httpUrl(
       'BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL',
       this.env.BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL || new URL('update_excuses_by_team.yaml', base).href,
     );
