@@ -246,6 +246,13 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assertDelivered(c, WITH_FIELDS);
     // r1 found on page 1, r2 on page 2: the pages read are kept for the run, none is read twice
     assertAsked(c, ['1', '2']);
+    // as points: job_conclusion is a tag (a string field of the event), queue_duration a float field
+    assert.match(c.written, /^runner_start,[^ ]*repo=octo\/widgets[^ ]* idle=100,queue_duration=42\.5 1700000200000000000$/m, c.written);
+    assert.match(
+      c.written,
+      /^runner_stop,[^ ]*job_conclusion=failure[^ ]* status_info_code=1i,job_duration=50 1700001200000000000$/m,
+      c.written,
+    );
     assert.match(c.result.stderr, /GitHub jobs: 2 found, 0 not found, 0 runners without a lookup or whose lookup failed \(2 requests\)/);
     assert.doesNotMatch(c.result.stderr, /^(warn|error) /m, show(c.result));
   });
@@ -329,7 +336,8 @@ describe('github_runner: job metrics from the GitHub API', () => {
       RUNNER_METRICS_GITHUB_TIMEOUT: '0.3',
     });
     assertDelivered(c, WITHOUT_FIELDS);
-    assertAsked(c, ['1']);
+    // at most one request (on a loaded machine the client may give up before the server has logged it); never a second
+    assert.ok(c.api.length <= 1, `${c.api.length} requests`);
     assert.equal(count(c.result, /timed out after 0\.3 s/), 1, show(c.result));
   });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_URL, parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
-import { readRecording } from '../../helpers/recording-server.js';
+import { readRecording } from '../../../src/lib/platform/recording.js';
 import {
   freePort,
   repoRoot,
@@ -106,10 +106,10 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
 }
 
 describe('the source', () => {
-  test("the default URL is the original's current one, and the recording is of it", () => {
+  test("the default URL is the original's current one, and the recording is of it", async () => {
     assert.equal(DEFAULT_URL, 'http://sponsoring-reports.ubuntu.com/jsons/general.json');
     assert.deepEqual(
-      readRecording(RECORDING).map((e) => [e.method, e.url, e.status]),
+      (await readRecording(RECORDING)).map((e) => [e.method, e.url, e.status]),
       [['GET', DEFAULT_URL, 200]],
     );
   });
@@ -216,5 +216,60 @@ describe('the sponsoring collector against a fixture server', () => {
     assert.match(r.stdout, /^system_load,host=/m, show(r));
     assert.match(r.stderr, /sponsoring\s+FAILED/);
     assert.match(r.stderr, /system\s+ok/);
+  });
+});
+
+describe('a test fixture made with --record, replayed offline with --replay', () => {
+  const NOW = '2026-01-20T12:00:00Z';
+  const recording = join(stateDir, 'recorded-queue');
+  let url = '';
+  let recorded: CliResult;
+
+  before(async () => {
+    const server = await startHttpFixtureServer({
+      '/reports/queue.json': { body: readFileSync(FIXTURE, 'utf8'), headers: { 'content-type': 'application/json' } },
+    });
+    url = `${server.url}/reports/queue.json`;
+    try {
+      recorded = await cli(['run', 'sponsoring', '--dry-run', '--format', 'lp', '--now', NOW, '--record', recording], {
+        env: { SPONSORING_URL: url },
+      });
+    } finally {
+      await server.close(); // from here on, nothing answers at the URL
+    }
+  });
+
+  test('the recording holds the answer', () => {
+    assert.equal(recorded.code, 0, show(recorded));
+    assert.match(recorded.stderr, /recorded 1 HTTP request into /, show(recorded));
+    const index = JSON.parse(readFileSync(join(recording, 'requests.json'), 'utf8'));
+    assert.deepEqual(index.requests, [
+      { method: 'GET', url, status: 200, headers: { 'content-type': 'application/json' }, body: '001-queue.json' },
+    ]);
+    assert.deepEqual(JSON.parse(readFileSync(join(recording, '001-queue.json'), 'utf8')), JSON.parse(readFileSync(FIXTURE, 'utf8')));
+  });
+
+  test('replayed with the server gone: the same points', async () => {
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--format', 'lp', '--now', NOW, '--replay', recording], {
+      env: { SPONSORING_URL: url },
+    });
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, recorded.stdout);
+    assert.equal(r.stdout.trim().split('\n').length, 4, show(r));
+  });
+
+  test('a request missing from the recording fails, naming the URL and the recording', async () => {
+    const other = url.replace('queue.json', 'other.json');
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--replay', recording], { env: { SPONSORING_URL: other } });
+    assert.equal(r.code, 1, show(r));
+    assert.ok(r.stderr.includes(`GET ${other} is not in the recording ${recording}`), show(r));
+    assert.match(r.stderr, /sponsoring\s+FAILED/, show(r));
+    assert.equal(r.stdout, '');
+  });
+
+  test('--replay in a real write is refused (exit 2)', async () => {
+    const r = await cli(['run', 'sponsoring', '--replay', recording], { env: { SPONSORING_URL: url } });
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--replay answers from a recording: use it with --dry-run/, show(r));
   });
 });

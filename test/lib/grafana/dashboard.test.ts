@@ -22,7 +22,9 @@ import {
 } from '../../../src/lib/grafana/dashboard.js';
 import { namesInCell, parseMeasurementTables } from '../../../src/lib/grafana/measurements.js';
 import { selfMetricPoint } from '../../../src/lib/run/self-metric.js';
+import { shippedCollectors } from '../../helpers/collectors.js';
 import { loadFlux } from '../../helpers/flux.js';
+import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import {
   repoRoot,
   runCli,
@@ -40,7 +42,10 @@ function show(r: CliResult): string {
   return `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
-const SHIPPED = ['github_runner', 'sponsoring', 'system'];
+/** every collector of src/collectors (derived from the folders: the tests hold whichever exist) */
+const SHIPPED = shippedCollectors();
+/** the collectors this file feeds by hand; every other one brings test/collectors/<name>/fixtures/dry-run.json */
+const BY_HAND = ['github_runner', 'sponsoring', 'system'];
 const readme = (name: string) => readFileSync(join(repoRoot, 'src', 'collectors', name, 'README.md'), 'utf8');
 const shippedMeasurements = (): CollectorMeasurements[] =>
   SHIPPED.map((name) => ({ name, measurements: parseMeasurementTables(readme(name)) }));
@@ -149,7 +154,8 @@ describe('README measurement tables', () => {
 
   test("the shipped collectors' READMEs", () => {
     const names = Object.fromEntries(shippedMeasurements().map((c) => [c.name, c.measurements.map((m) => m.measurement)]));
-    assert.deepEqual(names, {
+    for (const [name, ms] of Object.entries(names)) assert.ok(ms.length > 0, `${name}: its README has no measurement table`);
+    assert.deepEqual(Object.fromEntries(BY_HAND.map((n) => [n, names[n]])), {
       github_runner: ['runner_installed', 'runner_start', 'runner_stop'],
       sponsoring: ['sponsoring_queue_stats'],
       system: ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
@@ -241,6 +247,36 @@ function runnerStorage(): string {
   return storage;
 }
 
+/**
+ * A collector's dry-run against its recorded sources: test/collectors/<name>/fixtures/dry-run.json
+ * names the recording folders (beside it) and the environment, where `{host}` stands for the
+ * address at which the recording server serves that recorded host (a `{word}` without a dot is
+ * left alone):
+ *
+ *     { "recordings": ["launchpad"], "env": { "LAUNCHPAD_API_URL": "{api.launchpad.net}/devel" } }
+ */
+async function dryRunFromFixtures(name: string): Promise<CliResult> {
+  const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
+  let spec: { recordings: string[]; env: Record<string, string> };
+  try {
+    spec = JSON.parse(readFileSync(join(dir, 'dry-run.json'), 'utf8'));
+  } catch (error) {
+    throw new Error(`collector ${name}: add ${join(dir, 'dry-run.json')} (its recordings and environment for a dry-run): ${error}`);
+  }
+  const server: RecordingServer = await serveRecording(spec.recordings.map((r) => join(dir, r)));
+  try {
+    const env = Object.fromEntries(
+      Object.entries(spec.env).map(([k, v]) => [
+        k,
+        v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => server.base(host)),
+      ]),
+    );
+    return await runCli(['run', name, '--dry-run', '--format', 'lp'], { env: { STATE_DIRECTORY: stateDir, ...env } });
+  } finally {
+    await server.close();
+  }
+}
+
 let source: HttpFixtureServer;
 const dryRunLines = new Map<string, string[]>();
 const written = new Map<string, Written>();
@@ -263,7 +299,7 @@ before(async () => {
     RUNNER_METRICS_MIN_AGE: '0',
   };
   for (const name of SHIPPED) {
-    const r = await runCli(['run', name, '--dry-run', '--format', 'lp'], { env });
+    const r = BY_HAND.includes(name) ? await runCli(['run', name, '--dry-run', '--format', 'lp'], { env }) : await dryRunFromFixtures(name);
     assert.equal(r.code, 0, show(r));
     dryRunLines.set(name, r.stdout.trim().split('\n'));
     collect(written, dryRunLines.get(name)!);
@@ -427,10 +463,15 @@ describe('the dashboard', () => {
       }
       assert.deepEqual(
         rows.map((r) => r.title),
-        ['Collector github_runner', 'Collector sponsoring', 'Collector system'],
+        SHIPPED.map((n) => `Collector ${n}`),
       );
       assert.deepEqual(
         rows.map((r) => r.panels.map((p) => p.title)),
+        shippedMeasurements().map((c) => c.measurements.map((m) => m.measurement)),
+      );
+      const byHand = rows.filter((r) => BY_HAND.some((n) => r.title === `Collector ${n}`));
+      assert.deepEqual(
+        byHand.map((r) => r.panels.map((p) => p.title)),
         [
           ['runner_installed', 'runner_start', 'runner_stop'],
           ['sponsoring_queue_stats'],
@@ -495,6 +536,15 @@ describe('the InfluxQL queries against the real InfluxDB 1.6.7', () => {
     assert.equal(failing.code, 1, show(failing));
     // github_runner's events, as its dry-run printed them (a real run would remove the storage)
     await influxd.write('metrics', dryRunLines.get('github_runner')!);
+    // the other collectors' points, as their dry-runs printed them, stamped now (their recorded
+    // sources carry their own times, which the last 2 hours may not hold)
+    const nowNs = `${Date.now()}000000`;
+    for (const name of SHIPPED.filter((n) => !BY_HAND.includes(n))) {
+      await influxd.write(
+        'metrics',
+        dryRunLines.get(name)!.map((l) => l.replace(/ \d+$/, ` ${nowNs}`)),
+      );
+    }
 
     // what landed is what the dry-runs printed
     for (const [measurement, w] of written) {
