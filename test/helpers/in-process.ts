@@ -32,15 +32,17 @@ export async function runInProcess(
 }
 
 /**
- * `bin/metrics run <name> --dry-run --format lp --now <now>` as a separate process, as a user runs
- * it: its exit code, the points it printed (`parseLines`), and its stderr.
+ * `bin/metrics run <name> --dry-run --format lp --now <now> [--replay <dir>]` as a separate
+ * process, as a user runs it (with `replay`: offline, the HTTP answers from that recording): its
+ * exit code, the points it printed (`parseLines`), and its output.
  */
 export async function runDryRun(
   name: string,
-  opts: { env?: Record<string, string>; now: string; stateDir: string },
+  opts: { env?: Record<string, string>; now: string; stateDir: string; replay?: string },
 ): Promise<{ code: number | null; points: ParsedPoint[]; stderr: string; stdout: string }> {
   const { runCli } = await import('./servers.js');
-  const r = await runCli(['run', name, '--dry-run', '--format', 'lp', '--now', opts.now], {
+  const replay = opts.replay ? ['--replay', opts.replay] : [];
+  const r = await runCli(['run', name, '--dry-run', '--format', 'lp', '--now', opts.now, ...replay], {
     env: { STATE_DIRECTORY: opts.stateDir, ...opts.env },
   });
   return { code: r.code, points: parseLines(r.stdout), stderr: r.stderr, stdout: r.stdout };
