@@ -18,3 +18,20 @@ export async function runInProcess(
 ): Promise<InProcessRun> {
   return collectPoints(MetricClass, { name, env: opts.env ?? {}, now: opts.now ?? new Date() });
 }
+
+/**
+ * `bin/metrics run <name> --dry-run --format lp --now <now> [--replay <dir>]` as a separate
+ * process, as a user runs it (with `replay`: offline, the HTTP answers from that recording): its
+ * exit code, the points it printed (`parseLines`), and its output.
+ */
+export async function runDryRun(
+  name: string,
+  opts: { env?: Record<string, string>; now: string; stateDir: string; replay?: string },
+): Promise<{ code: number | null; points: ParsedPoint[]; stderr: string; stdout: string }> {
+  const { runCli } = await import('./servers.js');
+  const replay = opts.replay ? ['--replay', opts.replay] : [];
+  const r = await runCli(['run', name, '--dry-run', '--format', 'lp', '--now', opts.now, ...replay], {
+    env: { STATE_DIRECTORY: opts.stateDir, ...opts.env },
+  });
+  return { code: r.code, points: parseLines(r.stdout), stderr: r.stderr, stdout: r.stdout };
+}
