@@ -5,7 +5,8 @@
  * `--dry-run`: the same schedules, each run a `metrics run <name> --dry-run`, whose points are
  * printed (nothing is written to InfluxDB or the outbox, no lock is taken, no run recorded), for
  * watching a collector while writing it. The first runs start at once (the last recorded runs are
- * not continued), and a run command of METRICS_RUN_COMMAND is not used.
+ * not continued), a run command of METRICS_RUN_COMMAND is not used, and in a checkout the
+ * collectors' current sources are run (dev mode, run/from-source.ts), unbuilt ones included.
  */
 import type { CommandModule } from 'yargs';
 import { settings } from '../context.js';
@@ -69,7 +70,7 @@ export const command: CommandModule<object, Args> = {
     const { createLogger } = await import('../../platform/log.js');
 
     const { MAX_TIMER_SECONDS, parseRunCommand } = await import('../../platform/settings.js');
-    const { run, state } = settings();
+    const { run, state, fromSource } = settings();
     const duration = (option: string, value: string): number => {
       const r = parseTimespan(value);
       if (!r.ok || r.usec === USEC_INFINITY)
@@ -108,7 +109,9 @@ export const command: CommandModule<object, Args> = {
       command = r?.value;
     }
 
-    let collectors = await discoverCollectors(run, { cheap: true });
+    // a dry-run watches the source as its runs do (dev mode): a collector not built yet is scheduled
+    // too, with its source's RUN_INTERVAL
+    let collectors = await discoverCollectors(run, dryRun ? { fromSource } : { cheap: true });
     const names: string[] = args.names ?? [];
     if (names.length) {
       const known = new Set(collectors.map((c) => c.name));
