@@ -118,10 +118,10 @@ export async function parseByTeam(text: string, url: string): Promise<TeamStats[
     const ages: number[] = [];
     (items ?? []).forEach((item: unknown, i: number) => {
       const age = item instanceof Map ? ageOf(item.get('age')) : undefined;
-      if (age === undefined)
-        throw new CollectorError(
-          `${url}: team ${team}, item #${i}: no "age" as a number of days (got ${JSON.stringify(item instanceof Map ? item.get('age') : item)?.slice(0, 60)})`,
-        );
+      if (age === undefined) {
+        const got = JSON.stringify(item instanceof Map ? item.get('age') : item)?.slice(0, 60);
+        throw new CollectorError(`${url}: team ${team}, item #${i}: no "age" as a number of days (got ${got})`);
+      }
       if (age > 3.0) ages.push(age);
     });
     out.push({ team, count: ages.length, age: ages.length > 0 ? ages.reduce((a, b) => a + b, 0) / ages.length : 0 });

@@ -13,7 +13,8 @@ import { parseByTeam, parseExcusesCsv, pythonInt } from '../../../src/collectors
 import { RUN_INTERVAL } from '../../../src/collectors/britney/index.js';
 import { runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
-import { readRecording, serveRecording } from '../../helpers/recording-server.js';
+import { readRecording } from '../../../src/lib/platform/recording.js';
+import { serveRecording } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type FixtureRoutes } from '../../helpers/servers.js';
 
 const FIXTURES = join(repoRoot, 'test', 'collectors', 'britney', 'fixtures');
@@ -92,9 +93,9 @@ describe('the britney collector against its recording', () => {
 /** The recording served by path on a plain fixture server, with some answers replaced. */
 async function serveWith(overrides: FixtureRoutes) {
   const routes: FixtureRoutes = {};
-  for (const e of readRecording(RECORDING)) {
+  for (const e of await readRecording(RECORDING)) {
     const u = new URL(e.url);
-    routes[u.pathname] = { status: e.status, headers: e.headers, body: e.bodyText };
+    routes[u.pathname] = { status: e.status, headers: e.headers, body: e.bodyBytes };
   }
   return startHttpFixtureServer({ ...routes, ...overrides });
 }
