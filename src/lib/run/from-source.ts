@@ -18,7 +18,6 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeFileAtomic } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
 import { repoRoot, sourceCollectorsDir } from '../platform/paths.js';
 
@@ -191,6 +190,7 @@ export async function bundleFromSource(name: string): Promise<string> {
     inputs[file] = [st.mtimeMs, st.size];
   }
   mkdirSync(dirname(recordPath), { recursive: true });
+  const { writeFileAtomic } = await import('../platform/atomic.js'); // only when a bundle is made
   // two dry-runs at once each write whole files: the bundle first, then the record that vouches for it
   await writeFileAtomic(out, result.outputFiles[0]!.contents, { mode: 0o644, syncDir: false });
   await writeFileAtomic(recordPath, JSON.stringify({ esbuild: esbuild.version, inputs } satisfies CacheRecord), {
