@@ -211,15 +211,16 @@ export async function runMetric(options: MetricOptions): Promise<RunReport> {
  *     const data = await this.fetchJson<{ temp: number }>(url, { hint: 'set ${name.toUpperCase()}_URL' });
  *
  * (also this.fetchText, this.fetchLines, this.fetchResponse; \`accept: [404]\` for statuses that
- * are answers). Throw a CollectorError when the source fails; document every variable and
- * measurement in README.md; try it with bin/${name} --dry-run --verbose.
+ * are answers, not errors). Use this.now() for "now" (ages, windows): a dry-run or a test fixes it
+ * with --now or METRICS_NOW. Throw a CollectorError when the source fails; document every variable
+ * and measurement in README.md; try it with bin/${name} --dry-run --verbose.
  */
 export class ${cls} extends Metric {
   async collect(): Promise<PointObject[]> {
     const example: PointObject = {
       measurement: '${name}',
       tags: { source: 'example' },
-      fields: { value: 0.5, count: int(1) },
+      fields: { value: 0.5, hour: int(this.now().getUTCHours()) },
     };
     this.log.debug('one example point');
     return [example];
@@ -240,7 +241,7 @@ Integers are written as integers (\`i\`), the rest as floats.
 
 | measurement | tags | fields |
 | --- | --- | --- |
-| \`${name}\` | \`source\` (TODO: what it tells apart) | \`value\` (float, TODO: unit); \`count\` (integer, TODO: unit) |
+| \`${name}\` | \`source\` (TODO: what it tells apart) | \`value\` (float, TODO: unit); \`hour\` (integer, the UTC hour of the collection) |
 `;
   return [
     { path: join(dir, 'index.ts'), content: index, mode: 0o644 },
@@ -269,14 +270,14 @@ export const FIXTURES = join(repoRoot, 'test', 'collectors', '${name}', 'fixture
 test('${name}: its points (measurement, tags, fields with their types)', async () => {
   const sink = new CaptureSink();
   const { log } = captureLogger('${name}');
-  const report = await runMetric({ collector: '${name}', sink, log, env: {}, collectionTime: '1767225600000000000' });
+  const report = await runMetric({ collector: '${name}', sink, log, env: {}, collectionTime: '1767272400000000000' });
   assert.equal(report.ok, true, report.error);
   assert.deepEqual(parseLines(sink.lines.join('\\n')), [
     {
       measurement: '${name}',
       tags: { source: 'example' },
-      fields: { value: { type: 'float', value: 0.5 }, count: { type: 'integer', value: 1 } },
-      time: '1767225600000000000',
+      fields: { value: { type: 'float', value: 0.5 }, hour: { type: 'integer', value: 13 } },
+      time: '1767272400000000000',
     },
   ]);
 });

@@ -20,6 +20,7 @@ import { command as daemonCommand } from './commands/daemon.js';
 import { command as kubernetesCommand } from './commands/kubernetes.js';
 import { command as grafanaCommand } from './commands/grafana.js';
 import { newCommand } from './commands/new.js';
+import { command as testCommand } from './commands/test.js';
 
 export const EPILOG =
   `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ` +
@@ -51,6 +52,7 @@ const COMMANDS: readonly CommandModule<object, never>[] = [
   systemdCommand,
   daemonCommand,
   newCommand(() => commandNames()),
+  testCommand,
   kubernetesCommand,
   grafanaCommand,
   outboxCommand,

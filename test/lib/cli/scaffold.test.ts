@@ -88,7 +88,7 @@ describe('metrics new: generated, compiled and run in a temporary repository', (
         tags: ['source'],
         fields: [
           { name: 'value', type: 'float' },
-          { name: 'count', type: 'integer' },
+          { name: 'hour', type: 'integer' },
         ],
       },
     ]);
@@ -117,9 +117,9 @@ describe('metrics new: generated, compiled and run in a temporary repository', (
       assert.equal(t.code, 0, `${name}'s generated test:\n${t.out}`);
       assert.match(t.out, /# fail 0/, t.out);
     }
-    const dry = run(process.execPath, [join('bin', 'weather'), '--dry-run', '--format', 'lp'], root);
+    const dry = run(process.execPath, [join('bin', 'weather'), '--dry-run', '--format', 'lp', '--now', '2026-01-01T13:00:00Z'], root);
     assert.equal(dry.code, 0, dry.out);
-    assert.match(dry.out, /^weather,source=example value=0\.5,count=1i \d{19}$/m, dry.out);
+    assert.match(dry.out, /^weather,source=example value=0\.5,hour=13i 1767272400000000000$/m, dry.out);
   });
 });
 

@@ -10,6 +10,8 @@ export interface RunArgs {
   timeout?: number;
   now?: string;
   'allow-now'?: boolean;
+  record?: string;
+  replay?: string[];
 }
 
 /** The options of `metrics run`, shared with `bin/<collector>`. */
@@ -42,6 +44,15 @@ export function runOptions<T>(y: Argv<T>): Argv<T & RunArgs> {
       type: 'boolean',
       default: false,
       describe: 'let --now / METRICS_NOW stamp points that are really written (back-filling): refused without it',
+    })
+    .option('record', {
+      type: 'string',
+      describe: 'save every HTTP answer the collectors fetch into this folder (a test fixture; secrets are never saved)',
+    })
+    .option('replay', {
+      type: 'string',
+      array: true,
+      describe: 'answer the HTTP requests from this recording folder, offline (with --dry-run); a request not in it fails',
     }) as unknown as Argv<T & RunArgs>;
 }
 
@@ -71,6 +82,8 @@ export async function runHandler(names: string[], args: RunArgs): Promise<void> 
     timeoutSec: args.timeout,
     ...(now !== undefined ? { now } : {}),
     allowNow: args['allow-now'] ?? false,
+    ...(args.record !== undefined ? { record: args.record } : {}),
+    ...(args.replay?.length ? { replay: args.replay } : {}),
   });
 }
 
@@ -81,6 +94,8 @@ export const command: CommandModule<object, RunArgs> = {
     runOptions(y.positional('names', { type: 'string', array: true, default: [], describe: 'collectors to run (see: metrics list)' }))
       .example('$0 run system --dry-run --verbose', 'show what the system collector would write')
       .example('$0 run sponsoring --dry-run --now 2026-01-01T00:00:00Z', 'what sponsoring would write at that time')
+      .example('$0 run sponsoring --dry-run --record test/collectors/sponsoring/fixtures/queue', 'make a test fixture from a real run')
+      .example('$0 run sponsoring --dry-run --replay test/collectors/sponsoring/fixtures/queue', 'run it again, offline')
       .example('$0 run', 'run every collector once and write to InfluxDB') as never,
   handler: (args) => runHandler(args.names ?? [], args),
 };
