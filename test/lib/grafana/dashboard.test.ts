@@ -280,7 +280,7 @@ const stateDir = mkdtempSync(join(root, 'state-'));
 before(async () => {
   source = await startHttpFixtureServer({
     '/queue.json': {
-      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8'),
+      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json'), 'utf8'),
       headers: { 'content-type': 'application/json' },
     },
     '/500': { status: 500, body: 'internal oops' },
