@@ -7,6 +7,7 @@
  */
 import type { Metric, MetricOptions } from '../../src/lib/sdk/index.js';
 import { collectPoints, type Collection } from '../../src/lib/sdk/testing.js';
+import { type ParsedPoint, parseLines } from './line-protocol.js';
 
 export type InProcessRun = Collection;
 
