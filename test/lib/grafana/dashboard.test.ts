@@ -253,11 +253,15 @@ function runnerStorage(): string {
  * collection time for sources whose data is only taken within a window of it:
  *
  *     { "replay": ["recording"], "now": "2026-12-02T12:00:00Z" }
+ *
+ * A collector whose source is no HTTP (images: rsync) gives instead `{ "lines": "<file>" }`: the
+ * line protocol its own test proves it writes for its fixtures.
  */
 async function dryRunFromFixtures(name: string): Promise<CliResult> {
   const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
   const specFile = join(dir, 'dry-run.json');
-  const spec: { replay?: string[]; now?: string } = existsSync(specFile) ? JSON.parse(readFileSync(specFile, 'utf8')) : {};
+  const spec: { replay?: string[]; now?: string; lines?: string } = existsSync(specFile) ? JSON.parse(readFileSync(specFile, 'utf8')) : {};
+  if (spec.lines) return { code: 0, signal: null, stdout: readFileSync(join(dir, spec.lines), 'utf8'), stderr: '' };
   const replay = (spec.replay ?? ['recording']).map((r) => join(dir, r));
   for (const r of replay) {
     if (!existsSync(join(r, 'requests.json'))) {
