@@ -7,6 +7,7 @@
  */
 import type { Metric, MetricOptions } from '../../src/lib/sdk/index.js';
 import { collectPoints, type Collection } from '../../src/lib/sdk/testing.js';
+import { type ParsedPoint, parseLines } from './line-protocol.js';
 
 export type InProcessRun = Collection;
 
@@ -17,4 +18,21 @@ export async function runInProcess(
   opts: { env?: Record<string, string | undefined>; now?: string } = {},
 ): Promise<InProcessRun> {
   return collectPoints(MetricClass, { name, env: opts.env ?? {}, now: opts.now ?? new Date() });
+}
+
+/**
+ * `bin/metrics run <name> --dry-run --format lp --now <now> [--replay <dir>]` as a separate
+ * process, as a user runs it (with `replay`: offline, the HTTP answers from that recording): its
+ * exit code, the points it printed (`parseLines`), and its output.
+ */
+export async function runDryRun(
+  name: string,
+  opts: { env?: Record<string, string>; now: string; stateDir: string; replay?: string },
+): Promise<{ code: number | null; points: ParsedPoint[]; stderr: string; stdout: string }> {
+  const { runCli } = await import('./servers.js');
+  const replay = opts.replay ? ['--replay', opts.replay] : [];
+  const r = await runCli(['run', name, '--dry-run', '--format', 'lp', '--now', opts.now, ...replay], {
+    env: { STATE_DIRECTORY: opts.stateDir, ...opts.env },
+  });
+  return { code: r.code, points: parseLines(r.stdout), stderr: r.stderr, stdout: r.stdout };
 }

@@ -22,6 +22,7 @@ import {
   integerRule,
   readSecret,
   readSetting,
+  type FetchedResponse,
   type FetchOptions,
   type Logger,
 } from '../../lib/sdk/index.js';
@@ -42,15 +43,8 @@ export const MAX_PAGES = 10;
 /** Bytes of one page at most (100 jobs with their steps are a few hundred KiB). */
 export const PAGE_MAX_BYTES = 8 * 1024 * 1024;
 
-/** What `Metric.fetchResponse` answers. */
-export interface ApiResponse {
-  status: number;
-  ok: boolean;
-  headers: Headers;
-  url: string;
-  text: string;
-}
-export type FetchResponse = (url: string, opts: FetchOptions & { accept?: readonly number[] }) => Promise<ApiResponse>;
+/** `Metric.fetchResponse`, bound to the collector (its time limit, --record/--replay). */
+export type FetchResponse = (url: string, opts: FetchOptions) => Promise<FetchedResponse>;
 
 export interface LookupConfig {
   /** without a trailing slash */
@@ -252,7 +246,7 @@ export class JobLookup {
       run = { jobs: new Map(), next: first, pages: 0 };
       this.runs.set(key, run);
     }
-    if (!run.jobs.has(runner) && run.next && !run.failed) {
+    if (!run.jobs.has(runner) && run.next && run.pages < MAX_PAGES && !run.failed) {
       if (this.lookups >= cfg.maxLookups) {
         this.counts.without++;
         this.note(
@@ -264,7 +258,7 @@ export class JobLookup {
         return undefined;
       }
       this.lookups++;
-      while (run.next && run.pages < MAX_PAGES && !run.jobs.has(runner)) {
+      while (run.next && run.pages < MAX_PAGES && !run.jobs.has(runner) && !this.stopped) {
         const ok = await this.readPage(cfg, run, run.next);
         if (!ok) {
           this.counts.without++;
@@ -274,7 +268,8 @@ export class JobLookup {
     }
     const job = run.jobs.get(runner);
     if (!job) {
-      if (run.failed) {
+      if (run.failed || (this.stopped && run.next)) {
+        // the list could not be read to its end
         this.counts.without++;
         return undefined;
       }
@@ -292,7 +287,7 @@ export class JobLookup {
 
   /** Reads one page into `run`; false when the lookup failed (logged). */
   private async readPage(cfg: LookupConfig, run: RunJobs, url: string): Promise<boolean> {
-    let res: ApiResponse;
+    let res: FetchedResponse;
     this.counts.requests++;
     try {
       res = await this.fetch(url, {
@@ -305,7 +300,7 @@ export class JobLookup {
           'x-github-api-version': '2022-11-28',
           'user-agent': 'metrics-github_runner',
         },
-        hint: `the GitHub API (${VARIABLES.apiUrl}) failed`,
+        hint: `check ${VARIABLES.apiUrl} and ${VARIABLES.timeout}`,
       });
     } catch (error) {
       this.stop('request', 'warn', `GitHub job lookup: ${errorMessage(error)}`);

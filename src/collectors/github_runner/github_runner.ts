@@ -31,7 +31,6 @@ import {
   type RunnerMetrics,
   type ScanResult,
 } from './extract.js';
-import { fetchResponseAdapter } from './fetch-adapter.js';
 import { JobLookup, loadLookupConfig, type JobInfo } from './github_api.js';
 
 export interface GithubRunnerConfig {
@@ -233,7 +232,7 @@ export class GithubRunnerMetric extends Metric {
 
   async collect(): Promise<never[]> {
     const cfg = await loadConfig(this.env);
-    this.jobs = new JobLookup(loadLookupConfig(this.env), fetchResponseAdapter(this.signal), this.log);
+    this.jobs = new JobLookup(loadLookupConfig(this.env), (url, opts) => this.fetchResponse(url, opts), this.log);
     const dry = this.dryRun ? 'dry-run: ' : '';
     if (!this.dryRun && !canRemoveSafely()) {
       // checked before anything is issued: events of folders that cannot be removed would be issued again by every run

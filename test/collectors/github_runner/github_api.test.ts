@@ -11,7 +11,7 @@
  * issued without them, no event is lost, the run exits 0, and the cause is logged once.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -149,6 +149,7 @@ let seq = 0;
 async function runCase(
   routes: (server: () => HttpFixtureServer) => FixtureRoutes,
   env: Record<string, string | undefined> = {},
+  args: string[] = [],
 ): Promise<Case> {
   const dir = join(root, `${++seq}`);
   mkdirSync(dir);
@@ -156,7 +157,7 @@ async function runCase(
   server = await startHttpFixtureServer({ 'POST /write': { status: 204 }, ...routes(() => server!) });
   try {
     const log = join(dir, 'metrics.log');
-    const result = await runCli(['run', 'github_runner'], {
+    const result = await runCli(['run', 'github_runner', ...args], {
       timeoutMs: 60_000,
       env: {
         STATE_DIRECTORY: join(dir, 'state'),
@@ -172,7 +173,7 @@ async function runCase(
         ...env,
       },
     });
-    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
     const api = server.requests.filter((r) => r.path !== '/write');
     const written = server.requests
       .filter((r) => r.path === '/write')
@@ -257,6 +258,21 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assert.doesNotMatch(c.result.stderr, /^(warn|error) /m, show(c.result));
   });
 
+  test('--dry-run looks the jobs up too: the points shown carry the fields; nothing is written or removed', async () => {
+    const c = await runCase((server) => ({ [RUN_PATH]: pagedJobs(server) }), {}, ['--dry-run', '--format', 'lp']);
+    assert.equal(c.result.code, 0, show(c.result));
+    assert.match(c.result.stdout, /^runner_start,[^ ]* idle=100,queue_duration=42\.5 1700000200000000000$/m, show(c.result));
+    assert.match(
+      c.result.stdout,
+      /^runner_stop,[^ ]*job_conclusion=failure[^ ]* status_info_code=1i,job_duration=50 1700001200000000000$/m,
+    );
+    assert.deepEqual(c.lines, []);
+    assert.equal(c.written, '');
+    assert.deepEqual(readdirSync(join(c.dir, 'storage')).sort(), ['r1', 'r2']);
+    assertAsked(c, ['1', '2']);
+    assertNoToken(c);
+  });
+
   test('the job is not in the list: events without the fields, logged once for both runners', async () => {
     const c = await runCase(() => ({
       [RUN_PATH]: {
@@ -317,6 +333,23 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assert.equal(count(c.result, /the GitHub rate limit is used up \(X-RateLimit-Remaining: 0; the limit resets at /), 1, show(c.result));
   });
 
+  test('X-RateLimit-Remaining: 0 on page 1 without the runners: page 2 is not asked for; no fields', async () => {
+    const c = await runCase((server) => ({
+      [RUN_PATH]: (req, res) => {
+        if (req.query.get('page') === '2') return pagedJobs(server)(req, res);
+        const base = `${server().url}${RUN_PATH}?filter=latest&per_page=100`;
+        res.writeHead(200, { 'content-type': 'application/json', link: `<${base}&page=2>; rel="next"`, 'x-ratelimit-remaining': '0' });
+        res.end(
+          JSON.stringify({ total_count: 3, jobs: [job(1, 'other-runner', '2023-11-14T22:00:00Z', '2023-11-14T22:00:01Z', 'success')] }),
+        );
+      },
+    }));
+    assertDelivered(c, WITHOUT_FIELDS);
+    assertAsked(c, ['1']);
+    assert.equal(count(c.result, /the GitHub rate limit is used up/), 1, show(c.result));
+    assert.doesNotMatch(c.result.stderr, /no job of workflow run/);
+  });
+
   test('403 without rate limit headers: the token lacks access to Actions; logged once', async () => {
     const c = await runCase(() => ({ [RUN_PATH]: { status: 403, body: githubError('Resource not accessible by integration') } }));
     assertDelivered(c, WITHOUT_FIELDS);
@@ -329,6 +362,19 @@ describe('github_runner: job metrics from the GitHub API', () => {
     assertDelivered(c, WITHOUT_FIELDS);
     assertAsked(c, ['1']);
     assert.equal(count(c.result, /not found \(HTTP 404\)/), 1, show(c.result));
+  });
+
+  test('a 5xx answer echoing the token: no more requests; the log line shows the answer redacted, never the token', async () => {
+    const c = await runCase(() => ({
+      [RUN_PATH]: { status: 502, headers: { 'content-type': 'text/plain' }, body: `upstream failed for Authorization: Bearer ${TOKEN}` },
+    }));
+    assertDelivered(c, WITHOUT_FIELDS); // includes: the token in no output, log, file or point
+    assertAsked(c, ['1']);
+    const line = new RegExp(
+      /GitHub job lookup: GET http:\/\/127\.0\.0\.1:\d+\/repos\/octo\/widgets\/actions\/runs\/4242\/jobs\S* /.source +
+        /failed: HTTP 502 .*Bearer \*\*\*/.source,
+    );
+    assert.equal(count(c.result, line), 1, show(c.result));
   });
 
   test('a slow server hits the per-request time limit: no more requests, the events go out without the fields', async () => {
