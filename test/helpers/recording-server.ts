@@ -10,16 +10,12 @@
  * header) are rewritten to the server, so a collector that follows them stays on it. A request
  * that is not in the recording gets a 404 naming it and is listed in `unmatched`.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type LoadedExchange, RecordingIndex, readRecordingSync } from '../../src/lib/platform/recording.js';
 import { type HttpFixtureServer, startHttpFixtureServer } from './servers.js';
 
-interface RecordedExchange {
-  method: string;
-  url: string;
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
+/** The exchanges of one recording folder (`requests.json` and its body files), each body also as `bodyText` (bytes). */
+export function readRecording(dir: string): Array<LoadedExchange & { bodyText: Buffer }> {
+  return readRecordingSync(dir).map((e) => ({ ...e, bodyText: e.bodyBytes }));
 }
 
 export interface RecordingServer {
@@ -34,31 +30,10 @@ export interface RecordingServer {
   close(): Promise<void>;
 }
 
-/** The exchanges of one recording folder (`requests.json` and its body files). */
-export function readRecording(dir: string): Array<RecordedExchange & { bodyText: Buffer }> {
-  const index = JSON.parse(readFileSync(join(dir, 'requests.json'), 'utf8')) as { format?: string; requests?: RecordedExchange[] };
-  if (index.format !== 'metrics-recording/1' || !Array.isArray(index.requests)) {
-    throw new Error(`${join(dir, 'requests.json')} is not a recording (format metrics-recording/1)`);
-  }
-  return index.requests.map((r) => ({ ...r, bodyText: r.body ? readFileSync(join(dir, r.body)) : Buffer.alloc(0) }));
-}
-
-function key(method: string, url: URL): string {
-  return `${method.toUpperCase()} ${url.host}${url.pathname}${url.search}`;
-}
-
 /** Starts a server for one or more recording folders (later folders add to earlier ones). */
 export async function serveRecording(dirs: string | string[]): Promise<RecordingServer> {
-  const exchanges = (Array.isArray(dirs) ? dirs : [dirs]).flatMap((d) => readRecording(d));
-  const byKey = new Map<string, Array<RecordedExchange & { bodyText: Buffer }>>();
-  const hosts = new Set<string>();
-  for (const e of exchanges) {
-    const u = new URL(e.url);
-    hosts.add(u.host);
-    const k = key(e.method, u);
-    byKey.set(k, [...(byKey.get(k) ?? []), e]);
-  }
-  const served = new Map<string, number>();
+  const recording = await RecordingIndex.open(dirs);
+  const hosts = recording.hosts;
   const requests: string[] = [];
   const unmatched: string[] = [];
   let server: HttpFixtureServer | undefined;
@@ -72,17 +47,13 @@ export async function serveRecording(dirs: string | string[]): Promise<Recording
     requests.push(`${req.method} ${req.url}`);
     const [host, ...rest] = req.url.slice(1).split('/');
     const wanted = new URL(`http://${host}/${rest.join('/')}`);
-    const k = key(req.method, wanted);
-    const list = byKey.get(k);
-    if (!list) {
+    const e = recording.next(req.method, wanted.toString());
+    if (!e) {
       unmatched.push(`${req.method} ${req.url}`);
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end(`not in the recording: ${k}\n`);
+      res.end(`not in the recording: ${req.method} ${wanted.host}${wanted.pathname}${wanted.search}\n`);
       return;
     }
-    const n = served.get(k) ?? 0;
-    served.set(k, n + 1);
-    const e = list[Math.min(n, list.length - 1)]!;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(e.headers ?? {})) {
       // a rewritten body has another length: only a HEAD answer keeps the recorded one
@@ -92,7 +63,7 @@ export async function serveRecording(dirs: string | string[]): Promise<Recording
     const type = headers['content-type'] ?? '';
     const isText = type === '' || /json|text|html|xml|yaml|csv/i.test(type);
     res.writeHead(e.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : isText ? rewrite(e.bodyText.toString('utf8')) : e.bodyText);
+    res.end(req.method === 'HEAD' ? undefined : isText ? rewrite(e.bodyBytes.toString('utf8')) : e.bodyBytes);
   });
   const s = server;
   return {

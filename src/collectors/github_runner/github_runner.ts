@@ -31,6 +31,7 @@ import {
   type RunnerMetrics,
   type ScanResult,
 } from './extract.js';
+import { JobLookup, loadLookupConfig, type JobInfo } from './github_api.js';
 
 export interface GithubRunnerConfig {
   storage: string;
@@ -180,8 +181,11 @@ function difference(a: number, b: number, what: string, warn: (m: string) => voi
   return 0;
 }
 
-/** The events of one runner folder (nothing when the installed timestamp is missing). */
-export function runnerEvents(m: RunnerMetrics, flavor: string, warn: (m: string) => void): Event[] {
+/**
+ * The events of one runner folder (nothing when the installed timestamp is missing); `job`: what
+ * the GitHub API told about the runner's job (queue_duration, job_conclusion), when it did.
+ */
+export function runnerEvents(m: RunnerMetrics, flavor: string, warn: (m: string) => void, job: JobInfo = {}): Event[] {
   const events: Event[] = [];
   const installed = m.installed;
   if (installed === undefined) return events;
@@ -194,19 +198,27 @@ export function runnerEvents(m: RunnerMetrics, flavor: string, warn: (m: string)
     if (m.postJob) warn(`${FILES.postJob} without ${FILES.preJob}: no runner_stop is issued`);
     return events;
   }
-  const job = { flavor, workflow: pre.workflow, repo: pre.repository, github_event: pre.event };
+  const tags = { flavor, workflow: pre.workflow, repo: pre.repository, github_event: pre.event };
   const idle = difference(installed, pre.timestamp, 'the idle time (pre-job − installed)', warn);
-  events.push(new RunnerStart({ timestamp: pre.timestamp, ...job, idle }));
+  events.push(
+    new RunnerStart({
+      timestamp: pre.timestamp,
+      ...tags,
+      idle,
+      ...(job.queueDuration !== undefined ? { queue_duration: job.queueDuration } : {}),
+    }),
+  );
   const post = m.postJob;
   if (post) {
     const jobDuration = difference(pre.timestamp, post.timestamp, 'the job duration (post-job − pre-job)', warn);
     events.push(
       new RunnerStop({
         timestamp: post.timestamp,
-        ...job,
+        ...tags,
         status: post.status,
         ...(post.status_info ? { status_info: { code: post.status_info.code } } : {}),
         job_duration: jobDuration,
+        ...(job.conclusion !== undefined ? { job_conclusion: job.conclusion } : {}),
       }),
     );
   }
@@ -215,9 +227,12 @@ export function runnerEvents(m: RunnerMetrics, flavor: string, warn: (m: string)
 
 export class GithubRunnerMetric extends Metric {
   private quarantineReady = false;
+  /** the GitHub API lookup of each runner's job (queue_duration, job_conclusion); never throws */
+  private jobs!: JobLookup;
 
   async collect(): Promise<never[]> {
     const cfg = await loadConfig(this.env);
+    this.jobs = new JobLookup(loadLookupConfig(this.env), (url, opts) => this.fetchResponse(url, opts), this.log);
     const dry = this.dryRun ? 'dry-run: ' : '';
     if (!this.dryRun && !canRemoveSafely()) {
       // checked before anything is issued: events of folders that cannot be removed would be issued again by every run
@@ -297,6 +312,13 @@ export class GithubRunnerMetric extends Metric {
       }
     }
 
+    if (this.jobs.used) {
+      const j = this.jobs.counts;
+      this.log.info(
+        `GitHub jobs: ${j.found} found, ${j.notFound} not found, ${j.without} runners without a lookup or whose lookup failed ` +
+          `(${j.requests} requests)`,
+      );
+    }
     const skipped = [
       `${scan.excluded} excluded`,
       `${scan.overBound + counts.notReached} left for the next run (RUNNER_METRICS_MAX_RUNNERS=${cfg.maxRunners})`,
@@ -348,9 +370,12 @@ export class GithubRunnerMetric extends Metric {
     }
 
     // build and check every event first: a runner's events are issued all or none
+    // the job's fields from the GitHub API, when it answers (never throws: without them the events go as they are)
+    const pre = metrics.preJob;
+    const job = pre ? await this.jobs.job(runner, pre.repository, pre.workflow_run_id) : undefined;
     let events: Event[];
     try {
-      events = runnerEvents(metrics, cfg.flavor, (m) => this.log.warn(`runner ${runner}: ${m}`));
+      events = runnerEvents(metrics, cfg.flavor, (m) => this.log.warn(`runner ${runner}: ${m}`), job);
       this.validatePoints(events);
     } catch (error) {
       if (error instanceof EventValidationError || error instanceof PointError) {

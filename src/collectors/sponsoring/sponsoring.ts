@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 
-export const DEFAULT_URL = 'https://reqorts.qa.ubuntu.com/reports/sponsoring/sponsoring.json';
+/** The original's current source: the general sponsoring queue of sponsoring-reports.ubuntu.com. */
+export const DEFAULT_URL = 'http://sponsoring-reports.ubuntu.com/jsons/general.json';
 export const MEASUREMENT = 'sponsoring_queue_stats';
 /** the report that covers every entry of the queue */
 export const ALL = 'sponsoring';
 
 const Entry = z.object({
   date_queued: z.string().regex(/^\d{2}\/\d{2}\/\d{2}$/, 'must be a date as MM/DD/YY'),
-  sets: z.array(z.string().min(1, 'must not be empty')),
+  /** the sets (teams' queues) the entry is in; an entry without counts only in the whole queue */
+  sets: z.array(z.string().min(1, 'must not be empty')).optional(),
 });
 const Queue = z.array(z.unknown());
 
@@ -40,7 +42,7 @@ export function stats(ages: number[]): QueueStats {
 }
 
 /**
- * The sponsoring queue: a JSON list of entries `{ date_queued: "MM/DD/YY", sets: [names] }`.
+ * The sponsoring queue: a JSON list of entries `{ date_queued: "MM/DD/YY", sets?: [names], … }`.
  * One point per report: each set name, plus `sponsoring` for the whole queue.
  */
 export class SponsoringMetric extends Metric {
@@ -50,8 +52,8 @@ export class SponsoringMetric extends Metric {
     const list = Queue.safeParse(data);
     if (!list.success)
       throw new CollectorError(`${url}: expected a JSON list of queue entries, got ${data === null ? 'null' : typeof data}`);
-    const today = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
-    const todayUtc = Date.UTC(new Date(today).getUTCFullYear(), new Date(today).getUTCMonth(), new Date(today).getUTCDate());
+    const today = this.now();
+    const todayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
     const ages = new Map<string, number[]>([[ALL, []]]);
     let clash = false;
     list.data.forEach((raw, i) => {
@@ -66,7 +68,7 @@ export class SponsoringMetric extends Metric {
         throw new CollectorError(`${url}: entry #${i}: date_queued ${JSON.stringify(entry.data.date_queued)} is not a valid MM/DD/YY date`);
       const age = Math.max(0, Math.floor((todayUtc - queued) / 86_400_000));
       ages.get(ALL)!.push(age);
-      for (const set of new Set(entry.data.sets)) {
+      for (const set of new Set(entry.data.sets ?? [])) {
         if (set === ALL) {
           clash = true;
           continue;

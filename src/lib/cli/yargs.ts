@@ -4,7 +4,7 @@
  * what it needs when it runs, so that a plain `metrics run <collector>` starts fast.
  */
 import yargs from 'yargs';
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { EXIT } from '../platform/exit.js';
 import { loadedSettings } from './context.js';
 import { reportError } from './report.js';
@@ -19,6 +19,8 @@ import { command as systemdCommand } from './commands/systemd.js';
 import { command as daemonCommand } from './commands/daemon.js';
 import { command as kubernetesCommand } from './commands/kubernetes.js';
 import { command as grafanaCommand } from './commands/grafana.js';
+import { newCommand } from './commands/new.js';
+import { command as testCommand } from './commands/test.js';
 
 export const EPILOG =
   `Exit codes: ${EXIT.OK} ok; ${EXIT.FAILED} a collector failed; ${EXIT.USAGE} usage or configuration error; ` +
@@ -41,25 +43,40 @@ function common<T>(y: Argv<T>): Argv<T> {
     });
 }
 
+/** The commands of `bin/metrics`, in the order --help lists them. */
+const COMMANDS: readonly CommandModule<object, never>[] = [
+  listCommand,
+  runCommand,
+  checkCommand,
+  scheduleCommand,
+  systemdCommand,
+  daemonCommand,
+  newCommand(() => commandNames()),
+  testCommand,
+  kubernetesCommand,
+  grafanaCommand,
+  outboxCommand,
+  eventCommand,
+  logrotateCommand,
+] as never;
+
+/** The names (and aliases) of the registered commands, e.g. for names a collector must not take. */
+export function commandNames(): string[] {
+  const names = new Set<string>(['metrics', 'help']);
+  for (const c of COMMANDS) {
+    const specs = [c.command ?? [], c.aliases ?? []].flat();
+    for (const spec of specs) {
+      const word = spec.trim().split(/\s+/)[0];
+      if (word && word !== '$0' && /^[a-z]/i.test(word)) names.add(word);
+    }
+  }
+  return [...names].sort();
+}
+
 export function buildCli(argv: string[], scriptName = 'metrics'): Argv {
-  return common(
-    yargs(argv)
-      .scriptName(scriptName)
-      .usage('$0 <command> [options]\n\nCollect metrics and write them to InfluxDB.')
-      .command(listCommand)
-      .command(runCommand)
-      .command(checkCommand)
-      .command(scheduleCommand)
-      .command(systemdCommand)
-      .command(daemonCommand)
-      .command(kubernetesCommand)
-      .command(grafanaCommand)
-      .command(outboxCommand)
-      .command(eventCommand)
-      .command(logrotateCommand)
-      .demandCommand(1, 'name a command (see --help)')
-      .recommendCommands(),
-  );
+  let y = yargs(argv).scriptName(scriptName).usage('$0 <command> [options]\n\nCollect metrics and write them to InfluxDB.');
+  for (const c of COMMANDS) y = y.command(c);
+  return common(y.demandCommand(1, 'name a command (see --help)').recommendCommands());
 }
 
 class HandledError extends Error {}

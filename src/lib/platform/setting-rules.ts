@@ -204,3 +204,43 @@ export function sizeRule(range: { min: number; max: number }): SettingRule<numbe
     },
   };
 }
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+/** 2262-04-11T23:47:16Z: the last whole second that nanoseconds since the epoch fit in 64 bits */
+const LAST_NS_SECOND = 9_223_372_036;
+
+/**
+ * An RFC 3339 date and time with its time zone (`2026-01-01T00:00:00Z`,
+ * `2026-01-01T01:00:00.5+01:00`), as nanoseconds since the epoch (a decimal string, exact to the
+ * nanosecond); undefined when it is not one, or outside 1970 to 2262 (what line protocol can hold).
+ */
+export function parseRfc3339(text: string): string | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const d = new Date(ms);
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMin = 0;
+  if (!m[8]) {
+    const [oh, om] = [Number(m[10]), Number(m[11])];
+    if (oh > 23 || om > 59) return undefined;
+    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const seconds = ms / 1000 - offsetMin * 60;
+  if (seconds < 0 || seconds > LAST_NS_SECOND) return undefined;
+  const fraction = BigInt((m[7] ?? '').padEnd(9, '0'));
+  return String(BigInt(seconds) * 1_000_000_000n + fraction);
+}
+
+/** A point in time written as RFC 3339 (METRICS_NOW, `--now`), read as nanoseconds since the epoch. */
+export const RFC3339_RULE: SettingRule<string> = {
+  description: 'an RFC 3339 date and time with its time zone, from 1970 to 2262, such as 2026-01-01T00:00:00Z',
+  summary: 'an RFC 3339 date and time, e.g. `2026-01-01T00:00:00Z`',
+  check(name, raw) {
+    const ns = parseRfc3339(raw.trim());
+    if (ns !== undefined) return { ok: true, value: ns };
+    return { ok: false, problem: `${shownSetting(name, raw)} is not a date and time: it must be ${this.description}` };
+  },
+};

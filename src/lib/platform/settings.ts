@@ -26,7 +26,16 @@ import { ConfigError } from './errors.js';
 import { safeUrl } from './http.js';
 import { builtCollectorsDir } from './paths.js';
 import { registerCredentialPair, registerSecret } from './redact.js';
-import { booleanRule, durationRule, formatSize, integerRule, sizeRule, type NumberSettingRule, type SettingRule } from './setting-rules.js';
+import {
+  RFC3339_RULE,
+  booleanRule,
+  durationRule,
+  formatSize,
+  integerRule,
+  sizeRule,
+  type NumberSettingRule,
+  type SettingRule,
+} from './setting-rules.js';
 
 export { MAX_TIMER_SECONDS, describeRule, isPlainNumber, rangeProblem, type NumberRule } from './setting-rules.js';
 
@@ -45,6 +54,8 @@ export interface RunSettings {
   readonly collectorsDirGiven: boolean;
   /** METRICS_RUN_COMMAND as argv (the daemon's run command); undefined: the default */
   readonly runCommand?: readonly string[];
+  /** METRICS_NOW: the collection time of the run's collectors, ns (default: the time each starts); for dry-runs and tests */
+  readonly now?: string;
 }
 
 /** Where the framework keeps its state. */
@@ -82,6 +93,12 @@ export interface Settings {
   readonly fastPath: boolean;
   /** SYSTEMD_SCOPE is set: systemd runs us (as a generator: log to /dev/kmsg) */
   readonly underSystemd: boolean;
+  /**
+   * dev mode is allowed: a `--dry-run` in a checkout runs a collector whose source is newer than
+   * its build from that source (run/from-source.ts); false under CI (`CI` set, not `false`/`0`) and
+   * under systemd (`INVOCATION_ID`), which run compiled JavaScript only
+   */
+  readonly fromSource: boolean;
   /** The InfluxDB settings, parsed on first use; throws ConfigError naming every missing or invalid variable. */
   influx(): InfluxConfig;
 }
@@ -223,6 +240,12 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'INFLUX_CA_FILE', meaning: "the CA of the server's certificate", default: NONE, rule: 'a readable PEM file' },
   { name: 'INFLUX_TLS_INSECURE', meaning: 'no certificate verification', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_TIMEOUT', meaning: 'time limit of one collector', default: String(DEFAULT_TIMEOUT_SEC), rule: TIMEOUT_RULE.summary },
+  {
+    name: 'METRICS_NOW',
+    meaning: 'the collection time ("now") of a dry-run or a test',
+    default: 'the time the collector starts',
+    rule: RFC3339_RULE.summary,
+  },
   { name: 'METRICS_DISABLE', meaning: 'collectors switched off on this host', default: NONE, rule: 'collector names, comma-separated' },
   { name: 'METRICS_COLLECTORS_DIR', meaning: 'the compiled collectors', default: '`dist/src/collectors`', rule: 'a directory' },
   {
@@ -269,6 +292,18 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'METRICS_DEBUG', meaning: 'print the stack of an unexpected error', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_NO_FAST_PATH', meaning: 'parse every command line with yargs', default: 'false', rule: BOOLEAN.summary },
   { name: 'SYSTEMD_SCOPE', meaning: 'the generator runs under systemd', default: NONE, rule: BY_SYSTEMD },
+  {
+    name: 'INVOCATION_ID',
+    meaning: 'systemd runs this service: a dry-run never runs collectors from source',
+    default: NONE,
+    rule: BY_SYSTEMD,
+  },
+  {
+    name: 'CI',
+    meaning: 'a CI run: a dry-run never runs collectors from source (only compiled code)',
+    default: NONE,
+    rule: 'set by CI services; `false`, `0` or empty: not CI',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -331,8 +366,10 @@ function runSection(env: Env, problems: string[]): RunSettings {
     if (r.ok) runCommand = r.value;
     else problems.push(r.problem);
   }
+  const now: string | undefined = read(env, 'METRICS_NOW', RFC3339_RULE, '', problems) || undefined;
   return {
     timeoutSec: read(env, 'METRICS_TIMEOUT', TIMEOUT_RULE, DEFAULT_TIMEOUT_SEC, problems),
+    ...(now !== undefined ? { now } : {}),
     ...(env.METRICS_DISABLE !== undefined ? { disabled: nameList('METRICS_DISABLE', env.METRICS_DISABLE, problems) } : {}),
     collectorsDir: given ? resolve(given) : builtCollectorsDir,
     collectorsDirGiven: Boolean(given),
@@ -448,6 +485,7 @@ export function readSettings(env: Env = process.env): { settings: Settings; prob
     debug: read(snapshot, 'METRICS_DEBUG', BOOLEAN, false, problems),
     fastPath: !read(snapshot, 'METRICS_NO_FAST_PATH', BOOLEAN, false, problems),
     underSystemd: Boolean(snapshot.SYSTEMD_SCOPE),
+    fromSource: !snapshot.INVOCATION_ID && !snapshot.SYSTEMD_SCOPE && ['', 'false', '0'].includes(snapshot.CI ?? ''),
     influx() {
       if (!influx) {
         try {

@@ -3,6 +3,7 @@
  * (`RUN_INTERVAL`, `runMetric()`), the options the runner hands `runMetric()` (and through it the
  * Metric), and the report a run gives back. Types only; collectors see them through the SDK.
  */
+import type { Fetcher } from '../platform/fetcher.js';
 import type { Logger } from '../platform/log.js';
 import type { DryRunFormat, PointSink, SinkReport } from './sink.js';
 
@@ -29,8 +30,10 @@ export interface MetricOptions {
   sink?: PointSink;
   /** aborted when the collector's time limit expires */
   signal?: AbortSignal;
-  /** nanoseconds given to points without a time (default: now) */
+  /** nanoseconds given to points without a time, and the Metric's `now()` (default: the time the run starts) */
   collectionTime?: string;
+  /** where the HTTP helpers send requests (set for --record / --replay and by the test harness); default: fetch */
+  fetcher?: Fetcher;
   /** the environment as the command got it (the settings' `env`): for the collector's own variables (`this.env`) */
   env?: Record<string, string | undefined>;
   /** hook for issued events (set by the runner): sends them to the event sinks */

@@ -12,7 +12,9 @@ import type { Delivery } from '../delivery/delivery.js';
 import type { Event } from '../events/event.js';
 import type { EventSinks } from '../events/sinks.js';
 import { CollectorError, UsageError, errorMessage } from '../platform/errors.js';
+import type { Fetcher } from '../platform/fetcher.js';
 import { createLogger, type Logger } from '../platform/log.js';
+import type { RecordingFetcher } from '../platform/recording.js';
 import { TIMEOUT_RULE, type Settings } from '../platform/settings.js';
 import { nowNanos } from '../points/point.js';
 import type { RunReport } from './contract.js';
@@ -28,6 +30,14 @@ export interface RunOptions {
   /** seconds one collector may take (`--timeout`; default: METRICS_TIMEOUT, else 600) */
   timeoutSec?: number;
   settings: Settings;
+  /** `--now`: the collection time, ns (else METRICS_NOW, else the time each collector starts) */
+  now?: string;
+  /** `--allow-now`: a real write may use a fixed collection time (back-filling) */
+  allowNow?: boolean;
+  /** `--record DIR`: save every HTTP answer the collectors fetch into DIR (platform/recording.ts) */
+  record?: string;
+  /** `--replay DIR...`: answer the collectors' HTTP requests from these recordings, offline (dry-run only) */
+  replay?: string[];
   /** for tests */
   log?: Logger;
 }
@@ -69,7 +79,16 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   const { settings } = opts;
   const log = opts.log ?? createLogger({ verbose: opts.verbose });
   const timeoutSec = timeoutFrom(settings, opts.timeoutSec);
-  const all = await discoverCollectors(settings.run);
+  const fixedNow = opts.now ?? settings.run.now;
+  if (fixedNow !== undefined && !opts.dryRun && !opts.allowNow) {
+    throw new UsageError(
+      `${opts.now !== undefined ? '--now' : 'METRICS_NOW'} fixes the collection time, and a real write would store points at that ` +
+        'time (back-filling InfluxDB): use it with --dry-run, or add --allow-now to write them',
+    );
+  }
+  const { fetcher, recorder } = await openFetcher(opts, settings);
+  // a run of named collectors imports only them; a dry-run in a checkout runs changed sources (dev mode)
+  const all = await discoverCollectors(settings.run, { only: opts.names, fromSource: opts.dryRun && settings.fromSource });
   const selected = pickCollectors(all, opts.names);
   if (selected.length === 0)
     throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
@@ -95,18 +114,51 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
   const reports: Outcome[] = [];
   let hung = false;
   for (const c of selected) {
-    const r = await runOne(c, opts, log, timeoutSec, delivery);
+    const r = await runOne(c, opts, log, timeoutSec, delivery, fetcher);
     if (r.timedOut) hung = true;
     reports.push(r);
   }
   if (delivery) await finishRun(reports, delivery, settings.state.dir, log);
   printSummary(reports, opts.dryRun);
-  const code = exitCode(reports);
+  let code = exitCode(reports);
+  if (recorder && opts.record !== undefined) {
+    try {
+      const n = await recorder.save(opts.record);
+      log.info(`recorded ${n} HTTP request${n === 1 ? '' : 's'} into ${opts.record} (replay: --replay ${opts.record})`);
+    } catch (error) {
+      log.error(`cannot save the recording into ${opts.record}: ${errorMessage(error)}`);
+      code ||= 1;
+    }
+  }
   if (hung) {
     // a collector that ignored its abort signal may keep the event loop alive: do not wait for it
     setTimeout(() => process.exit(code), 2000).unref();
   }
   return code;
+}
+
+/**
+ * The Fetcher of the run's collectors: `--replay` answers from recordings (dry-run only), `--record`
+ * passes requests on and keeps the answers; neither: the global fetch.
+ */
+async function openFetcher(opts: RunOptions, settings: Settings): Promise<{ fetcher?: Fetcher; recorder?: RecordingFetcher }> {
+  if (opts.record !== undefined && opts.replay?.length) throw new UsageError('--record and --replay cannot be used together');
+  if (opts.replay?.length) {
+    if (!opts.dryRun) {
+      throw new UsageError(
+        '--replay answers from a recording: use it with --dry-run (a real write would store points made from old answers)',
+      );
+    }
+    const { ReplayFetcher } = await import('../platform/recording.js');
+    return { fetcher: await ReplayFetcher.open(opts.replay) };
+  }
+  if (opts.record !== undefined) {
+    if (opts.record === '') throw new UsageError('--record needs a folder');
+    const { RecordingFetcher, secretLookingValues } = await import('../platform/recording.js');
+    const recorder = new RecordingFetcher(undefined, secretLookingValues(settings.env));
+    return { fetcher: recorder, recorder };
+  }
+  return {};
 }
 
 /** Wraps the sink so that nothing is added after the runner gave up on a collector (time limit). */
@@ -137,6 +189,7 @@ async function runOne(
   log: Logger,
   timeoutSec: number,
   delivery?: Delivery,
+  fetcher?: Fetcher,
 ): Promise<Outcome & { timedOut?: boolean }> {
   const { settings } = opts;
   const stateDir = settings.state.dir;
@@ -181,7 +234,7 @@ async function runOne(
     }
   }
 
-  const collectionTime = nowNanos();
+  const collectionTime = opts.now ?? settings.run.now ?? nowNanos();
   const inner: PointSink = delivery
     ? new BatchingSink(delivery, c.name, delivery.batchSize, delivery.config.batchesInFlight)
     : new DryRunSink(opts.format, collectionTime);
@@ -209,6 +262,7 @@ async function runOne(
       sink,
       collectionTime,
       env: settings.env,
+      ...(fetcher ? { fetcher } : {}),
       signal: controller.signal,
       issueEvent: delivery ? eventIssuer(settings, clog, c.name) : undefined,
     });

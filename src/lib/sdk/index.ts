@@ -34,8 +34,8 @@ export { CollectorError, PointError, errorMessage } from '../platform/errors.js'
 /** Points: the seed-style object, integer fields, and the accepted field and time types. */
 export { Integer, int, type CollectedPoint, type FieldValue, type PointObject, type TimeValue } from '../points/point.js';
 
-/** The options of `this.fetchJson()` / `this.fetchText()`. */
-export type { FetchOptions } from './fetch.js';
+/** The options of `this.fetchJson()` / `fetchText()` / `fetchLines()` / `fetchResponse()`, and what `fetchResponse()` gives. */
+export type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fetch.js';
 
 /** The type of `this.log`, for helpers that log on a collector's behalf. */
 export type { Logger } from '../platform/log.js';
@@ -43,9 +43,10 @@ export type { Logger } from '../platform/log.js';
 /**
  * A collector's own variables (`this.env`), checked by the rules the framework reads its own
  * with: {@link readSetting} with a rule (a whole number or a decimal in a range, a duration in
- * seconds, a boolean, a size), or a rule's `check(name, raw)` for a message of your own.
+ * seconds, a boolean, a size), or a rule's `check(name, raw)` for a message of your own; and
+ * its secrets with {@link readSecret} (`<NAME>_FILE` or a systemd credential, never printed).
  */
-export { readSetting } from './settings.js';
+export { readSecret, readSetting, type SecretOptions } from './settings.js';
 export {
   MAX_TIMER_SECONDS,
   booleanRule,

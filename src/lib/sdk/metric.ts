@@ -15,7 +15,7 @@ import { Serializer, validatePoints } from '../points/line-protocol.js';
 import { nowNanos, type CollectedPoint } from '../points/point.js';
 import type { MetricOptions, RunReport } from '../run/contract.js';
 import { DryRunSink, emptyReport, type PointSink, type SinkReport } from '../run/sink.js';
-import type { FetchOptions } from './fetch.js';
+import type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fetch.js';
 
 /**
  * What `collect()` returns: an array, any iterable, or an async iterable of points (each a
@@ -53,6 +53,8 @@ export abstract class Metric {
   readonly env: Record<string, string | undefined>;
   /** The options the runner gave (see MetricOptions). */
   protected readonly options: MetricOptions;
+  /** the collection time, ns (fixed on first use: {@link Metric.nowNs}) */
+  private collectionTime: string | undefined;
   /** set while run() collects: where emitted points go */
   private active: { add: (p: CollectedPoint) => void | Promise<void>; sink: PointSink } | undefined;
 
@@ -80,17 +82,59 @@ export abstract class Metric {
   /**
    * GET a URL and parse its JSON, with a time limit (`timeoutMs`, default 10 s), a size limit
    * (`maxBytes`, default 16 MiB) and the run's abort signal. A failure throws a `CollectorError`
-   * naming the URL (without credentials) and the status, with `opts.hint` appended.
+   * naming the URL (without credentials) and the status, with `opts.hint` appended. A status in
+   * `opts.accept` (e.g. `[404]`) is an answer, not a failure: it resolves to `undefined`.
    */
-  async fetchJson<T = unknown>(url: string, opts: FetchOptions = {}): Promise<T> {
+  async fetchJson<T = unknown>(url: string, opts: AcceptingFetchOptions): Promise<T | undefined>;
+  async fetchJson<T = unknown>(url: string, opts?: FetchOptions): Promise<T>;
+  async fetchJson<T = unknown>(url: string, opts: FetchOptions = {}): Promise<T | undefined> {
     const { fetchJson } = await import('./fetch.js'); // loaded on first use: many collectors never fetch
-    return fetchJson<T>(url, { signal: this.signal, ...opts });
+    return fetchJson<T>(url, this.fetchOptions(opts));
   }
 
   /** As {@link Metric.fetchJson}, for a body read as text. */
-  async fetchText(url: string, opts: FetchOptions = {}): Promise<string> {
+  async fetchText(url: string, opts: AcceptingFetchOptions): Promise<string | undefined>;
+  async fetchText(url: string, opts?: FetchOptions): Promise<string>;
+  async fetchText(url: string, opts: FetchOptions = {}): Promise<string | undefined> {
     const { fetchText } = await import('./fetch.js');
-    return fetchText(url, { signal: this.signal, ...opts });
+    return fetchText(url, this.fetchOptions(opts));
+  }
+
+  /** As {@link Metric.fetchJson}, for a body read as lines (without their line endings). */
+  async fetchLines(url: string, opts: AcceptingFetchOptions): Promise<string[] | undefined>;
+  async fetchLines(url: string, opts?: FetchOptions): Promise<string[]>;
+  async fetchLines(url: string, opts: FetchOptions = {}): Promise<string[] | undefined> {
+    const { fetchLines } = await import('./fetch.js');
+    return fetchLines(url, this.fetchOptions(opts));
+  }
+
+  /**
+   * As {@link Metric.fetchJson}, giving the whole answer: `{ status, ok, headers, url, text }`
+   * (`url`: after redirects). For headers (a `Link` to the next page, an ETag) or a status in
+   * `opts.accept`; any other status outside 2xx throws. `method: 'HEAD'` reads no body.
+   */
+  async fetchResponse(url: string, opts: FetchOptions = {}): Promise<FetchedResponse> {
+    const { fetchResponse } = await import('./fetch.js');
+    return fetchResponse(url, this.fetchOptions(opts));
+  }
+
+  private fetchOptions(opts: FetchOptions): FetchOptions {
+    return { signal: this.signal, ...(this.options.fetcher ? { fetcher: this.options.fetcher } : {}), ...opts };
+  }
+
+  /**
+   * The run's collection time: the time given to points without one, and "now" for anything the
+   * collector computes (ages, windows). Fixed for a dry-run or a test by `--now <RFC 3339>` or
+   * `METRICS_NOW`. Use it rather than `new Date()`, so that a test gets the same points every time.
+   */
+  now(): Date {
+    return new Date(Number(BigInt(this.nowNs()) / 1_000_000n));
+  }
+
+  /** {@link Metric.now} in nanoseconds since the epoch (a decimal string, as line protocol writes it). */
+  nowNs(): string {
+    this.collectionTime ??= this.options.collectionTime ?? nowNanos();
+    return this.collectionTime;
   }
 
   /**
@@ -140,7 +184,7 @@ export abstract class Metric {
    */
   async run(): Promise<RunReport> {
     const started = performance.now();
-    const collectionTime = this.options.collectionTime ?? nowNanos();
+    const collectionTime = this.nowNs();
     const sink = this.options.sink ?? (this.dryRun ? new DryRunSink(this.options.format ?? 'text', collectionTime) : undefined);
     if (!sink) throw new CollectorError(`collector "${this.name}": run() needs a sink when not in dry-run; run it through bin/metrics`);
     const serializer = new Serializer(this.name, collectionTime);

@@ -7,7 +7,7 @@
  * InfluxDB 1.6.7 holding the points the collectors wrote there.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +22,7 @@ import {
 } from '../../../src/lib/grafana/dashboard.js';
 import { namesInCell, parseMeasurementTables } from '../../../src/lib/grafana/measurements.js';
 import { selfMetricPoint } from '../../../src/lib/run/self-metric.js';
+import { shippedCollectors } from '../../helpers/collectors.js';
 import { loadFlux } from '../../helpers/flux.js';
 import {
   repoRoot,
@@ -40,7 +41,10 @@ function show(r: CliResult): string {
   return `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
-const SHIPPED = ['github_runner', 'sponsoring', 'system'];
+/** every collector of src/collectors (derived from the folders: the tests hold whichever exist) */
+const SHIPPED = shippedCollectors();
+/** the collectors this file feeds by hand; every other one is replayed from its recorded fixtures */
+const BY_HAND = ['github_runner', 'sponsoring', 'system'];
 const readme = (name: string) => readFileSync(join(repoRoot, 'src', 'collectors', name, 'README.md'), 'utf8');
 const shippedMeasurements = (): CollectorMeasurements[] =>
   SHIPPED.map((name) => ({ name, measurements: parseMeasurementTables(readme(name)) }));
@@ -149,7 +153,8 @@ describe('README measurement tables', () => {
 
   test("the shipped collectors' READMEs", () => {
     const names = Object.fromEntries(shippedMeasurements().map((c) => [c.name, c.measurements.map((m) => m.measurement)]));
-    assert.deepEqual(names, {
+    for (const [name, ms] of Object.entries(names)) assert.ok(ms.length > 0, `${name}: its README has no measurement table`);
+    assert.deepEqual(Object.fromEntries(BY_HAND.map((n) => [n, names[n]])), {
       github_runner: ['runner_installed', 'runner_start', 'runner_stop'],
       sponsoring: ['sponsoring_queue_stats'],
       system: ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
@@ -241,6 +246,32 @@ function runnerStorage(): string {
   return storage;
 }
 
+/**
+ * A collector's dry-run offline against its recorded sources (`--replay`): the recording
+ * test/collectors/<name>/fixtures/recording/ (made of the collector's default URLs). An optional
+ * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it) and a
+ * collection time for sources whose data is only taken within a window of it:
+ *
+ *     { "replay": ["recording"], "now": "2026-12-02T12:00:00Z" }
+ *
+ * A collector whose source is no HTTP (images: rsync) gives instead `{ "lines": "<file>" }`: the
+ * line protocol its own test proves it writes for its fixtures.
+ */
+async function dryRunFromFixtures(name: string): Promise<CliResult> {
+  const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
+  const specFile = join(dir, 'dry-run.json');
+  const spec: { replay?: string[]; now?: string; lines?: string } = existsSync(specFile) ? JSON.parse(readFileSync(specFile, 'utf8')) : {};
+  if (spec.lines) return { code: 0, signal: null, stdout: readFileSync(join(dir, spec.lines), 'utf8'), stderr: '' };
+  const replay = (spec.replay ?? ['recording']).map((r) => join(dir, r));
+  for (const r of replay) {
+    if (!existsSync(join(r, 'requests.json'))) {
+      throw new Error(`collector ${name}: no recording at ${r} for its dry-run (record one: metrics run ${name} --record ${r})`);
+    }
+  }
+  const args = ['run', name, '--dry-run', '--format', 'lp', ...replay.flatMap((r) => ['--replay', r])];
+  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env: { STATE_DIRECTORY: stateDir } });
+}
+
 let source: HttpFixtureServer;
 const dryRunLines = new Map<string, string[]>();
 const written = new Map<string, Written>();
@@ -249,7 +280,7 @@ const stateDir = mkdtempSync(join(root, 'state-'));
 before(async () => {
   source = await startHttpFixtureServer({
     '/queue.json': {
-      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8'),
+      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json'), 'utf8'),
       headers: { 'content-type': 'application/json' },
     },
     '/500': { status: 500, body: 'internal oops' },
@@ -263,7 +294,7 @@ before(async () => {
     RUNNER_METRICS_MIN_AGE: '0',
   };
   for (const name of SHIPPED) {
-    const r = await runCli(['run', name, '--dry-run', '--format', 'lp'], { env });
+    const r = BY_HAND.includes(name) ? await runCli(['run', name, '--dry-run', '--format', 'lp'], { env }) : await dryRunFromFixtures(name);
     assert.equal(r.code, 0, show(r));
     dryRunLines.set(name, r.stdout.trim().split('\n'));
     collect(written, dryRunLines.get(name)!);
@@ -427,10 +458,15 @@ describe('the dashboard', () => {
       }
       assert.deepEqual(
         rows.map((r) => r.title),
-        ['Collector github_runner', 'Collector sponsoring', 'Collector system'],
+        SHIPPED.map((n) => `Collector ${n}`),
       );
       assert.deepEqual(
         rows.map((r) => r.panels.map((p) => p.title)),
+        shippedMeasurements().map((c) => c.measurements.map((m) => m.measurement)),
+      );
+      const byHand = rows.filter((r) => BY_HAND.some((n) => r.title === `Collector ${n}`));
+      assert.deepEqual(
+        byHand.map((r) => r.panels.map((p) => p.title)),
         [
           ['runner_installed', 'runner_start', 'runner_stop'],
           ['sponsoring_queue_stats'],
@@ -495,6 +531,15 @@ describe('the InfluxQL queries against the real InfluxDB 1.6.7', () => {
     assert.equal(failing.code, 1, show(failing));
     // github_runner's events, as its dry-run printed them (a real run would remove the storage)
     await influxd.write('metrics', dryRunLines.get('github_runner')!);
+    // the other collectors' points, as their dry-runs printed them, stamped now (their recorded
+    // sources carry their own times, which the last 2 hours may not hold)
+    const nowNs = `${Date.now()}000000`;
+    for (const name of SHIPPED.filter((n) => !BY_HAND.includes(n))) {
+      await influxd.write(
+        'metrics',
+        dryRunLines.get(name)!.map((l) => l.replace(/ \d+$/, ` ${nowNs}`)),
+      );
+    }
 
     // what landed is what the dry-runs printed
     for (const [measurement, w] of written) {

@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { disableAllBut } from '../../helpers/collectors.js';
 import { repoRoot, runCli, startHttpFixtureServer, type CliOptions, type CliResult } from '../../helpers/servers.js';
 
 /** This file's own state directory (locks, outbox, last runs): never the machine's. */
@@ -158,12 +159,13 @@ test('a copied collector folder: "not built" until a build, then it runs; helper
 });
 
 test('METRICS_DISABLE leaves a collector out of "all" and the list, but it runs when named', async () => {
-  const body = readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8');
+  const body = readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json'), 'utf8');
   const server = await startHttpFixtureServer({ '/queue.json': { status: 200, body, headers: { 'content-type': 'application/json' } } });
   try {
     const storage = fresh('storage');
     const env = {
-      METRICS_DISABLE: 'sponsoring',
+      // the other shipped collectors (their sources are not served here) are off too
+      METRICS_DISABLE: disableAllBut(['system', 'github_runner']),
       SPONSORING_URL: `${server.url}/queue.json`,
       RUNNER_METRICS_STORAGE: storage,
       RUNNER_FLAVOR: 'small',

@@ -1,6 +1,11 @@
 /**
  * `metrics daemon [names..]`: run the collectors on their schedules in the foreground, for hosts
  * without systemd. Light at import: daemon.js loads in the handler.
+ *
+ * `--dry-run`: the same schedules, each run a `metrics run <name> --dry-run`, whose points are
+ * printed (nothing is written to InfluxDB or the outbox, no lock is taken, no run recorded), for
+ * watching a collector while writing it. The first runs start at once (the last recorded runs are
+ * not continued), and a run command of METRICS_RUN_COMMAND is not used.
  */
 import type { CommandModule } from 'yargs';
 import { settings } from '../context.js';
@@ -12,6 +17,8 @@ interface Args {
   grace: string;
   'run-command'?: string;
   verbose: boolean;
+  'dry-run': boolean;
+  format: 'text' | 'lp';
 }
 
 export const command: CommandModule<object, Args> = {
@@ -33,8 +40,20 @@ export const command: CommandModule<object, Args> = {
           'command that runs one collector, the name is appended (an executable path, or a JSON array of argv); default: node ' +
           'bin/metrics run. Also $METRICS_RUN_COMMAND',
       })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show debug lines (of the runs too, with --dry-run)' })
+      .option('dry-run', {
+        alias: 'n',
+        type: 'boolean',
+        default: false,
+        describe: 'print the points of every run instead of writing them (metrics run --dry-run on the schedules); needs no configuration',
+      })
+      .option('format', {
+        choices: ['text', 'lp'] as const,
+        default: 'text' as const,
+        describe: 'with --dry-run: readable text, or lp for the exact line protocol',
+      })
       .example('$0 daemon', 'run every collector on its RUN_INTERVAL until stopped')
+      .example('$0 daemon weather --dry-run', 'watch the points of the weather collector, run on its schedule, until Ctrl-C')
       .example('$0 daemon system disk --max-concurrent 1 --jitter 5s', 'two collectors, one at a time')
       .epilog(
         'Each run is a fresh `metrics run <name>` process. Time spans count from the end of the previous run of the collector, ' +
@@ -69,8 +88,19 @@ export const command: CommandModule<object, Args> = {
     const jitterMs = duration('jitter', args.jitter);
     const graceMs = duration('grace', args.grace);
 
+    const dryRun = args['dry-run'];
+    if (dryRun && args['run-command'] !== undefined)
+      throw new UsageError('--dry-run runs "metrics run <name> --dry-run": it cannot be combined with --run-command');
+    if (!dryRun && args.format !== 'text') throw new UsageError('--format is for --dry-run: without it, points are written, not printed');
+
     // --run-command, else METRICS_RUN_COMMAND (the settings parsed it with the same rule)
-    let command = run.runCommand ? [...run.runCommand] : undefined;
+    let command = run.runCommand && !dryRun ? [...run.runCommand] : undefined;
+    if (dryRun) {
+      const { repoRoot } = await import('../../platform/paths.js');
+      const { join } = await import('node:path');
+      command = [process.execPath, join(repoRoot, 'bin', 'metrics'), 'run', '--dry-run', '--format', args.format];
+      if (args.verbose) command.push('--verbose');
+    }
     const raw = args['run-command'];
     if (raw !== undefined) {
       const r = raw ? parseRunCommand('--run-command', raw) : undefined;
@@ -78,7 +108,7 @@ export const command: CommandModule<object, Args> = {
       command = r?.value;
     }
 
-    let collectors = await discoverCollectors(run);
+    let collectors = await discoverCollectors(run, { cheap: true });
     const names: string[] = args.names ?? [];
     if (names.length) {
       const known = new Set(collectors.map((c) => c.name));
@@ -90,6 +120,7 @@ export const command: CommandModule<object, Args> = {
       collectors = collectors.filter((c) => !c.disabled);
     }
     const log = createLogger({ verbose: args.verbose, scope: 'daemon' });
+    if (dryRun) log.info('dry run: every run prints its points; nothing is written');
     process.exitCode = await runDaemon({
       collectors,
       maxConcurrent,
@@ -97,10 +128,14 @@ export const command: CommandModule<object, Args> = {
       graceMs,
       ...(command ? { command } : {}),
       log,
-      lastRunEnd: async (name) => {
-        const last = await readLastRun(name, state.dir);
-        return last && !Number.isNaN(Date.parse(last.end)) ? new Date(last.end) : undefined;
-      },
+      ...(dryRun
+        ? {}
+        : {
+            lastRunEnd: async (name: string) => {
+              const last = await readLastRun(name, state.dir);
+              return last && !Number.isNaN(Date.parse(last.end)) ? new Date(last.end) : undefined;
+            },
+          }),
     });
   },
 };
