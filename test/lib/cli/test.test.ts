@@ -36,6 +36,7 @@ test('names: only those collectors’ test files; --collectors without names: ev
   const one = testScript(['--list', 'github_runner']);
   assert.equal(one.code, 0, one.stderr);
   assert.deepEqual(one.stdout.trim().split('\n'), [
+    'dist/test/collectors/github_runner/github_api.test.js',
     'dist/test/collectors/github_runner/github_runner.test.js',
     'dist/test/collectors/github_runner/removal.test.js',
   ]);

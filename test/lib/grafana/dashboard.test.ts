@@ -289,14 +289,25 @@ before(async () => {
       headers: { 'content-type': 'application/json' },
     },
     '/500': { status: 500, body: 'internal oops' },
+    // GitHub's "List jobs for a workflow run", for github_runner's queue_duration and job_conclusion
+    '/repos/octo/widgets/actions/runs/42/jobs': {
+      body: {
+        total_count: 1,
+        jobs: [{ id: 7, runner_name: 'r1', created_at: '2023-11-14T22:00:00Z', started_at: '2023-11-14T22:00:05Z', conclusion: 'failure' }],
+      },
+    },
   });
   const storage = runnerStorage();
+  const githubToken = join(root, 'github-token');
+  writeFileSync(githubToken, 'ghs_dashboardtesttoken\n');
   const env = {
     STATE_DIRECTORY: stateDir,
     SPONSORING_URL: `${source.url}/queue.json`,
     RUNNER_METRICS_STORAGE: storage,
     RUNNER_FLAVOR: 'small',
     RUNNER_METRICS_MIN_AGE: '0',
+    RUNNER_METRICS_GITHUB_API_URL: source.url,
+    RUNNER_METRICS_GITHUB_TOKEN_FILE: githubToken,
   };
   for (const name of SHIPPED) {
     const r = BY_HAND.includes(name) ? await runCli(['run', name, '--dry-run', '--format', 'lp'], { env }) : await dryRunFromFixtures(name);
