@@ -249,12 +249,15 @@ function runnerStorage(): string {
 /**
  * A collector's dry-run offline against its recorded sources (`--replay`): the recording
  * test/collectors/<name>/fixtures/recording/ (made of the collector's default URLs). An optional
- * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it, as
- * `replay` or `recordings`), a collection time, the collector's variables (`{host}` stands for the
- * recorded host, `test/...` for a file of the checkout), or a file of expected line protocol
- * (`lines`) for a collector whose source is not HTTP:
+ * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it), the
+ * collection time (for sources whose data is only taken within a window of it) and variables,
+ * where `{host}` stands for the origin the recordings hold for that host (`https://host`):
  *
- *     { "recordings": ["recording"], "now": "2026-12-02T12:00:00Z", "env": { "X_URL": "{host}/path" } }
+ *     { "recordings": ["recording"], "now": "2026-12-02T12:00:00Z", "env": { "X_URL": "{x.example.org}/api/" } }
+ *
+ * (`replay` is another name for `recordings`; `METRICS_NOW` in `env` sets the time as `now` does.)
+ * A collector whose source is no HTTP (images: rsync) gives instead `{ "lines": "<file>" }`: the
+ * line protocol its own test proves it writes for its fixtures.
  */
 async function dryRunFromFixtures(name: string): Promise<CliResult> {
   const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
@@ -265,18 +268,25 @@ async function dryRunFromFixtures(name: string): Promise<CliResult> {
     ? JSON.parse(readFileSync(specFile, 'utf8'))
     : {};
   if (spec.lines) return { code: 0, signal: null, stdout: readFileSync(join(dir, spec.lines), 'utf8'), stderr: '' };
-  const replay = (spec.replay ?? spec.recordings ?? ['recording']).map((r) => join(dir, r));
+  const replay = (spec.recordings ?? spec.replay ?? ['recording']).map((r) => join(dir, r));
+  const origins = new Map<string, string>();
   for (const r of replay) {
     if (!existsSync(join(r, 'requests.json'))) {
       throw new Error(`collector ${name}: no recording at ${r} for its dry-run (record one: metrics run ${name} --record ${r})`);
     }
+    for (const e of JSON.parse(readFileSync(join(r, 'requests.json'), 'utf8')).requests as Array<{ url: string }>) {
+      const u = new URL(e.url);
+      if (!origins.has(u.host)) origins.set(u.host, u.origin);
+    }
   }
-  const env: Record<string, string> = { STATE_DIRECTORY: stateDir };
-  for (const [k, v] of Object.entries(spec.env ?? {})) {
-    env[k] = v.replace(/^\{([^}]+)\}/, 'https://$1').replace(/^test\//, `${repoRoot}/test/`);
-  }
+  const env = Object.fromEntries(
+    Object.entries(spec.env ?? {}).map(([k, v]) => [
+      k,
+      v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => origins.get(host) ?? `https://${host}`),
+    ]),
+  );
   const args = ['run', name, '--dry-run', '--format', 'lp', ...replay.flatMap((r) => ['--replay', r])];
-  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env });
+  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env: { STATE_DIRECTORY: stateDir, ...env } });
 }
 
 let source: HttpFixtureServer;
