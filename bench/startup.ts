@@ -12,7 +12,7 @@
  * linked), so that 500 folders and edits never touch the real tree.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,16 @@ function copyCheckout(collectors: number): string {
   for (const part of ['package.json', 'bin', 'src', 'dist']) cpSync(join(repo, part), join(root, part), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
   rmSync(join(root, 'dist', '.dev-cache'), { recursive: true, force: true });
-  // more collectors: copies of system, source and compiled, as a build leaves them
-  for (let i = 0; i < collectors - 3; i++) {
+  // exactly `collectors` collectors: system and the first others, then copies of system (source
+  // and compiled, as a build leaves them)
+  const sources = join(root, 'src', 'collectors');
+  const existing = readdirSync(sources).filter((n) => !n.startsWith('_') && existsSync(join(sources, n, 'index.ts')));
+  const keep = new Set(['system', ...existing.filter((n) => n !== 'system').sort()].slice(0, collectors));
+  for (const n of existing.filter((x) => !keep.has(x))) {
+    rmSync(join(sources, n), { recursive: true, force: true });
+    rmSync(join(root, 'dist', 'src', 'collectors', n), { recursive: true, force: true });
+  }
+  for (let i = 0; i < collectors - keep.size; i++) {
     const name = `copy_${String(i).padStart(3, '0')}`;
     cpSync(join(root, 'src', 'collectors', 'system'), join(root, 'src', 'collectors', name), { recursive: true });
     cpSync(join(root, 'dist', 'src', 'collectors', 'system'), join(root, 'dist', 'src', 'collectors', name), { recursive: true });

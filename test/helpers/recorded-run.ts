@@ -1,45 +1,23 @@
 /**
  * Runs one collector's Metric class in-process against recordings (the `--record` / `--replay`
- * fixture format), offline: its requests are answered by the replay fetcher of `--replay` (a
- * request not in the recording fails the collector, naming it), the points are captured as line
- * protocol and read back typed.
- *
- * A stopgap for the SDK's testing harness (`collectPoints`): the same shape of result.
+ * fixture format), offline, through the SDK's harness (`collectPoints`): a request not in the
+ * recording fails the collector, naming it. Plus the tests' way of spelling expected points.
  */
-import { ReplayFetcher } from '../../src/lib/platform/recording.js';
 import type { MetricOptions, RunReport } from '../../src/lib/sdk/index.js';
-import { parseLines, type ParsedPoint } from './line-protocol.js';
-import { captureLogger, CaptureSink } from './metric.js';
-
-export interface RecordedRun {
-  points: ParsedPoint[];
-  lines: string[];
-  logs: string[];
-  report: RunReport;
-}
+import { type Collection, collectPoints, type MetricClass, type ParsedPoint } from '../../src/lib/sdk/testing.js';
 
 /** 2026-12-02T12:00:00Z in ns: the collection time of the recorded runs unless told otherwise */
 export const NOW_NS = `${Date.UTC(2026, 11, 2, 12)}000000`;
 
-/** Runs `MetricClass` with `env`, its HTTP requests answered from `fixtures` (none: the network). */
-export async function runRecorded(
-  MetricClass: new (options: MetricOptions) => { run(): Promise<RunReport> },
+/** Runs `Class` with `env`, its HTTP requests answered from `fixtures` (none: they go out), at `opts.now` (ns). */
+export function runRecorded(
+  Class: new (options: MetricOptions) => { run(): Promise<RunReport> },
   fixtures: string | string[] | undefined,
   env: Record<string, string> = {},
   opts: { now?: string } = {},
-): Promise<RecordedRun> {
-  const sink = new CaptureSink();
-  const { log, lines: logs } = captureLogger();
-  const fetcher = fixtures === undefined ? undefined : await ReplayFetcher.open(fixtures);
-  const report = await new MetricClass({
-    sink,
-    log,
-    env,
-    collectionTime: opts.now ?? NOW_NS,
-    collector: 'test',
-    ...(fetcher ? { fetcher } : {}),
-  }).run();
-  return { points: parseLines(sink.lines.join('\n')), lines: sink.lines, logs, report };
+): Promise<Collection> {
+  const now = new Date(Number(BigInt(opts.now ?? NOW_NS) / 1_000_000n));
+  return collectPoints(Class as MetricClass, { env, now, name: 'test', ...(fixtures === undefined ? {} : { fixtures }) });
 }
 
 /** A point as the tests spell it: `{ i: 42 }` is an integer, a number a float, then booleans and strings. */

@@ -300,10 +300,17 @@ function registerRequestSecrets(url: string, headers: Headers): void {
   }
 }
 
-/** The variables of a collector's environment whose names say they hold secrets. */
+/** A variable named as a secret: a word TOKEN, SECRET, PASSWORD, KEY, … (not SSH_AUTH_SOCK, not *_FILE). */
+const SECRET_VARIABLE =
+  /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|KEY|APIKEY|CREDENTIALS?|AUTH|COOKIE|SESSION)(_|$)(?!.*(SOCK|FILE|PATH|DIR)$)/i;
+
+/**
+ * The values of the variables whose names say they hold secrets (`GITHUB_TOKEN`, `API_KEY`,
+ * `DB_PASSWORD`); a value that is a path (a `*_FILE` or a socket) is not a secret.
+ */
 export function secretLookingValues(env: Readonly<Record<string, string | undefined>>): string[] {
   return Object.entries(env)
-    .filter(([k, v]) => v && /token|secret|password|passwd|key|credential|auth/i.test(k))
+    .filter(([k, v]) => v && SECRET_VARIABLE.test(k) && !v.startsWith('/'))
     .map(([, v]) => v!);
 }
 

@@ -15,14 +15,14 @@
  * (`cheap`) and take them from the build's manifest (manifest.ts) for every folder whose compiled
  * index is the one the manifest describes, importing the others; a run of all imports all.
  */
-import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../platform/errors.js';
-import { sourceCollectorsDir } from '../platform/paths.js';
+import { repoRoot, sourceCollectorsDir } from '../platform/paths.js';
 import { COLLECTOR_NAME, type RunSettings } from '../platform/settings.js';
 import type { CollectorModule } from './contract.js';
-import { readManifest, type Manifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
 
 export const DEFAULT_INTERVAL = '5m';
 
@@ -97,7 +97,7 @@ export async function discoverCollectors(
   }
 
   const { names, unbuilt, sources } = collectorNames(dir, sourceDir, checkSource);
-  const manifest = opts.cheap ? readManifest(dir) : undefined;
+  const manifest = opts.cheap ? (await import('./manifest.js')).readManifest(dir) : undefined;
   const found = await Promise.all(names.map((name) => inspect(name, dir, sources, checkSource, opts, manifest, unbuilt.has(name))));
   return flag(found);
 }
@@ -173,8 +173,8 @@ async function inspect(
   // dev mode: a dry-run of a checkout runs a source newer than its build (or never built)
   let fromSource = false;
   if (opts.fromSource && sources) {
-    const { staleSource, bundleFromSource, staleFramework } = await import('./from-source.js');
     if (unbuilt || staleSource(name)) {
+      const { bundleFromSource } = await import('./from-source.js'); // only when a bundle is needed
       try {
         index = await bundleFromSource(name);
         fromSource = true;
@@ -234,4 +234,66 @@ async function inspect(
     };
   }
   return { ...base, runInterval: mod.RUN_INTERVAL ?? DEFAULT_INTERVAL, module: mod as CollectorModule };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dev mode: is a collector's build older than its source (then a dry-run runs the source)?
+
+/** The .ts files under `dir` (recursively), skipping nothing but dot-folders. */
+function tsFiles(dir: string, out: string[] = []): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) tsFiles(p, out);
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+function mtimeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The compiled counterpart of a source file: src/x/y.ts → dist/src/x/y.js. */
+function compiledOf(source: string): string {
+  return join(repoRoot, 'dist', relative(repoRoot, source)).replace(/\.ts$/, '.js');
+}
+
+/**
+ * The first source file of collector `name` (its folder, or a shared `_` folder) that is newer
+ * than its compiled file or has none; undefined when the build is up to date.
+ */
+export function staleSource(name: string): string | undefined {
+  const folders = [join(sourceCollectorsDir, name)];
+  try {
+    for (const e of readdirSync(sourceCollectorsDir, { withFileTypes: true }))
+      if (e.isDirectory() && e.name.startsWith('_')) folders.push(join(sourceCollectorsDir, e.name));
+  } catch {
+    return undefined;
+  }
+  for (const folder of folders)
+    for (const file of tsFiles(folder)) {
+      const built = mtimeOf(compiledOf(file));
+      if (built === undefined || mtimeOf(file)! > built) return file;
+    }
+  return undefined;
+}
+
+/** The first file of src/lib newer than its compiled one (the framework runs compiled): for a warning. */
+export function staleFramework(): string | undefined {
+  for (const file of tsFiles(join(repoRoot, 'src', 'lib'))) {
+    const built = mtimeOf(compiledOf(file));
+    if (built !== undefined && mtimeOf(file)! > built) return file;
+  }
+  return undefined;
 }

@@ -12,13 +12,15 @@
  * pointed at its compiled module in dist/src/lib, so the collector and the runner share one SDK;
  * when src/lib is newer than dist the dry-run says so ("run npm run build"). Packages stay imports.
  *
+ * Whether a collector's build is stale is discovery's question (discovery.ts `staleSource`): this
+ * module is loaded only when a bundle is needed.
+ *
  * The bundle is cached in dist/.dev-cache/<name>.js with the modification time and size of every
  * source file it was made of (<name>.json): an unchanged source reuses it without loading esbuild.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeFileAtomic } from '../platform/atomic.js';
 import { errorMessage } from '../platform/errors.js';
 import { repoRoot, sourceCollectorsDir } from '../platform/paths.js';
 
@@ -27,63 +29,12 @@ const distLib = join(repoRoot, 'dist', 'src', 'lib');
 /** Where the bundles of changed collectors are kept (cleared by every `npm run build`). */
 export const devCacheDir = join(repoRoot, 'dist', '.dev-cache');
 
-/** The .ts files under `dir` (recursively), skipping nothing but dot-folders. */
-function tsFiles(dir: string, out: string[] = []): string[] {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) tsFiles(p, out);
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
 function mtimeOf(path: string): number | undefined {
   try {
     return statSync(path).mtimeMs;
   } catch {
     return undefined;
   }
-}
-
-/** The compiled counterpart of a source file: src/x/y.ts → dist/src/x/y.js. */
-function compiledOf(source: string): string {
-  return join(repoRoot, 'dist', relative(repoRoot, source)).replace(/\.ts$/, '.js');
-}
-
-/**
- * The first source file of collector `name` (its folder, or a shared `_` folder) that is newer
- * than its compiled file or has none; undefined when the build is up to date.
- */
-export function staleSource(name: string): string | undefined {
-  const folders = [join(sourceCollectorsDir, name)];
-  try {
-    for (const e of readdirSync(sourceCollectorsDir, { withFileTypes: true }))
-      if (e.isDirectory() && e.name.startsWith('_')) folders.push(join(sourceCollectorsDir, e.name));
-  } catch {
-    return undefined;
-  }
-  for (const folder of folders)
-    for (const file of tsFiles(folder)) {
-      const built = mtimeOf(compiledOf(file));
-      if (built === undefined || mtimeOf(file)! > built) return file;
-    }
-  return undefined;
-}
-
-/** The first file of src/lib newer than its compiled one (the framework runs compiled): for a warning. */
-export function staleFramework(): string | undefined {
-  for (const file of tsFiles(srcLib)) {
-    const built = mtimeOf(compiledOf(file));
-    if (built !== undefined && mtimeOf(file)! > built) return file;
-  }
-  return undefined;
 }
 
 interface CacheRecord {
@@ -191,6 +142,7 @@ export async function bundleFromSource(name: string): Promise<string> {
     inputs[file] = [st.mtimeMs, st.size];
   }
   mkdirSync(dirname(recordPath), { recursive: true });
+  const { writeFileAtomic } = await import('../platform/atomic.js'); // only when a bundle is made
   // two dry-runs at once each write whole files: the bundle first, then the record that vouches for it
   await writeFileAtomic(out, result.outputFiles[0]!.contents, { mode: 0o644, syncDir: false });
   await writeFileAtomic(recordPath, JSON.stringify({ esbuild: esbuild.version, inputs } satisfies CacheRecord), {

@@ -4,6 +4,7 @@
  * path stays synchronous for collectors that emit millions of points.
  */
 import type { BatchTarget, SendResult } from '../delivery/delivery.js';
+import { EncodedLinesWriter, type EncodedLines } from '../delivery/encoded.js';
 import { CollectorError } from '../platform/errors.js';
 import { describePoint } from '../points/line-protocol.js';
 
@@ -84,7 +85,8 @@ export class DryRunSink implements PointSink {
  */
 export class BatchingSink implements PointSink {
   private readonly report = emptyReport();
-  private batch: string[] = [];
+  /** the batch being filled, encoded line by line as the request body (see delivery/encoded.ts) */
+  private readonly batch: EncodedLinesWriter;
   /** handed-over batches not yet finished, oldest first */
   private readonly pending: Promise<void>[] = [];
   /** the last handed-over batch: the next one is sent after it */
@@ -97,7 +99,9 @@ export class BatchingSink implements PointSink {
     private readonly collector: string,
     private readonly batchSize: number,
     private readonly inFlight = 1,
-  ) {}
+  ) {
+    this.batch = new EncodedLinesWriter(batchSize);
+  }
 
   /** points per measurement of the batch being filled */
   private counts: Record<string, number> = {};
@@ -105,7 +109,7 @@ export class BatchingSink implements PointSink {
   add(line: string, measurement: string): void | Promise<void> {
     if (this.stop !== undefined) throw this.stop;
     this.counts[measurement] = (this.counts[measurement] ?? 0) + 1;
-    this.batch.push(line);
+    this.batch.add(line);
     if (this.batch.length >= this.batchSize) {
       this.handOver();
       if (this.pending.length >= this.inFlight) return this.pending[0]!.then(() => this.check());
@@ -119,9 +123,8 @@ export class BatchingSink implements PointSink {
   /** Hands the current batch to the target, after the batches handed over before it. */
   private handOver(): void {
     if (this.batch.length === 0) return;
-    const lines = this.batch;
+    const lines = this.batch.take();
     const counts = this.counts;
-    this.batch = [];
     this.counts = {};
     this.count(lines.length, counts, 1);
     const sending = this.tail.then(() => {
@@ -150,7 +153,7 @@ export class BatchingSink implements PointSink {
   }
 
   /** Never rejects: a failure is counted in the report, or kept in `stop` when points were lost. */
-  private async send(lines: string[]): Promise<void> {
+  private async send(lines: EncodedLines): Promise<void> {
     let r: SendResult;
     try {
       r = await this.target.send(lines, this.collector);
@@ -158,6 +161,7 @@ export class BatchingSink implements PointSink {
       this.stop ??= error;
       return;
     }
+    if (r.written === lines.length) this.batch.reuse(lines);
     this.report.written += r.written;
     this.report.deferred += r.deferred;
     this.report.rejected += r.rejected;

@@ -97,7 +97,7 @@ function nanosOf(now: string | Date): string {
 async function runnerOf(nameOrClass: string | MetricClass): Promise<{ name?: string; run: (o: MetricOptions) => Promise<unknown> }> {
   if (typeof nameOrClass !== 'string') return { run: (o) => new nameOrClass(o).run() };
   const { discoverCollectors } = await import('../run/discovery.js');
-  const all = await discoverCollectors({ collectorsDir: builtCollectorsDir, collectorsDirGiven: false });
+  const all = await discoverCollectors({ collectorsDir: builtCollectorsDir, collectorsDirGiven: false }, { only: [nameOrClass] });
   const c = all.find((x) => x.name === nameOrClass);
   if (!c)
     throw new Error(`collectPoints: no collector "${nameOrClass}"; known collectors: ${all.map((x) => x.name).join(', ') || '(none)'}`);

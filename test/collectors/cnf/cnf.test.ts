@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import { CommandNotFoundMetric, listedCommandsTime } from '../../../src/collectors/cnf/cnf.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { expectPoints, runRecorded } from '../../helpers/recorded-run.js';
@@ -91,4 +92,17 @@ describe('cnf against recordings of Launchpad and the archive', () => {
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /CNF_URL="http:\/\/mirror\/cnf\/" has no \{series\}/);
   });
+});
+
+test('offline: bin/metrics run cnf --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'cnf-cli-state-'));
+  try {
+    const inProcess = await runRecorded(CommandNotFoundMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('cnf', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /cnf\s+ok\s+4 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import { ContributorsMetric, TEAMS, parseTeams } from '../../../src/collectors/contributors/contributors.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { type Expected, expectPoints, runRecorded } from '../../helpers/recorded-run.js';
@@ -87,4 +88,17 @@ describe('contributors against a Launchpad recording', () => {
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /team motu: Launchpad \S+~motu: the entry has no members_collection_link/);
   });
+});
+
+test('offline: bin/metrics run contributors --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'contributors-cli-state-'));
+  try {
+    const inProcess = await runRecorded(ContributorsMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('contributors', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /contributors\s+ok\s+20 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

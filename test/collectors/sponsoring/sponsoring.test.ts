@@ -1,8 +1,9 @@
 /**
  * The sponsoring collector: its date parsing and statistics; the collector run in-process by the
  * SDK's harness (`collectPoints`) against its recorded fixture (fixtures/recording/) at fixed
- * times, and against a local server failing in every way; then as a user runs it (`bin/metrics run sponsoring --dry-run`), including a fixture made with
- * `--record` and replayed offline with `--replay`.
+ * times, and against a local server failing in every way; then as a user runs it
+ * (`bin/metrics run sponsoring --dry-run`), including a fixture made with `--record` and replayed
+ * offline with `--replay`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

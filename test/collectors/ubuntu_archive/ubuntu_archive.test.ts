@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import {
   byArchSummary,
   countTeamReviews,
@@ -178,4 +179,17 @@ describe('ubuntu_archive against a recording of its sources', () => {
     assert.match(r.report.error!, /reviews: GET https:\/\/code\.launchpad\.net\/~ubuntu-archive\/\+activereviews failed: HTTP 503/);
     assert.ok(!r.points.some((p) => p.measurement === 'ubuntu_archive_reviews'));
   });
+});
+
+test('offline: bin/metrics run ubuntu_archive --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'ubuntu-archive-cli-state-'));
+  try {
+    const inProcess = await runRecorded(UbuntuArchiveMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('ubuntu_archive', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /ubuntu_archive\s+ok\s+39 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import { UploadQueuesMetric, queueAges } from '../../../src/collectors/upload_queues/upload_queues.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { type Expected, NOW_NS, expectPoints, runRecorded } from '../../helpers/recorded-run.js';
@@ -117,4 +118,17 @@ describe('upload_queues against a Launchpad recording', () => {
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /jammy.*upload #0 has no valid date_created: null/);
   });
+});
+
+test('offline: bin/metrics run upload_queues --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'upload-queues-cli-state-'));
+  try {
+    const inProcess = await runRecorded(UploadQueuesMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('upload_queues', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /upload_queues\s+ok\s+16 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -249,23 +249,44 @@ function runnerStorage(): string {
 /**
  * A collector's dry-run offline against its recorded sources (`--replay`): the recording
  * test/collectors/<name>/fixtures/recording/ (made of the collector's default URLs). An optional
- * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it) and a
- * collection time for sources whose data is only taken within a window of it:
+ * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it), the
+ * collection time (for sources whose data is only taken within a window of it) and variables,
+ * where `{host}` stands for the origin the recordings hold for that host (`https://host`):
  *
- *     { "replay": ["recording"], "now": "2026-12-02T12:00:00Z" }
+ *     { "recordings": ["recording"], "now": "2026-12-02T12:00:00Z", "env": { "X_URL": "{x.example.org}/api/" } }
+ *
+ * (`replay` is another name for `recordings`; `METRICS_NOW` in `env` sets the time as `now` does.)
+ * A collector whose source is no HTTP (images: rsync) gives instead `{ "lines": "<file>" }`: the
+ * line protocol its own test proves it writes for its fixtures.
  */
 async function dryRunFromFixtures(name: string): Promise<CliResult> {
   const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
   const specFile = join(dir, 'dry-run.json');
-  const spec: { replay?: string[]; now?: string } = existsSync(specFile) ? JSON.parse(readFileSync(specFile, 'utf8')) : {};
-  const replay = (spec.replay ?? ['recording']).map((r) => join(dir, r));
+  const spec: { replay?: string[]; recordings?: string[]; now?: string; lines?: string; env?: Record<string, string> } = existsSync(
+    specFile,
+  )
+    ? JSON.parse(readFileSync(specFile, 'utf8'))
+    : {};
+  if (spec.lines) return { code: 0, signal: null, stdout: readFileSync(join(dir, spec.lines), 'utf8'), stderr: '' };
+  const replay = (spec.recordings ?? spec.replay ?? ['recording']).map((r) => join(dir, r));
+  const origins = new Map<string, string>();
   for (const r of replay) {
     if (!existsSync(join(r, 'requests.json'))) {
       throw new Error(`collector ${name}: no recording at ${r} for its dry-run (record one: metrics run ${name} --record ${r})`);
     }
+    for (const e of JSON.parse(readFileSync(join(r, 'requests.json'), 'utf8')).requests as Array<{ url: string }>) {
+      const u = new URL(e.url);
+      if (!origins.has(u.host)) origins.set(u.host, u.origin);
+    }
   }
+  const env = Object.fromEntries(
+    Object.entries(spec.env ?? {}).map(([k, v]) => [
+      k,
+      v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => origins.get(host) ?? `https://${host}`),
+    ]),
+  );
   const args = ['run', name, '--dry-run', '--format', 'lp', ...replay.flatMap((r) => ['--replay', r])];
-  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env: { STATE_DIRECTORY: stateDir } });
+  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env: { STATE_DIRECTORY: stateDir, ...env } });
 }
 
 let source: HttpFixtureServer;
@@ -280,14 +301,26 @@ before(async () => {
       headers: { 'content-type': 'application/json' },
     },
     '/500': { status: 500, body: 'internal oops' },
+    // github_runner's job lookup (GitHub's "list jobs for a workflow run"), so its optional fields are written too
+    '/repos/octo/widgets/actions/runs/42/jobs': {
+      body: JSON.stringify({
+        total_count: 1,
+        jobs: [{ runner_name: 'r1', created_at: '2026-01-01T00:00:00Z', started_at: '2026-01-01T00:00:42Z', conclusion: 'success' }],
+      }),
+      headers: { 'content-type': 'application/json' },
+    },
   });
   const storage = runnerStorage();
+  const tokenFile = join(root, 'github-token');
+  writeFileSync(tokenFile, 'ghs_dashboardTestToken\n', { mode: 0o600 });
   const env = {
     STATE_DIRECTORY: stateDir,
     SPONSORING_URL: `${source.url}/queue.json`,
     RUNNER_METRICS_STORAGE: storage,
     RUNNER_FLAVOR: 'small',
     RUNNER_METRICS_MIN_AGE: '0',
+    RUNNER_METRICS_GITHUB_API_URL: source.url,
+    RUNNER_METRICS_GITHUB_TOKEN_FILE: tokenFile,
   };
   for (const name of SHIPPED) {
     const r = BY_HAND.includes(name) ? await runCli(['run', name, '--dry-run', '--format', 'lp'], { env }) : await dryRunFromFixtures(name);

@@ -184,11 +184,19 @@ describe('reading a recording', () => {
     assert.equal(recordedUrl('https://h/a?page=2'), 'https://h/a?page=2');
   });
   test("a collector's secret-looking variables", () => {
-    assert.deepEqual(secretLookingValues({ GITHUB_TOKEN: 'a', API_KEY: 'b', DB_PASSWORD: 'c', SOME_URL: 'd', EMPTY_SECRET: '' }), [
-      'a',
-      'b',
-      'c',
-    ]);
+    const env = {
+      GITHUB_TOKEN: 'a',
+      API_KEY: 'b',
+      DB_PASSWORD: 'c',
+      TOKEN: 'd',
+      SOME_URL: 'e',
+      EMPTY_SECRET: '',
+      SSH_AUTH_SOCK: 'f',
+      GITHUB_TOKEN_FILE: 'g',
+      MONKEY: 'h',
+      PATH_TOKEN: '/a/path',
+    };
+    assert.deepEqual(secretLookingValues(env), ['a', 'b', 'c', 'd']);
   });
 });
 

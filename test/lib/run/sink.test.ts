@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import type { BatchTarget, SendResult } from '../../../src/lib/delivery/delivery.js';
 import { CollectorError } from '../../../src/lib/platform/errors.js';
 import { BatchingSink } from '../../../src/lib/run/sink.js';
+import { EncodedLines, EncodedLinesWriter, linesOf } from '../../../src/lib/delivery/encoded.js';
 
 /** A target whose sends stay open until `finishNext(result)`; it records what it got and when. */
 class HeldTarget implements BatchTarget {
@@ -16,7 +17,8 @@ class HeldTarget implements BatchTarget {
   open = 0;
   maxOpen = 0;
   private readonly waiting: Array<(r: SendResult) => void> = [];
-  send(lines: string[]): Promise<SendResult> {
+  send(batch: string[] | EncodedLines): Promise<SendResult> {
+    const lines = linesOf(batch);
     this.batches.push(lines);
     this.open++;
     this.maxOpen = Math.max(this.maxOpen, this.open);
@@ -143,5 +145,35 @@ describe('BatchingSink: pipelined delivery', () => {
     assert.equal(report.written, 1);
     assert.equal(report.rejected, 2);
     assert.deepEqual(report.errors, ['InfluxDB unavailable', 'HTTP 400']);
+  });
+});
+
+describe('EncodedLines: a batch kept as its request body', () => {
+  test('the body is the lines joined by newlines (UTF-8); lines() gives them back exactly, newlines in strings included', () => {
+    const w = new EncodedLinesWriter(4);
+    const lines = ['m v=1 1', 'm,t=Zürich\\,\\ CH s="日本語 🚀" 2', 'm s="two\nlines" 3', `m s="${'x'.repeat(100_000)}" 4`, 'm v=5 5'];
+    for (const l of lines) w.add(l);
+    const batch = w.take();
+    assert.ok(batch instanceof EncodedLines);
+    assert.equal(batch.length, 5);
+    assert.deepEqual(batch.body, Buffer.from(lines.join('\n'), 'utf8'));
+    assert.deepEqual(batch.lines(), lines);
+    assert.equal(w.length, 0);
+    w.reuse(batch);
+    w.add('n v=1 1');
+    const next = w.take();
+    assert.deepEqual(next.lines(), ['n v=1 1']);
+    assert.deepEqual(next.body, Buffer.from('n v=1 1'));
+  });
+
+  test('a buffer whose request failed is not filled again', () => {
+    const w = new EncodedLinesWriter(2);
+    w.add('a v=1 1');
+    const first = w.take();
+    first.reusable = false;
+    w.reuse(first);
+    w.add('b v=1 1');
+    w.take();
+    assert.deepEqual(first.lines(), ['a v=1 1'], 'the failed batch is untouched');
   });
 });

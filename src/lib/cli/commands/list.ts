@@ -3,6 +3,8 @@
  * their error. A plain `list` is run by the entry point without yargs (main.ts), through
  * `listCollectors`; names and intervals come from the build's manifest (run/manifest.ts).
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { Settings } from '../../platform/settings.js';
 import { settings } from '../context.js';
@@ -23,9 +25,11 @@ export async function listCollectors(args: { json: boolean }, given: Pick<Settin
   const now = new Date();
   const { run, state } = given;
   const collectors = await discoverCollectors(run, { cheap: true });
+  // one look at the runs folder instead of one failed open per collector that never ran here
+  const recorded = runRecords(state.dir);
   const rows = await Promise.all(
     collectors.map(async (c) => {
-      const last = await readLastRun(c.name, state.dir);
+      const last = !recorded || recorded.has(`${c.name}.json`) ? await readLastRun(c.name, state.dir) : undefined;
       const next = c.error ? undefined : await describeNextRun(c, now, last ? new Date(last.end) : undefined);
       return {
         name: c.name,
@@ -59,4 +63,13 @@ export async function listCollectors(args: { json: boolean }, given: Pick<Settin
     process.stdout.write(out.join('\n') + '\n');
   }
   if (rows.some((r) => r.error && !r.disabled)) process.exitCode = EXIT.FAILED;
+}
+
+/** The file names in the state directory's runs/ folder; undefined when it cannot be listed (then each is tried). */
+function runRecords(stateDir: string): Set<string> | undefined {
+  try {
+    return new Set(readdirSync(join(stateDir, 'runs')));
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? new Set() : undefined;
+  }
 }
