@@ -10,7 +10,7 @@ let bytes = 0;
 for (let i = 0; i < n; i++) {
   const p = new Point('bench')
     .tag('host', `h${i % 100}`)
-    .tag('region', 'eu-west')
+    .tag('region', 'eu west')
     .floatField('value', i * 0.5)
     .intField('count', i)
     .timestamp(new Date(T0_MS + i));

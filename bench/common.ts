@@ -74,7 +74,7 @@ export function makeStreamCollector(): { dir: string; remove: () => void } {
     `import { Metric, int } from '../../lib/sdk/index.js';
 const point = (i) => ({
   measurement: 'bench',
-  tags: { host: 'h' + (i % 100), region: 'eu-west' },
+  tags: { host: 'h' + (i % 100), region: 'eu west' },
   fields: { value: i * 0.5, count: int(i) },
   time: ${T0_MS} + i,
 });
@@ -102,7 +102,7 @@ export function runMetric(o) { return new Stream(o).run(); }
 
 /** The line protocol of point `i` of the stream collector, as the serializer writes it. */
 export function streamLine(i: number): string {
-  return `bench,host=h${i % 100},region=eu-west value=${i * 0.5},count=${i}i ${T0_MS + i}000000`;
+  return `bench,host=h${i % 100},region=eu\\ west value=${i * 0.5},count=${i}i ${T0_MS + i}000000`;
 }
 
 export function mib(kb: number): string {

@@ -3,12 +3,15 @@
  * dir by test/helpers/servers.ts; skipped with a message when it is not installed):
  *  - end-to-end ingest: `metrics run stream` writing N points, whole process, against a minimal
  *    client POSTing the same points, pre-built as line protocol, in 5 000-line batches;
- *  - peak RSS of a real write, at N and at a tenth of N (flat: the same).
+ *  - peak RSS of a real write, at N and at a tenth of N (flat: the same);
+ *  - gzip (level 1) on against off, to loopback and through a throttling proxy (bench/throttle.ts):
+ *    what INFLUX_GZIP_THRESHOLD's default is chosen by.
  * Every measurement writes into a database of its own, so no run overwrites another's points.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInfluxd, type Influxd } from '../test/helpers/servers.js';
+import { startThrottle } from './throttle.js';
 import { checkExit, count, makeStreamCollector, median, metricsBin, mib, repo, runNode, streamLine, type BenchOptions } from './common.js';
 import { targetMet, type BenchRow } from './table.js';
 
@@ -20,7 +23,11 @@ export async function ingestRows(opts: BenchOptions): Promise<BenchRow[]> {
   }
   const collectors = makeStreamCollector();
   try {
-    return [await ingestRow(influxd, collectors.dir, opts), ...(await memoryRows(influxd, collectors.dir, opts))];
+    return [
+      await ingestRow(influxd, collectors.dir, opts),
+      ...(await memoryRows(influxd, collectors.dir, opts)),
+      ...(await gzipRows(influxd, collectors.dir, opts)),
+    ];
   } finally {
     collectors.remove();
     await influxd.stop();
@@ -103,4 +110,46 @@ async function memoryRows(influxd: Influxd, collectorsDir: string, opts: BenchOp
     direction: 'lower-is-better',
   };
   return [opts.smoke ? row : { ...row, target: '<= 120 MiB', met: large <= 120 * 1024 }];
+}
+
+async function gzipRows(influxd: Influxd, collectorsDir: string, opts: BenchOptions): Promise<BenchRow[]> {
+  const n = opts.smoke ? 10_000 : 200_000;
+  const pairs = opts.smoke ? 1 : 3;
+  const rows: BenchRow[] = [];
+  for (const mbit of [0, 100, 20]) {
+    const throttle = mbit ? await startThrottle({ host: '127.0.0.1', port: influxd.port }, (mbit * 1e6) / 8) : undefined;
+    try {
+      const port = String(throttle?.port ?? influxd.port);
+      const on: number[] = [];
+      const off: number[] = [];
+      const ratios: number[] = [];
+      for (let k = 0; k < pairs; k++) {
+        const time = async (threshold: string) => {
+          const db = await freshDatabase(influxd);
+          const env = runEnv(influxd, collectorsDir, db, n, { INFLUXDB_PORT: port, INFLUX_GZIP_THRESHOLD: threshold });
+          const r = await runNode([metricsBin, 'run', 'stream'], env);
+          checkExit(`metrics run stream (INFLUX_GZIP_THRESHOLD=${threshold})`, r);
+          return r.ms;
+        };
+        const plain = await time('0');
+        const gz = await time('1000');
+        off.push(plain);
+        on.push(gz);
+        ratios.push(plain / gz);
+      }
+      const link = mbit ? `a ${mbit} Mbit/s link (throttling proxy)` : 'loopback';
+      rows.push({
+        group: 'gzip',
+        what: `gzip level 1 on, ${count(n)} points to InfluxDB over ${link}`,
+        value: `${(median(on) / 1000).toFixed(2)} s`,
+        baseline: `gzip off: ${(median(off) / 1000).toFixed(2)} s`,
+        ratio: median(ratios),
+        direction: 'higher-is-better',
+      });
+      opts.note(`gzip over ${link}: on ${(median(on) / 1000).toFixed(2)} s, off ${(median(off) / 1000).toFixed(2)} s`);
+    } finally {
+      await throttle?.close();
+    }
+  }
+  return rows;
 }

@@ -18,7 +18,7 @@ function clientRound(n: number): number {
   for (let i = 0; i < n; i++) {
     const p = new Point('bench')
       .tag('host', `h${i % 100}`)
-      .tag('region', 'eu-west')
+      .tag('region', 'eu west')
       .floatField('value', i * 0.5)
       .intField('count', i)
       .timestamp(new Date(T0_MS + i));
@@ -33,7 +33,7 @@ function ourRound(n: number): number {
   for (let i = 0; i < n; i++) {
     const line = s.serialize({
       measurement: 'bench',
-      tags: { host: `h${i % 100}`, region: 'eu-west' },
+      tags: { host: `h${i % 100}`, region: 'eu west' },
       fields: { value: i * 0.5, count: int(i) },
       time: T0_MS + i,
     });

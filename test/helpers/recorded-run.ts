@@ -1,60 +1,33 @@
 /**
  * Runs one collector's Metric class in-process against recordings (the `--record` / `--replay`
- * fixture format) served over real HTTP by serveRecording: the collector's source variables are
- * pointed at the server, the points are captured as line protocol and read back typed.
- *
- * A stopgap for the SDK's testing harness (`collectPoints`): the same shape of result.
+ * fixture format), offline, through the SDK's harness (`collectPoints`): a request not in the
+ * recording fails the collector, naming it. Plus the tests' way of spelling expected points.
  */
 import type { MetricOptions, RunReport } from '../../src/lib/sdk/index.js';
-import { parseLines, type ParsedPoint } from './line-protocol.js';
-import { captureLogger, CaptureSink } from './metric.js';
-import { type RecordingServer, serveRecording } from './recording-server.js';
-
-export interface RecordedRun {
-  points: ParsedPoint[];
-  lines: string[];
-  logs: string[];
-  report: RunReport;
-  /** the requests the server saw that were not in the recording */
-  unmatched: string[];
-  requests: string[];
-}
+import { type Collection, collectPoints, type MetricClass, type ParsedPoint } from '../../src/lib/sdk/testing.js';
 
 /** 2026-12-02T12:00:00Z in ns: the collection time of the recorded runs unless told otherwise */
 export const NOW_NS = `${Date.UTC(2026, 11, 2, 12)}000000`;
 
-export async function runRecorded(
-  MetricClass: new (options: MetricOptions) => { run(): Promise<RunReport> },
-  fixtures: string | string[],
-  env: (server: RecordingServer) => Record<string, string>,
+/** Runs `Class` with `env`, its HTTP requests answered from `fixtures` (none: they go out), at `opts.now` (ns). */
+export function runRecorded(
+  Class: new (options: MetricOptions) => { run(): Promise<RunReport> },
+  fixtures: string | string[] | undefined,
+  env: Record<string, string> = {},
   opts: { now?: string } = {},
-): Promise<RecordedRun> {
-  const server = await serveRecording(fixtures);
-  try {
-    const sink = new CaptureSink();
-    const { log, lines: logs } = captureLogger();
-    const report = await new MetricClass({ sink, log, env: env(server), collectionTime: opts.now ?? NOW_NS, collector: 'test' }).run();
-    return {
-      points: parseLines(sink.lines.join('\n')),
-      lines: sink.lines,
-      logs,
-      report,
-      unmatched: [...server.unmatched],
-      requests: [...server.requests],
-    };
-  } finally {
-    await server.close();
-  }
+): Promise<Collection> {
+  const now = new Date(Number(BigInt(opts.now ?? NOW_NS) / 1_000_000n));
+  return collectPoints(Class as MetricClass, { env, now, name: 'test', ...(fixtures === undefined ? {} : { fixtures }) });
 }
 
-/** A point as the tests spell it: integers as `42n`-free `{ i: 42 }`, floats as numbers. */
+/** A point as the tests spell it: `{ i: 42 }` is an integer, a number a float, then booleans and strings. */
 export type Expected = [
   measurement: string,
   tags: Record<string, string>,
   fields: Record<string, { i: number } | number | boolean | string>,
 ];
 
-/** The expected points in ParsedPoint form (time left out): `{ i: n }` is an integer, a number a float. */
+/** The expected points in ParsedPoint form (time left out). */
 export function expectPoints(expected: Expected[]): Omit<ParsedPoint, 'time'>[] {
   return expected.map(([measurement, tags, fields]) => ({
     measurement,

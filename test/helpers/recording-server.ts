@@ -10,8 +10,13 @@
  * header) are rewritten to the server, so a collector that follows them stays on it. A request
  * that is not in the recording gets a 404 naming it and is listed in `unmatched`.
  */
-import { RecordingIndex } from '../../src/lib/platform/recording.js';
+import { type LoadedExchange, RecordingIndex, readRecordingSync } from '../../src/lib/platform/recording.js';
 import { type HttpFixtureServer, startHttpFixtureServer } from './servers.js';
+
+/** The exchanges of one recording folder (`requests.json` and its body files), each body also as `bodyText` (bytes). */
+export function readRecording(dir: string): Array<LoadedExchange & { bodyText: Buffer }> {
+  return readRecordingSync(dir).map((e) => ({ ...e, bodyText: e.bodyBytes }));
+}
 
 export interface RecordingServer {
   /** `http://127.0.0.1:<port>` */

@@ -1,4 +1,5 @@
 import { CollectorError, Metric, errorMessage, int, type PointObject } from '../../lib/sdk/index.js';
+import { baseUrl } from '../_ubuntu/url.js';
 
 /** The autopkgtest instances, their default base URLs and the variables that override them. */
 export const INSTANCES = [
@@ -68,18 +69,6 @@ export function runningPoints(data: Json, instance: string, url: string): PointO
   return points;
 }
 
-/** The base URL of an instance, from its variable or the default, ending in `/`. */
-function baseUrl(env: Record<string, string | undefined>, variable: string, fallback: string): string {
-  const raw = env[variable] || fallback;
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
-    throw new CollectorError(`${variable}=${JSON.stringify(raw)} is not an http(s) URL`);
-  }
-  return raw.endsWith('/') ? raw : `${raw}/`;
-}
-
 /**
  * Queue sizes and running tests of autopkgtest.ubuntu.com and its staging instance. Every
  * instance is fetched; when one fails, the points of the others are still written and the run
@@ -88,7 +77,7 @@ function baseUrl(env: Record<string, string | undefined>, variable: string, fall
 export class AutopkgtestMetric extends Metric {
   async collect(): Promise<PointObject[]> {
     const opts = { timeoutMs: 60_000, hint: 'check the source, or point AUTOPKGTEST_URL / AUTOPKGTEST_STAGING_URL at it' };
-    const bases = INSTANCES.map((i) => ({ ...i, base: baseUrl(this.env, i.variable, i.url) }));
+    const bases = INSTANCES.map((i) => ({ ...i, base: baseUrl(this.env, i.variable, i.url).href }));
     const results = await Promise.allSettled(
       bases.flatMap(({ instance, base }) => [
         this.fetchJson(new URL(QUEUE_SIZE_PATH, base).href, opts).then((d) =>

@@ -1,5 +1,6 @@
-import { CollectorError, Metric, errorMessage, int, type PointObject } from '../../lib/sdk/index.js';
+import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 import { readUbuntuSeries, seriesOrder } from '../_ubuntu/series.js';
+import { baseUrl, httpUrl } from '../_ubuntu/url.js';
 import { parseByTeam, parseExcusesCsv } from './excuses.js';
 
 export const DEFAULT_URL = 'https://ubuntu-archive-team.ubuntu.com/proposed-migration/';
@@ -91,16 +92,6 @@ export function listedLogs(html: string, listingUrl: string): string[] {
   return [...new Set(names)].reverse();
 }
 
-function httpBase(variable: string, raw: string): URL {
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-    return u;
-  } catch {
-    throw new CollectorError(`${variable}=${JSON.stringify(raw)} is not an http(s) URL`);
-  }
-}
-
 /**
  * Britney (proposed-migration): per active series (supported and ESM), the age of the last run
  * from its update_excuses.html and the duration of the last finished run from its logs; for the
@@ -109,17 +100,16 @@ function httpBase(variable: string, raw: string): URL {
  */
 export class BritneyMetric extends Metric {
   async collect(): Promise<PointObject[]> {
-    const rawBase = this.env.BRITNEY_URL || DEFAULT_URL;
-    const base = httpBase('BRITNEY_URL', rawBase.endsWith('/') ? rawBase : `${rawBase}/`);
-    const csvUrl = httpBase(
+    const base = baseUrl(this.env, 'BRITNEY_URL', DEFAULT_URL);
+    const csvUrl = httpUrl(
       'BRITNEY_UPDATE_EXCUSES_CSV_URL',
       this.env.BRITNEY_UPDATE_EXCUSES_CSV_URL || new URL('update_excuses.csv', base).href,
     );
-    const yamlUrl = httpBase(
+    const yamlUrl = httpUrl(
       'BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL',
       this.env.BRITNEY_UPDATE_EXCUSES_BY_TEAM_URL || new URL('update_excuses_by_team.yaml', base).href,
     );
-    const now = new Date(Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n));
+    const now = this.now();
     const ubuntu = await readUbuntuSeries(this.env, now);
     const active = this.activeSeries(ubuntu.supported, ubuntu.supportedEsm).sort(
       (a, b) => seriesOrder(ubuntu.all, a) - seriesOrder(ubuntu.all, b),
@@ -191,15 +181,10 @@ export class BritneyMetric extends Metric {
    * started). Any other failure is an error.
    */
   private async lastRunDuration(listingUrl: string, hint: string): Promise<number | undefined> {
-    let listing: string;
-    try {
-      listing = await this.fetchText(listingUrl, { timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024, hint });
-    } catch (error) {
-      if (error instanceof CollectorError && / failed: HTTP 404 /.test(errorMessage(error))) {
-        this.log.warn(`${listingUrl}: no such log directory (HTTP 404): no run duration`);
-        return undefined;
-      }
-      throw error;
+    const listing = await this.fetchText(listingUrl, { timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024, hint, accept: [404] });
+    if (listing === undefined) {
+      this.log.warn(`${listingUrl}: no such log directory (HTTP 404): no run duration`);
+      return undefined;
     }
     for (const logUrl of listedLogs(listing, listingUrl)) {
       this.log.debug(`trying log ${logUrl}`);

@@ -43,7 +43,7 @@ export class CommandNotFoundMetric extends Metric {
     if (!template.includes('{series}')) {
       throw new CollectorError(`CNF_URL=${JSON.stringify(template)} has no {series}: it must be like ${DEFAULT_URL}`);
     }
-    const nowMs = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
+    const nowMs = this.now().getTime();
     const { active } = await new Launchpad(this).ubuntuSeries();
     const failures: string[] = [];
     for (const series of active) {

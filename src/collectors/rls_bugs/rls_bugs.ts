@@ -1,5 +1,6 @@
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 import { readUbuntuSeries, seriesOrder, type UbuntuRelease } from '../_ubuntu/series.js';
+import { baseUrl } from '../_ubuntu/url.js';
 
 export const DEFAULT_URL = 'https://reqorts.qa.ubuntu.com/reports/rls-mgr/';
 export const MEASUREMENT = 'distro_rls_bug_tasks';
@@ -53,15 +54,8 @@ export function countTeams(data: unknown, url: string, count: (team: string) => 
  */
 export class RlsBugsMetric extends Metric {
   async collect(): Promise<PointObject[]> {
-    const raw = this.env.RLS_BUGS_URL || DEFAULT_URL;
-    let base: URL;
-    try {
-      base = new URL(raw.endsWith('/') ? raw : `${raw}/`);
-      if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http(s)');
-    } catch {
-      throw new CollectorError(`RLS_BUGS_URL=${JSON.stringify(raw)} is not an http(s) URL`);
-    }
-    const now = new Date(Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n));
+    const base = baseUrl(this.env, 'RLS_BUGS_URL', DEFAULT_URL);
+    const now = this.now();
     const series = await readUbuntuSeries(this.env, now);
     this.log.debug(`supported series ${series.supported.join(', ')} (${series.source})`);
     const opts = { timeoutMs: 60_000, hint: 'check the source, or point RLS_BUGS_URL at it' };

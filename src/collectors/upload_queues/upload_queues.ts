@@ -35,7 +35,7 @@ export function queueAges(created: number[], nowMs: number): QueueAges {
 export class UploadQueuesMetric extends Metric {
   async collect(): Promise<PointObject[]> {
     const lp = new Launchpad(this);
-    const nowMs = Number(BigInt(this.options.collectionTime ?? `${Date.now()}000000`) / 1_000_000n);
+    const nowMs = this.now().getTime();
     const { active, currentLink } = await lp.ubuntuSeries();
     const sizes: PointObject[] = [];
     const ages: PointObject[] = [];

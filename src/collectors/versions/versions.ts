@@ -1,4 +1,5 @@
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
+import { baseUrl } from '../_ubuntu/url.js';
 
 export const DEFAULT_URL = 'https://people.canonical.com/~platform/desktop/versions/stats/current/';
 export const MEASUREMENT = 'versions_script_stats';
@@ -41,14 +42,7 @@ export function parseStats(text: string, url: string): Array<[string, number]> {
  */
 export class VersionsMetric extends Metric {
   async collect(): Promise<PointObject[]> {
-    const raw = this.env.VERSIONS_STATS_URL || DEFAULT_URL;
-    let base: URL;
-    try {
-      base = new URL(raw.endsWith('/') ? raw : `${raw}/`);
-      if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http(s)');
-    } catch {
-      throw new CollectorError(`VERSIONS_STATS_URL=${JSON.stringify(raw)} is not an http(s) URL`);
-    }
+    const base = baseUrl(this.env, 'VERSIONS_STATS_URL', DEFAULT_URL);
     const opts = { timeoutMs: 60_000, maxBytes: 1024 * 1024, hint: 'check the source, or point VERSIONS_STATS_URL at it' };
     const reportsUrl = new URL('reports', base).href;
     const reports = parseReports(await this.fetchText(reportsUrl, opts), reportsUrl);

@@ -9,9 +9,10 @@
  * read: `loadSettings(process.env)` (platform/settings.ts), once; every command receives the
  * settings (context.ts). Under systemd every run is a fresh process, so the common case —
  * `metrics run <names> [-n] [-v] [--format F] [--timeout S]` — goes straight to the runner
- * without loading yargs (measured by `npm run bench`: yargs costs more than the rest of a dry-run
- * together). Everything else, including `--help`, any argument this fast path does not know, and
- * an environment the settings refuse, is parsed by the yargs CLI in yargs.ts.
+ * without loading yargs, and so does a plain `metrics list [--json]` (`npm run bench` measures it:
+ * yargs costs more than the rest of a dry-run together). Everything else, including `--help`, any
+ * argument this fast path does not know, and an environment the settings refuse, is parsed by the
+ * yargs CLI in yargs.ts.
  */
 import { parseArgs } from 'node:util';
 import { redactProcessOutput } from '../platform/redact.js';
@@ -93,6 +94,16 @@ export async function main(argv: string[], scriptName?: string): Promise<void> {
     try {
       const { runCollectors } = await import('../run/runner.js');
       process.exitCode = await runCollectors({ ...simple, settings });
+    } catch (error) {
+      await report(error, settings);
+    }
+    return;
+  }
+  if (settings?.fastPath && (argv.length === 1 || (argv.length === 2 && argv[1] === '--json')) && argv[0] === 'list') {
+    // a plain `list` (what people and scripts run most after `run`) without yargs
+    try {
+      const { listCollectors } = await import('./commands/list.js');
+      await listCollectors({ json: argv.length === 2 }, settings);
     } catch (error) {
       await report(error, settings);
     }

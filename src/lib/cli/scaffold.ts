@@ -25,7 +25,8 @@ import { parseSchedule } from '../schedule/schedule.js';
 
 /** A new collector's name: a folder, a module and a systemd unit name; `_` first is for shared helpers. */
 export const NEW_COLLECTOR_NAME = /^[a-z][a-z0-9_]*$/;
-const MAX_NAME_LENGTH = 64;
+/** so that every generated line stays within the 140 columns of the style rules */
+const MAX_NAME_LENGTH = 32;
 
 /** An existing collector that `--from` may name (the names discovery accepts). */
 const EXISTING_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -142,7 +143,7 @@ export async function scaffoldCollector(opts: ScaffoldOptions): Promise<Scaffold
   planned.push({ path: join('bin', name), content: COLLECTOR_BIN, mode: 0o755 });
   planned.push({
     path: join('test', 'collectors', name, `${name}.test.ts`),
-    content: opts.from ? copiedTest(name) : exampleTest(name),
+    content: opts.from ? copiedTest(name, metricClassOf(planned, name)) : exampleTest(name, opts.interval ?? DEFAULT_INTERVAL),
     mode: 0o644,
   });
   planned.push({ path: join('test', 'collectors', name, 'fixtures', 'requests.json'), content: EMPTY_RECORDING, mode: 0o644 });
@@ -176,12 +177,31 @@ export async function scaffoldCollector(opts: ScaffoldOptions): Promise<Scaffold
     `test it: metrics test ${name} (or npm test -- ${name})`,
   ];
   if (opts.from) {
+    // renamed identifiers change line lengths: format the copy as the repository does, when it can
+    const formatted = await formatCopy(
+      root,
+      written.filter((f) => f.endsWith('.ts')),
+    );
+    if (!formatted) next.push(`format the copy: npx biome check --write src/collectors/${name} test/collectors/${name}`);
     next.push(
       `measurement names were kept from ${opts.from}: rename them in src/collectors/${name}/ and its README`,
-      `if it fetches over HTTP, record its fixtures: metrics run ${name} --record test/collectors/${name}/fixtures`,
+      `if it fetches over HTTP, record its fixtures: bin/metrics run ${name} --dry-run --record test/collectors/${name}/fixtures`,
     );
   }
   return { root, files: written, next };
+}
+
+/** Formats `files` with the repository's Biome (a dev dependency); false when it is not there or fails. */
+async function formatCopy(root: string, files: string[]): Promise<boolean> {
+  const biome = join(root, 'node_modules', '.bin', 'biome');
+  if (!files.length || !(await exists(biome)) || !(await exists(join(root, 'biome.json')))) return false;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(biome, ['format', '--write', '--vcs-enabled=false', `--config-path=${root}`, ...files], {
+    cwd: root,
+    stdio: 'ignore',
+    timeout: 60_000,
+  });
+  return r.status === 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,29 +270,39 @@ Integers are written as integers (\`i\`), the rest as floats.
   ];
 }
 
-function exampleTest(name: string): string {
+/** The head of a generated test: what it runs, and how to run it and record its fixtures. */
+function testHead(name: string, what: string): string {
   return `/**
- * The ${name} collector (src/collectors/${name}), in-process, against its recording
- * (fixtures/requests.json: no request yet). Record one from a real run with:
- *     bin/metrics run ${name} --record test/collectors/${name}/fixtures
+ * The collector ${name}${what}.
+ *
+ * Run through the SDK's harness: one in-process dry-run at a fixed "now", its HTTP requests
+ * answered from its recording (fixtures/; record those of a real run with
+ * \`bin/metrics run <name> --dry-run --record test/collectors/<name>/fixtures\`), its points
+ * parsed with their line-protocol types. Run it with \`bin/metrics test <name>\` or \`npm test -- <name>\`.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { RUN_INTERVAL, runMetric } from '../../../src/collectors/${name}/index.js';
-import { parseLines } from '../../helpers/line-protocol.js';
-import { CaptureSink, captureLogger } from '../../helpers/metric.js';
-import { repoRoot } from '../../helpers/servers.js';
+import { fileURLToPath } from 'node:url';
+`;
+}
 
-/** the recording this test runs against */
-export const FIXTURES = join(repoRoot, 'test', 'collectors', '${name}', 'fixtures');
+function exampleTest(name: string, interval: string): string {
+  const cls = `${pascalCase(name)}Metric`;
+  return `${testHead(name, '')}import { RUN_INTERVAL } from '../../../src/collectors/${name}/index.js';
+import * as code from '../../../src/collectors/${name}/${name}.js';
+import { collectPoints } from '../../../src/lib/sdk/testing.js';
 
-test('${name}: its points (measurement, tags, fields with their types)', async () => {
-  const sink = new CaptureSink();
-  const { log } = captureLogger('${name}');
-  const report = await runMetric({ collector: '${name}', sink, log, env: {}, collectionTime: '1767272400000000000' });
-  assert.equal(report.ok, true, report.error);
-  assert.deepEqual(parseLines(sink.lines.join('\\n')), [
+/** the recording (this file runs from dist/test/collectors/<name>/) */
+const FIXTURES = fileURLToPath(new URL('../../../../test/collectors/${name}/fixtures', import.meta.url));
+
+test('${name}: its points (measurement, tags, fields with their types, time)', async () => {
+  const { points, errors } = await collectPoints(code.${cls}, {
+    name: '${name}',
+    fixtures: FIXTURES,
+    now: '2026-01-01T13:00:00Z',
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(points, [
     {
       measurement: '${name}',
       tags: { source: 'example' },
@@ -283,7 +313,7 @@ test('${name}: its points (measurement, tags, fields with their types)', async (
 });
 
 test('${name}: RUN_INTERVAL', () => {
-  assert.equal(typeof RUN_INTERVAL, 'string');
+  assert.equal(RUN_INTERVAL, ${tsString(interval)});
 });
 `;
 }
@@ -342,30 +372,31 @@ function renamer(from: string, name: string, interval: string | undefined): (tex
   };
 }
 
-function copiedTest(name: string): string {
-  return `/**
- * The ${name} collector (src/collectors/${name}, copied with metrics new --from), in-process,
- * against its recording (fixtures/requests.json). If it fetches over HTTP, record one first:
- *     bin/metrics run ${name} --record test/collectors/${name}/fixtures
- * then pin its points down here (measurements, tags, field types, values).
- */
-import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { runMetric } from '../../../src/collectors/${name}/index.js';
-import { parseLines } from '../../helpers/line-protocol.js';
-import { CaptureSink, captureLogger } from '../../helpers/metric.js';
-import { repoRoot } from '../../helpers/servers.js';
+/** The Metric class exported by a copied collector's `<name>.ts`, when there is one. */
+function metricClassOf(planned: PlannedFile[], name: string): string | undefined {
+  const main = planned.find((f) => f.path === join('src', 'collectors', name, `${name}.ts`));
+  if (!main || typeof main.content !== 'string') return undefined;
+  return /^export class (\w+) extends Metric\b/m.exec(main.content)?.[1];
+}
 
-/** the recording this test runs against */
-export const FIXTURES = join(repoRoot, 'test', 'collectors', '${name}', 'fixtures');
+function copiedTest(name: string, cls: string | undefined): string {
+  // the class when the copy has one in <name>.ts, else the collector found by name (as metrics run finds it)
+  const subject = cls ? `code.${cls}` : tsString(name);
+  const classImport = cls ? `import * as code from '../../../src/collectors/${name}/${name}.js';\n` : '';
+  const head = testHead(name, ', a copy made by metrics new --from');
+  return `${head}${classImport}import { collectPoints } from '../../../src/lib/sdk/testing.js';
 
+/** the recording (this file runs from dist/test/collectors/<name>/) */
+const FIXTURES = fileURLToPath(new URL('../../../../test/collectors/${name}/fixtures', import.meta.url));
+
+// TODO: pin its points down (measurements, tags, field types, values), as the other collectors' tests do
 test('${name}: runs without error and gives points, each with fields', async () => {
-  const sink = new CaptureSink();
-  const { log } = captureLogger('${name}');
-  const report = await runMetric({ collector: '${name}', sink, log, env: {} });
-  assert.equal(report.ok, true, report.error);
-  const points = parseLines(sink.lines.join('\\n'));
+  const { points, errors } = await collectPoints(${subject}, {
+    name: '${name}',
+    fixtures: FIXTURES,
+    now: '2026-01-01T00:00:00Z',
+  });
+  assert.deepEqual(errors, []);
   assert.ok(points.length > 0, 'no point');
   for (const p of points) assert.ok(Object.keys(p.fields).length > 0, p.measurement);
 });

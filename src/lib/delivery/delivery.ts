@@ -23,6 +23,7 @@ import type { Logger } from '../platform/log.js';
 import { Serializer } from '../points/line-protocol.js';
 import { nowNanos, type CollectedPoint } from '../points/point.js';
 import type { Outbox } from './outbox/store.js';
+import { EncodedLines, linesOf } from './encoded.js';
 
 export interface SendResult {
   written: number;
@@ -53,13 +54,17 @@ export interface Delivered {
   failed?: { error: unknown; lines: string[] };
 }
 
-/** What a delivering sink (run/sink.ts) hands its batches to: a Delivery. */
+/**
+ * What a delivering sink (run/sink.ts) hands its batches to: a Delivery. A batch is lines, or the
+ * same lines already encoded as a request body (EncodedLines, see encoded.ts).
+ */
 export interface BatchTarget {
-  send(lines: string[], collector: string): Promise<SendResult>;
+  send(lines: string[] | EncodedLines, collector: string): Promise<SendResult>;
 }
 
 /** The bytes of the request body these lines make (joined by newlines). */
-function requestBytes(lines: string[]): number {
+function requestBytes(lines: string[] | EncodedLines): number {
+  if (lines instanceof EncodedLines) return lines.body.length;
   let n = lines.length - 1;
   for (const l of lines) n += Buffer.byteLength(l, 'utf8');
   return n;
@@ -126,14 +131,19 @@ export class Delivery implements BatchTarget {
    * what could not be delivered (an outage or a refused request), in order, from the first
    * failure on.
    */
-  async deliver(lines: string[]): Promise<Delivered> {
+  async deliver(batch: string[] | EncodedLines): Promise<Delivered> {
     const out: Delivered = { written: 0, rejected: [] };
-    const queue: string[][] = [];
-    for (let i = 0; i < lines.length; i += this.batchSize) queue.push(lines.slice(i, i + this.batchSize));
+    const queue: Array<string[] | EncodedLines> = [];
+    if (batch instanceof EncodedLines && batch.length <= this.batchSize) {
+      queue.push(batch); // sent as it is; turned into lines only if it must be split or kept
+    } else {
+      const lines = linesOf(batch);
+      for (let i = 0; i < lines.length; i += this.batchSize) queue.push(lines.slice(i, i + this.batchSize));
+    }
     while (queue.length > 0) {
       const chunk = queue.shift()!;
       if (chunk.length > 1 && this.tooLarge !== undefined && requestBytes(chunk) >= this.tooLarge) {
-        queue.unshift(...halves(chunk)); // at least as large as a refused request: split before sending
+        queue.unshift(...halves(linesOf(chunk))); // at least as large as a refused request: split before sending
         continue;
       }
       try {
@@ -145,11 +155,11 @@ export class Delivery implements BatchTarget {
           this.tooLarge = Math.min(this.tooLarge ?? size, size);
           if (chunk.length > 1) {
             this.log.debug(`InfluxDB refused ${chunk.length} points (${size} bytes) as too large (HTTP 413); sending them in two halves`);
-            queue.unshift(...halves(chunk));
+            queue.unshift(...halves(linesOf(chunk)));
             continue;
           }
           out.rejected.push({
-            lines: chunk,
+            lines: linesOf(chunk),
             reason:
               `InfluxDB at ${this.writer.target} refused a single point of ${size} bytes as too large ` +
               `(${this.writer.describeError(error.cause ?? error)}): it can never be written as it is; ` +
@@ -158,18 +168,18 @@ export class Delivery implements BatchTarget {
           continue;
         }
         if (error instanceof WriteError && error.dataRejected) {
-          out.rejected.push({ lines: chunk, reason: error.message });
+          out.rejected.push({ lines: linesOf(chunk), reason: error.message });
           continue;
         }
-        out.failed = { error, lines: [chunk, ...queue].flat() };
+        out.failed = { error, lines: [chunk, ...queue].flatMap(linesOf) };
         break;
       }
     }
     return out;
   }
 
-  async send(lines: string[], collector: string): Promise<SendResult> {
-    if (this.down !== undefined) return this.deferDown(lines, collector);
+  async send(lines: string[] | EncodedLines, collector: string): Promise<SendResult> {
+    if (this.down !== undefined) return this.deferDown(linesOf(lines), collector);
     const d = await this.deliver(lines);
     const result: SendResult = { written: d.written, deferred: 0, rejected: 0 };
     this.totals.written += d.written;

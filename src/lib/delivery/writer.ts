@@ -27,6 +27,7 @@ import { ERROR_BODY_LIMIT, RequestTimeoutError } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
 import { redact } from '../platform/redact.js';
 import { parseRetryAfter, retry, type Sleep } from '../platform/retry.js';
+import { EncodedLines } from './encoded.js';
 import { HttpStatusError, InfluxTransport, LocalRequestError, SUCCESS_BODY_LIMIT, type TransportResponse } from './transport.js';
 
 export interface ServerInfo {
@@ -56,6 +57,7 @@ export class InfluxWriter {
   private api: 'v1' | 'v2' | 'auto';
   private readonly sleep: Sleep | undefined;
   private readonly log: Logger;
+  private readonly bodies = new BodyPool();
 
   constructor(
     readonly config: InfluxConfig,
@@ -207,9 +209,9 @@ export class InfluxWriter {
    * WriteError(!retriable) when the server rejected the data (a 4xx other than 429), refused the
    * request (401, 403, 404, 413, a TLS certificate), or Node refused to send it (configuration).
    */
-  async write(lines: string[], signal?: AbortSignal): Promise<void> {
+  async write(lines: string[] | EncodedLines, signal?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
-    const body = lines.join('\n');
+    const { buffer, body } = lines instanceof EncodedLines ? { buffer: undefined, body: lines.body } : this.bodies.take(lines);
     const c = this.config;
     const failed = (error: unknown, attempts: number): WriteError => {
       const status = error instanceof HttpStatusError ? error.statusCode : undefined;
@@ -220,6 +222,10 @@ export class InfluxWriter {
         status,
         { cause: error },
       );
+    };
+    // an attempt that failed may leave its body half sent: that buffer is not filled again
+    const spoiled = (): void => {
+      if (lines instanceof EncodedLines) lines.reusable = false;
     };
     await retry(
       async () => {
@@ -239,6 +245,7 @@ export class InfluxWriter {
         ...(signal ? { signal } : {}),
         ...(this.sleep ? { sleep: this.sleep } : {}),
         classify: (error) => {
+          spoiled(); // every failed attempt comes here first
           if (error instanceof WriteError && !error.retriable) throw error;
           const reason = this.describeError(error);
           if (isTlsError(error)) {
@@ -272,6 +279,7 @@ export class InfluxWriter {
           ),
       },
     );
+    if (buffer) this.bodies.give(buffer); // answered 2xx: the server has read the whole body
   }
 
   /**
@@ -297,6 +305,41 @@ export class InfluxWriter {
         `${where} answered HTTP ${res.status} with something that is not JSON (starts ${JSON.stringify(res.body.slice(0, 80))})`,
       );
     }
+  }
+}
+
+/**
+ * Request bodies, encoded into buffers that are reused from request to request: a body made
+ * afresh for every batch (a joined string of hundreds of KiB, or a Buffer) lives while it is sent,
+ * long enough to reach V8's old generation, and a run's memory then grows by megabytes until a
+ * full garbage collection. A buffer goes back to the pool only after a request that the server
+ * answered 2xx (it has read the whole body); after a failure it is left to the garbage collector,
+ * as the socket may still hold it.
+ */
+export class BodyPool {
+  private readonly free: Buffer[] = [];
+  constructor(private readonly keep = 4) {}
+
+  /** `lines` joined by newlines, as UTF-8, in a pooled buffer: `body` is a view of `buffer`. */
+  take(lines: readonly string[]): { buffer: Buffer; body: Buffer } {
+    let buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(64 * 1024);
+    let offset = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const need = offset + line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
+      if (need > buffer.length) {
+        const larger = Buffer.allocUnsafeSlow(Math.max(need, buffer.length * 2));
+        buffer.copy(larger, 0, 0, offset);
+        buffer = larger;
+      }
+      if (i > 0) buffer[offset++] = 10;
+      offset += buffer.write(line, offset);
+    }
+    return { buffer, body: buffer.subarray(0, offset) };
+  }
+
+  give(buffer: Buffer): void {
+    if (this.free.length < this.keep && buffer.length <= 64 * 1024 * 1024) this.free.push(buffer);
   }
 }
 

@@ -22,9 +22,10 @@
  * one it is given (the collector's secret-looking variables) is registered with the redactor, and
  * every saved text (URLs, headers, bodies) is redacted.
  */
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { readRegularFile, writeFileAtomic } from './atomic.js';
+import { readRegularFileSync, writeFileAtomic } from './atomic.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import type { Fetcher } from './fetcher.js';
 import { safeUrl } from './http.js';
@@ -62,6 +63,9 @@ const SECRET_NAME = /token|secret|password|passwd|key|auth|sig|cookie|session|cr
 
 /** Response headers worth saving: what collectors read (paging, caching, rate limits, redirects). */
 const KEPT_HEADER = /^(content-type|link|location|etag|last-modified|retry-after|x-ratelimit-[a-z0-9-]+|x-total-count|x-next-page)$/;
+
+/** Statuses of a redirect. */
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /** Statuses whose answers have no body (a Response cannot be built with one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -117,16 +121,16 @@ function bodyPath(dir: string, name: string, file: string): string {
 }
 
 /** Reads a file of at most `max` bytes (no link followed); a missing one is an error naming it. */
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
+function readBounded(path: string, max: number, what: string): Buffer {
   let size: number;
   try {
-    size = (await lstat(path)).size;
+    size = lstatSync(path).size;
   } catch (error) {
     throw new UsageError(`cannot read ${what} ${path}: ${errorMessage(error)}`);
   }
   if (size > max) throw new UsageError(`${what} ${path} has ${size} bytes, more than the ${max} a recording may hold`);
   try {
-    const f = await readRegularFile(path, Math.max(size, 0));
+    const f = readRegularFileSync(path, Math.max(size, 0));
     if (!f) throw new Error('it is gone');
     return f.data;
   } catch (error) {
@@ -134,13 +138,18 @@ async function readBounded(path: string, max: number, what: string): Promise<Buf
   }
 }
 
+/** {@link readRecordingSync}, for async callers. */
+export async function readRecording(dir: string): Promise<LoadedExchange[]> {
+  return readRecordingSync(dir);
+}
+
 /**
- * The exchanges of a recording folder, checked: an index that is not a recording, a malformed
+ * The exchanges of a recording folder (read at once: a recording is a test fixture), checked: an index that is not a recording, a malformed
  * entry, or a body file that is missing or outside the folder is a UsageError naming the file.
  */
-export async function readRecording(dir: string): Promise<LoadedExchange[]> {
+export function readRecordingSync(dir: string): LoadedExchange[] {
   const file = join(dir, RECORDING_INDEX);
-  const raw = await readBounded(file, MAX_INDEX_BYTES, 'the recording index');
+  const raw = readBounded(file, MAX_INDEX_BYTES, 'the recording index');
   let index: unknown;
   try {
     index = JSON.parse(raw.toString('utf8'));
@@ -170,7 +179,7 @@ export async function readRecording(dir: string): Promise<LoadedExchange[]> {
       }
     }
     if (e.body !== undefined && typeof e.body !== 'string') throw bad(file, `${where}: "body" must be a file name`);
-    const bodyBytes = e.body ? await readBounded(bodyPath(dir, e.body, file), MAX_BODY_BYTES, `the body of ${where} of`) : Buffer.alloc(0);
+    const bodyBytes = e.body ? readBounded(bodyPath(dir, e.body, file), MAX_BODY_BYTES, `the body of ${where} of`) : Buffer.alloc(0);
     out.push({
       method: e.method.toUpperCase(),
       url: e.url,
@@ -236,19 +245,29 @@ export class ReplayFetcher implements Fetcher {
 
   async fetch(url: string, init: RequestInit): Promise<Response> {
     if (init.signal?.aborted) throw init.signal.reason;
-    const method = (init.method ?? 'GET').toUpperCase();
-    const e = this.recording.next(method, url);
-    if (!e) {
-      const where = this.recording.dirs.join(', ');
-      throw new CollectorError(
-        `${method} ${safeUrl(url)} is not in the recording ${where}: record it again (metrics run <collector> --record <folder>), ` +
-          `or add it to ${RECORDING_INDEX}`,
-      );
+    let method = (init.method ?? 'GET').toUpperCase();
+    let current = url;
+    for (let hops = 0; ; hops++) {
+      const e = this.recording.next(method, current);
+      if (!e) {
+        const where = this.recording.dirs.join(', ');
+        throw new CollectorError(
+          `${method} ${safeUrl(current)} is not in the recording ${where}: record it again (metrics run <collector> --record <folder>), ` +
+            `or add it to ${RECORDING_INDEX}`,
+        );
+      }
+      const location = e.headers?.location;
+      if (REDIRECT.has(e.status) && location && init.redirect !== 'manual' && hops < 20) {
+        // followed as fetch follows it: 303 (and 301/302 of a POST) become a GET
+        if (e.status === 303 || ((e.status === 301 || e.status === 302) && method === 'POST')) method = 'GET';
+        current = new URL(location, current).toString();
+        continue;
+      }
+      const noBody = method === 'HEAD' || NULL_BODY.has(e.status);
+      const response = new Response(noBody ? null : new Uint8Array(e.bodyBytes), { status: e.status, headers: e.headers });
+      Object.defineProperty(response, 'url', { value: current });
+      return response;
     }
-    const noBody = method === 'HEAD' || NULL_BODY.has(e.status);
-    const response = new Response(noBody ? null : new Uint8Array(e.bodyBytes), { status: e.status, headers: e.headers });
-    Object.defineProperty(response, 'url', { value: url });
-    return response;
   }
 }
 
@@ -281,10 +300,17 @@ function registerRequestSecrets(url: string, headers: Headers): void {
   }
 }
 
-/** The variables of a collector's environment whose names say they hold secrets. */
+/** A variable named as a secret: a word TOKEN, SECRET, PASSWORD, KEY, … (not SSH_AUTH_SOCK, not *_FILE). */
+const SECRET_VARIABLE =
+  /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASS|KEY|APIKEY|CREDENTIALS?|AUTH|COOKIE|SESSION)(_|$)(?!.*(SOCK|FILE|PATH|DIR)$)/i;
+
+/**
+ * The values of the variables whose names say they hold secrets (`GITHUB_TOKEN`, `API_KEY`,
+ * `DB_PASSWORD`); a value that is a path (a `*_FILE` or a socket) is not a secret.
+ */
 export function secretLookingValues(env: Readonly<Record<string, string | undefined>>): string[] {
   return Object.entries(env)
-    .filter(([k, v]) => v && /token|secret|password|passwd|key|credential|auth/i.test(k))
+    .filter(([k, v]) => v && SECRET_VARIABLE.test(k) && !v.startsWith('/'))
     .map(([, v]) => v!);
 }
 
@@ -338,7 +364,12 @@ export class RecordingFetcher implements Fetcher {
     for (const [name, value] of response.headers) {
       if (KEPT_HEADER.test(name) || (method === 'HEAD' && name === 'content-length')) headers[name] = value;
     }
-    const entry: Pending = { method, url, status: response.status, headers, chunks: [] };
+    if (response.redirected && response.url && response.url !== url) {
+      // fetch followed redirects: kept as one hop to the URL that answered, which replay follows
+      this.exchanges.push({ method, url, status: 302, headers: { location: response.url }, chunks: [] });
+    }
+    const finalMethod = response.redirected && method === 'POST' ? 'GET' : method;
+    const entry: Pending = { method: finalMethod, url: response.url || url, status: response.status, headers, chunks: [] };
     this.exchanges.push(entry);
     if (!response.body || NULL_BODY.has(response.status)) return response;
     const reader = response.body.getReader();

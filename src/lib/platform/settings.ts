@@ -93,6 +93,12 @@ export interface Settings {
   readonly fastPath: boolean;
   /** SYSTEMD_SCOPE is set: systemd runs us (as a generator: log to /dev/kmsg) */
   readonly underSystemd: boolean;
+  /**
+   * dev mode is allowed: a `--dry-run` in a checkout runs a collector whose source is newer than
+   * its build from that source (run/from-source.ts); false under CI (`CI` set, not `false`/`0`) and
+   * under systemd (`INVOCATION_ID`), which run compiled JavaScript only
+   */
+  readonly fromSource: boolean;
   /** The InfluxDB settings, parsed on first use; throws ConfigError naming every missing or invalid variable. */
   influx(): InfluxConfig;
 }
@@ -113,13 +119,21 @@ export interface InfluxConfig {
   timeoutMs: number;
   /** lines per write request */
   batchSize: number;
+  /**
+   * batches of a collector handed to delivery and not yet written or stored, at most: while one is
+   * sent, the collector goes on filling the next (they are sent one after the other, in order)
+   */
+  batchesInFlight: number;
   /** retries after the first attempt, for network errors, timeouts, 429 and 5xx */
   maxRetries: number;
   /** first retry delay, ms (doubles each retry, with jitter) */
   retryDelayMs: number;
   /** cap of one retry delay, ms (a server's Retry-After is honoured up to this) */
   maxRetryDelayMs: number;
-  /** request bodies larger than this are gzipped; 0 turns gzip off */
+  /**
+   * request bodies larger than this are gzipped (level 1); 0 turns gzip off. Default 1000, and 0
+   * to a loopback host, where compressing costs more time than sending (README, "Performance")
+   */
   gzipThreshold: number;
   caFile?: string;
   /** TLS certificate verification turned off: only by explicit request, loudly logged */
@@ -147,6 +161,7 @@ const RULES = {
   INFLUXDB_PORT: integerRule({ min: 1, max: 65535 }),
   INFLUX_TIMEOUT: durationRule({ min: 0.1, max: 3600 }),
   INFLUX_BATCH_SIZE: integerRule({ min: 1, max: 1_000_000 }),
+  INFLUX_BATCHES_IN_FLIGHT: integerRule({ min: 1, max: 64 }),
   INFLUX_MAX_RETRIES: integerRule({ min: 0, max: 100 }),
   INFLUX_RETRY_DELAY: durationRule({ max: 3600 }),
   INFLUX_MAX_RETRY_DELAY: durationRule({ max: 3600 }),
@@ -207,13 +222,19 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'INFLUX_API_VERSION', meaning: 'the write API behind INFLUX_URL', default: '`auto`', rule: '`1`, `2` or `auto`' },
   { name: 'INFLUX_TIMEOUT', meaning: 'time limit of one write request', default: '10', rule: RULES.INFLUX_TIMEOUT.summary },
   { name: 'INFLUX_BATCH_SIZE', meaning: 'points per write request', default: '5000', rule: RULES.INFLUX_BATCH_SIZE.summary },
+  {
+    name: 'INFLUX_BATCHES_IN_FLIGHT',
+    meaning: 'batches of a collector waiting or being sent',
+    default: '2',
+    rule: RULES.INFLUX_BATCHES_IN_FLIGHT.summary,
+  },
   { name: 'INFLUX_MAX_RETRIES', meaning: 'retries of a failed request', default: '3', rule: RULES.INFLUX_MAX_RETRIES.summary },
   { name: 'INFLUX_RETRY_DELAY', meaning: 'wait before the first retry', default: '1', rule: RULES.INFLUX_RETRY_DELAY.summary },
   { name: 'INFLUX_MAX_RETRY_DELAY', meaning: 'longest wait between retries', default: '30', rule: RULES.INFLUX_MAX_RETRY_DELAY.summary },
   {
     name: 'INFLUX_GZIP_THRESHOLD',
-    meaning: 'larger request bodies are gzipped',
-    default: '1000',
+    meaning: 'larger request bodies are gzipped (level 1)',
+    default: '1000; to a loopback host: 0',
     rule: `${RULES.INFLUX_GZIP_THRESHOLD.summary}; 0: never`,
   },
   { name: 'INFLUX_CA_FILE', meaning: "the CA of the server's certificate", default: NONE, rule: 'a readable PEM file' },
@@ -271,6 +292,18 @@ export const VARIABLES: readonly VariableInfo[] = [
   { name: 'METRICS_DEBUG', meaning: 'print the stack of an unexpected error', default: 'false', rule: BOOLEAN.summary },
   { name: 'METRICS_NO_FAST_PATH', meaning: 'parse every command line with yargs', default: 'false', rule: BOOLEAN.summary },
   { name: 'SYSTEMD_SCOPE', meaning: 'the generator runs under systemd', default: NONE, rule: BY_SYSTEMD },
+  {
+    name: 'INVOCATION_ID',
+    meaning: 'systemd runs this service: a dry-run never runs collectors from source',
+    default: NONE,
+    rule: BY_SYSTEMD,
+  },
+  {
+    name: 'CI',
+    meaning: 'a CI run: a dry-run never runs collectors from source (only compiled code)',
+    default: NONE,
+    rule: 'set by CI services; `false`, `0` or empty: not CI',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -452,6 +485,7 @@ export function readSettings(env: Env = process.env): { settings: Settings; prob
     debug: read(snapshot, 'METRICS_DEBUG', BOOLEAN, false, problems),
     fastPath: !read(snapshot, 'METRICS_NO_FAST_PATH', BOOLEAN, false, problems),
     underSystemd: Boolean(snapshot.SYSTEMD_SCOPE),
+    fromSource: !snapshot.INVOCATION_ID && !snapshot.SYSTEMD_SCOPE && ['', 'false', '0'].includes(snapshot.CI ?? ''),
     influx() {
       if (!influx) {
         try {
@@ -565,6 +599,7 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
   const common = {
     timeoutMs: read(env, 'INFLUX_TIMEOUT', RULES.INFLUX_TIMEOUT, 10, problems) * 1000,
     batchSize: read(env, 'INFLUX_BATCH_SIZE', RULES.INFLUX_BATCH_SIZE, 5000, problems),
+    batchesInFlight: read(env, 'INFLUX_BATCHES_IN_FLIGHT', RULES.INFLUX_BATCHES_IN_FLIGHT, 2, problems),
     maxRetries: read(env, 'INFLUX_MAX_RETRIES', RULES.INFLUX_MAX_RETRIES, 3, problems),
     retryDelayMs: read(env, 'INFLUX_RETRY_DELAY', RULES.INFLUX_RETRY_DELAY, 1, problems) * 1000,
     maxRetryDelayMs: read(env, 'INFLUX_MAX_RETRY_DELAY', RULES.INFLUX_MAX_RETRY_DELAY, 30, problems) * 1000,
@@ -648,7 +683,20 @@ export function loadInfluxConfig(env: Env): InfluxConfig {
   if (problems.length > 0 || !config) {
     throw new ConfigError(`configuration is incomplete or invalid:\n  - ${problems.join('\n  - ')}`);
   }
+  // measured (README, "Performance"): to a loopback host gzip costs more than it saves
+  if (!env.INFLUX_GZIP_THRESHOLD && isLoopback(config.url)) config.gzipThreshold = 0;
   return config;
+}
+
+/** The URL's host is this machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopback(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
 }
 
 /**

@@ -109,6 +109,10 @@ export class Serializer {
   private readonly tagSlotKeys: string[] = [];
   /** `,<escaped key>=` */
   private readonly tagSlotPrefixes: string[] = [];
+  /** the tag key's values seen, each with its whole `,<escaped key>=<escaped value>` */
+  private readonly tagSlotSegments: Map<string, string>[] = [];
+  /** those maps by tag key, so that points of different shapes do not empty each other's */
+  private readonly tagSegments = new Map<string, Map<string, string>>();
   private readonly fieldSlotKeys: string[] = [];
   /** ` <escaped key>=` for the first field, `,<escaped key>=` for the others */
   private readonly fieldSlotPrefixes: string[] = [];
@@ -144,19 +148,29 @@ export class Serializer {
         const v = tags[k];
         if (v === undefined) continue;
         if (typeof v !== 'string') return undefined;
-        let prefix: string | undefined;
-        if (this.tagSlotKeys[i] === k) {
-          prefix = this.tagSlotPrefixes[i]!;
-        } else {
+        if (this.tagSlotKeys[i] !== k) {
           const ek = this.keyCache.get(k);
           if (ek === undefined) return undefined;
-          prefix = ',' + ek + '=';
+          let segments = this.tagSegments.get(k);
+          if (segments === undefined) {
+            if (this.tagSegments.size >= 1000) this.tagSegments.clear();
+            segments = new Map();
+            this.tagSegments.set(k, segments);
+          }
           this.tagSlotKeys[i] = k;
-          this.tagSlotPrefixes[i] = prefix;
+          this.tagSlotPrefixes[i] = ',' + ek + '=';
+          this.tagSlotSegments[i] = segments;
         }
-        const ev = this.tagValueCache.get(v);
-        if (ev === undefined) return undefined;
-        line += prefix + ev;
+        const segments = this.tagSlotSegments[i]!;
+        let segment = segments.get(v);
+        if (segment === undefined) {
+          const ev = this.tagValueCache.get(v);
+          if (ev === undefined) return undefined;
+          segment = this.tagSlotPrefixes[i]! + ev;
+          if (segments.size >= 10_000) segments.clear();
+          segments.set(v, segment);
+        }
+        line += segment;
         i++;
       }
     }

@@ -87,7 +87,8 @@ export async function runCollectors(opts: RunOptions): Promise<number> {
     );
   }
   const { fetcher, recorder } = await openFetcher(opts, settings);
-  const all = await discoverCollectors(settings.run);
+  // a run of named collectors imports only them; a dry-run in a checkout runs changed sources (dev mode)
+  const all = await discoverCollectors(settings.run, { only: opts.names, fromSource: opts.dryRun && settings.fromSource });
   const selected = pickCollectors(all, opts.names);
   if (selected.length === 0)
     throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
@@ -234,7 +235,9 @@ async function runOne(
   }
 
   const collectionTime = opts.now ?? settings.run.now ?? nowNanos();
-  const inner: PointSink = delivery ? new BatchingSink(delivery, c.name, delivery.batchSize) : new DryRunSink(opts.format, collectionTime);
+  const inner: PointSink = delivery
+    ? new BatchingSink(delivery, c.name, delivery.batchSize, delivery.config.batchesInFlight)
+    : new DryRunSink(opts.format, collectionTime);
   const sink = new GuardedSink(inner, c.name);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;

@@ -27,5 +27,5 @@ export async function discoverForUnits(
       run = { ...run, disabled: fromFile.names };
     }
   }
-  return enabledOnly(await discoverCollectors(run, opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
+  return enabledOnly(await discoverCollectors(run, { ...(opts.collectorsDir ? { dir: opts.collectorsDir } : {}), cheap: true }));
 }

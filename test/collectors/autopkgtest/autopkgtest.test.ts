@@ -5,12 +5,13 @@
  * source can fail.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutopkgtestMetric } from '../../../src/collectors/autopkgtest/autopkgtest.js';
 import { RUN_INTERVAL } from '../../../src/collectors/autopkgtest/index.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type FixtureRoutes, type HttpFixtureServer } from '../../helpers/servers.js';
@@ -147,4 +148,14 @@ describe('the autopkgtest collector when a source fails', () => {
     const r = await runInProcess(AutopkgtestMetric, 'autopkgtest', { env: { AUTOPKGTEST_URL: 'ftp://x/' }, now: NOW });
     assert.match(r.errors[0] ?? '', /AUTOPKGTEST_URL="ftp:\/\/x\/" is not an http\(s\) URL/);
   });
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'autopkgtest-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('offline: bin/metrics run autopkgtest --dry-run --replay <recording> prints the same points from the default URLs', async () => {
+  const r = await runDryRun('autopkgtest', { now: NOW, stateDir, replay: RECORDING });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.points, EXPECTED);
+  assert.match(r.stderr, /autopkgtest\s+ok\s+16 points/);
 });

@@ -5,13 +5,14 @@
  * run taken as unfinished, error pages read as data, no development series), and the failures.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { BritneyMetric, generatedAt, listedLogs, logDuration, parseLogTime, runAgeHours } from '../../../src/collectors/britney/britney.js';
 import { parseByTeam, parseExcusesCsv, pythonInt } from '../../../src/collectors/britney/excuses.js';
 import { RUN_INTERVAL } from '../../../src/collectors/britney/index.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { readRecording } from '../../../src/lib/platform/recording.js';
 import { serveRecording } from '../../helpers/recording-server.js';
@@ -275,4 +276,13 @@ describe('parsers', () => {
     assert.deepEqual(await parseByTeam('', 'u'), []);
     assert.deepEqual(await parseByTeam('t:\n', 'u'), [{ team: 't', count: 0, age: 0 }]);
   });
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'britney-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('offline: bin/metrics run britney --dry-run --replay <recording> prints the same points from the default URLs', async () => {
+  const r = await runDryRun('britney', { env: { UBUNTU_DISTRO_INFO_CSV: CSV }, now: NOW, stateDir, replay: RECORDING });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.points, EXPECTED);
 });

@@ -8,27 +8,22 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import { CommandNotFoundMetric, listedCommandsTime } from '../../../src/collectors/cnf/cnf.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { expectPoints, runRecorded } from '../../helpers/recorded-run.js';
-import type { RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot } from '../../helpers/servers.js';
 
-const FIXTURES = join(repoRoot, 'test', 'collectors', 'cnf', 'fixtures');
-const both = (archive = join(FIXTURES, 'archive')) => [join(FIXTURES, 'launchpad'), archive];
-const env = (s: RecordingServer) => ({
-  LAUNCHPAD_API_URL: `${s.base('api.launchpad.net')}/devel`,
-  LAUNCHPAD_RETRIES: '0',
-  CNF_URL: `${s.base('archive.ubuntu.com')}/ubuntu/dists/{series}/main/cnf/`,
-});
+const FIXTURES = join(repoRoot, 'test', 'collectors', 'cnf', 'fixtures', 'recording');
+const env = { LAUNCHPAD_RETRIES: '0' };
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnf-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A copy of the archive recording with one series' answer replaced. */
+/** A copy of the recording with one series' listing replaced. */
 function archiveVariant(name: string, series: string, status: number, body: string): string {
   const dir = join(tmp, name);
-  cpSync(join(FIXTURES, 'archive'), dir, { recursive: true });
+  cpSync(FIXTURES, dir, { recursive: true });
   const index = JSON.parse(readFileSync(join(dir, 'requests.json'), 'utf8')) as { requests: Array<Record<string, unknown>> };
   const e = index.requests.find((x) => String(x.url).includes(`/dists/${series}/`))!;
   e.status = status;
@@ -61,9 +56,8 @@ describe('listedCommandsTime', () => {
 
 describe('cnf against recordings of Launchpad and the archive', () => {
   test('one point per active series: the age in days (float) and out_of_date (boolean)', async () => {
-    const r = await runRecorded(CommandNotFoundMetric, both(), env);
+    const r = await runRecorded(CommandNotFoundMetric, FIXTURES, env);
     assert.equal(r.report.ok, true, r.report.error);
-    assert.deepEqual(r.unmatched, []);
     assert.deepEqual(
       withoutTime(r.points),
       expectPoints([
@@ -77,7 +71,7 @@ describe('cnf against recordings of Launchpad and the archive', () => {
 
   test('a listing answering 404 fails the run naming the series, URL and status; the other series are written', async () => {
     const dir = archiveVariant('404', 'noble', 404, '<html><head><title>404 Not Found</title></head><body>Not Found</body></html>');
-    const r = await runRecorded(CommandNotFoundMetric, both(dir), env);
+    const r = await runRecorded(CommandNotFoundMetric, dir, env);
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /1 of 4 series failed: noble: GET http:\S+\/dists\/noble\/main\/cnf\/ failed: HTTP 404/);
     assert.deepEqual(
@@ -88,14 +82,27 @@ describe('cnf against recordings of Launchpad and the archive', () => {
 
   test('an answer that is no cnf listing (a proxy page) is an error, not a missing point', async () => {
     const dir = archiveVariant('proxy', 'jammy', 200, '<html><body>Please log in to the proxy</body></html>');
-    const r = await runRecorded(CommandNotFoundMetric, both(dir), env);
+    const r = await runRecorded(CommandNotFoundMetric, dir, env);
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /jammy: \S+\/dists\/jammy\/main\/cnf\/: the listing names no Commands file/);
   });
 
   test('CNF_URL without {series} is refused', async () => {
-    const r = await runRecorded(CommandNotFoundMetric, both(), (s) => ({ ...env(s), CNF_URL: 'http://mirror/cnf/' }));
+    const r = await runRecorded(CommandNotFoundMetric, FIXTURES, { ...env, CNF_URL: 'http://mirror/cnf/' });
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /CNF_URL="http:\/\/mirror\/cnf\/" has no \{series\}/);
   });
+});
+
+test('offline: bin/metrics run cnf --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'cnf-cli-state-'));
+  try {
+    const inProcess = await runRecorded(CommandNotFoundMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('cnf', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /cnf\s+ok\s+4 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

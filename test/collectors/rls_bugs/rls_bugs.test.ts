@@ -3,12 +3,14 @@
  * series distro-info-data supports on the day: the exact points, the report names, and failures.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseUbuntuCsv } from '../../../src/collectors/_ubuntu/series.js';
 import { RUN_INTERVAL } from '../../../src/collectors/rls_bugs/index.js';
 import { RlsBugsMetric, reportFile } from '../../../src/collectors/rls_bugs/rls_bugs.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type HttpFixtureServer } from '../../helpers/servers.js';
@@ -25,6 +27,18 @@ const tasks = (tag: string, team: string, release: string, count: number): Parse
   fields: { count: { type: 'integer', value: count } },
   time: NS,
 });
+
+/** What the original writes for the recording: each team once per bug, in the order it first meets them. */
+const EXPECTED: ParsedPoint[] = [
+  tasks('incoming', 'desktop-packages', 'jammy', 2),
+  tasks('incoming', 'desktop-packages', 'resolute', 2),
+  tasks('incoming', 'ubuntu-server', 'questing', 1),
+  tasks('incoming', 'ubuntu-server', 'resolute', 1),
+  tasks('incoming', 'foundations-bugs', 'resolute', 2),
+  tasks('tracking', 'foundations-bugs', 'noble', 1),
+  tasks('tracking', 'foundations-bugs', 'resolute', 1),
+  tasks('tracking', 'kernel-packages', 'resolute', 2),
+];
 
 describe('reportFile', () => {
   const all = parseUbuntuCsv(
@@ -59,16 +73,7 @@ describe('the rls_bugs collector against its recording', () => {
       now: NOW,
     });
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.points, [
-      tasks('incoming', 'desktop-packages', 'jammy', 2),
-      tasks('incoming', 'desktop-packages', 'resolute', 2),
-      tasks('incoming', 'ubuntu-server', 'questing', 1),
-      tasks('incoming', 'ubuntu-server', 'resolute', 1),
-      tasks('incoming', 'foundations-bugs', 'resolute', 2),
-      tasks('tracking', 'foundations-bugs', 'noble', 1),
-      tasks('tracking', 'foundations-bugs', 'resolute', 1),
-      tasks('tracking', 'kernel-packages', 'resolute', 2),
-    ]);
+    assert.deepEqual(r.points, EXPECTED);
     assert.deepEqual(server.unmatched, []);
     assert.equal(server.requests.length, 8);
   });
@@ -119,4 +124,13 @@ describe('the rls_bugs collector when a source fails', () => {
     });
     assert.match(r.errors[0] ?? '', /no-such\.csv does not exist: install the Debian package distro-info-data/);
   });
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'rls_bugs-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('offline: bin/metrics run rls_bugs --dry-run --replay <recording> prints the same points from the default URL', async () => {
+  const r = await runDryRun('rls_bugs', { env: { UBUNTU_DISTRO_INFO_CSV: CSV }, now: NOW, stateDir, replay: RECORDING });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.points, EXPECTED);
 });

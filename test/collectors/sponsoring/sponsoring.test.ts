@@ -1,7 +1,9 @@
 /**
- * The sponsoring collector: its date parsing and statistics, and the whole collector run as a
- * user runs it (`bin/metrics run sponsoring --dry-run --format lp`) against the recorded fixture
- * served by a local HTTP server (SPONSORING_URL), including a source that fails in every way.
+ * The sponsoring collector: its date parsing and statistics; the collector run in-process by the
+ * SDK's harness (`collectPoints`) against its recorded fixture (fixtures/recording/) at fixed
+ * times, and against a local server failing in every way; then as a user runs it
+ * (`bin/metrics run sponsoring --dry-run`), including a fixture made with `--record` and replayed
+ * offline with `--replay`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_URL, parseQueuedDate, stats } from '../../../src/collectors/sponsoring/sponsoring.js';
-import { readRecording } from '../../../src/lib/platform/recording.js';
+import { collectPoints } from '../../../src/lib/sdk/testing.js';
+import { readRecording } from '../../helpers/recording-server.js';
 import {
   freePort,
   repoRoot,
@@ -30,6 +33,8 @@ const cli = (args: string[], opts: CliOptions = {}) => runCli(args, { ...opts, e
 /** The recording of the source (metrics-recording/1): general.json as sponsoring-reports.ubuntu.com serves it. */
 const RECORDING = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording');
 const FIXTURE = join(RECORDING, 'general.json');
+/** the harness's default now, 2026-01-01T00:00:00Z */
+const DEFAULT_NS = '1767225600000000000';
 const DAY = 86_400_000;
 
 function show(r: CliResult): string {
@@ -106,23 +111,55 @@ function expectedLines(entries: Entry[], todayDay: number, ns: string): string[]
 }
 
 describe('the source', () => {
-  test("the default URL is the original's current one, and the recording is of it", async () => {
+  test("the default URL is the original's current one, and the recording is of it", () => {
     assert.equal(DEFAULT_URL, 'http://sponsoring-reports.ubuntu.com/jsons/general.json');
     assert.deepEqual(
-      (await readRecording(RECORDING)).map((e) => [e.method, e.url, e.status]),
+      readRecording(RECORDING).map((e) => [e.method, e.url, e.status]),
       [['GET', DEFAULT_URL, 200]],
     );
   });
 });
 
-describe('the sponsoring collector against a fixture server', () => {
+describe('the recorded fixture, in-process (collectPoints)', () => {
+  const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Entry[];
+
+  for (const now of ['2026-12-01T00:00:00Z', '2026-03-02T23:59:59.999Z', '2027-02-28T06:00:00+09:00']) {
+    test(`at ${now}: exact tags, integer fields, the collection time on every point`, async () => {
+      const r = await collectPoints('sponsoring', { fixtures: RECORDING, now });
+      assert.deepEqual(r.errors, []);
+      const ns = String(BigInt(Date.parse(now)) * 1_000_000n);
+      assert.deepEqual([...r.lines].sort(), expectedLines(fixture, Math.floor(Date.parse(now) / DAY), ns).sort());
+      // reports: every set name, plus sponsoring for all entries; no report for the entries with no sets or without "sets"
+      assert.deepEqual(r.points.map((p) => p.tags.report).sort(), ['main', 'sponsoring', 'ubuntu-sponsors', 'universe']);
+      for (const p of r.points) {
+        assert.equal(p.measurement, 'sponsoring_queue_stats');
+        assert.equal(p.time, ns);
+        assert.deepEqual(
+          Object.values(p.fields).map((f) => f.type),
+          ['integer', 'integer', 'integer'],
+        );
+      }
+    });
+  }
+
+  test('at 2026-12-01 the numbers are the ones worked out by hand', async () => {
+    const r = await collectPoints('sponsoring', { fixtures: RECORDING, now: '2026-12-01T00:00:00Z' });
+    const all = r.points.find((p) => p.tags.report === 'sponsoring');
+    // ages in days: 01/15 → 320, 03/02 → 274, 06/30 → 154, 10/01 → 61, 11/20 → 11, 11/25 → 6; 826 / 6 → 137
+    assert.deepEqual(all?.fields, {
+      count: { type: 'integer', value: 6 },
+      oldest: { type: 'integer', value: 320 },
+      average_age: { type: 'integer', value: 137 },
+    });
+  });
+});
+
+describe('sources that fail, in-process (collectPoints against a local server)', () => {
   let server: HttpFixtureServer;
-  const fixtureText = readFileSync(FIXTURE, 'utf8');
-  const fixture = JSON.parse(fixtureText) as Entry[];
+  const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Entry[];
 
   before(async () => {
     server = await startHttpFixtureServer({
-      '/queue.json': { body: fixtureText, headers: { 'content-type': 'application/json' } },
       '/empty.json': { body: [] },
       '/500': { status: 500, body: 'internal oops' },
       '/invalid.json': { body: '{"date_queued": "01/15/26", oops', headers: { 'content-type': 'application/json' } },
@@ -136,49 +173,12 @@ describe('the sponsoring collector against a fixture server', () => {
     await server?.close();
   });
 
-  const run = (path: string, extra: string[] = []) =>
-    cli(['run', 'sponsoring', '--dry-run', '--format', 'lp', ...extra], { env: { SPONSORING_URL: `${server.url}${path}` } });
-
-  test('the fixture: exact tags and integer fields, one time for the run', async () => {
-    const dayBefore = Math.floor(Date.now() / DAY);
-    const msBefore = Date.now();
-    const r = await run('/queue.json');
-    const msAfter = Date.now();
-    const dayAfter = Math.floor(Date.now() / DAY);
-    assert.equal(r.code, 0, show(r));
-    const lines = r.stdout.trim().split('\n');
-    const ns = lines[0]?.split(' ').at(-1) ?? '';
-    assert.match(ns, /^\d{19}$/, show(r));
-    const ms = Number(BigInt(ns) / 1_000_000n);
-    assert.ok(ms >= msBefore && ms <= msAfter, `collection time ${ms} not within the run`);
-    // the run may straddle midnight UTC: then either day is right
-    const candidates = [expectedLines(fixture, dayBefore, ns), expectedLines(fixture, dayAfter, ns)].map((l) => [...l].sort());
-    const got = [...lines].sort();
-    assert.ok(
-      candidates.some((c) => JSON.stringify(c) === JSON.stringify(got)),
-      `got:\n${got.join('\n')}\nexpected:\n${candidates[0]!.join('\n')}`,
-    );
-    // reports: every set name, plus sponsoring for all entries; no report for the entries with no sets or without "sets"
-    assert.deepEqual(got.map((l) => /report=([^ ]+)/.exec(l)![1]).sort(), ['main', 'sponsoring', 'ubuntu-sponsors', 'universe']);
-    assert.match(r.stderr, /sponsoring\s+ok\s+4 points \(sponsoring_queue_stats 4\)/, show(r));
-    assert.equal(server.requests.at(-1)?.path, '/queue.json');
-    assert.match(String(server.requests.at(-1)?.headers.accept), /application\/json/);
-  });
-
-  test('the readable dry-run format shows the same numbers', async () => {
-    const r = await cli(['run', 'sponsoring', '--dry-run'], { env: { SPONSORING_URL: `${server.url}/queue.json` } });
-    assert.equal(r.code, 0, show(r));
-    assert.match(
-      r.stdout,
-      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=6i oldest=\d+i average_age=\d+i {2}\d{4}-\d\d-\d\dT/m,
-      show(r),
-    );
-  });
+  const collect = (path: string) => collectPoints('sponsoring', { env: { SPONSORING_URL: `${server.url}${path}` } });
 
   test('an empty queue: a sponsoring report with zeros', async () => {
-    const r = await run('/empty.json');
-    assert.equal(r.code, 0, show(r));
-    assert.match(r.stdout.trim(), /^sponsoring_queue_stats,report=sponsoring count=0i,oldest=0i,average_age=0i \d{19}$/, show(r));
+    const r = await collect('/empty.json');
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.lines, [`sponsoring_queue_stats,report=sponsoring count=0i,oldest=0i,average_age=0i ${DEFAULT_NS}`]);
   });
 
   const failures: Array<[string, string, RegExp]> = [
@@ -190,30 +190,73 @@ describe('the sponsoring collector against a fixture server', () => {
     ['an entry whose sets is not a list', '/bad-sets.json', /entry #0.*sets/],
   ];
   for (const [what, path, why] of failures) {
-    test(`the source fails: ${what} → exit 1 naming the URL`, async () => {
-      const r = await run(path);
-      assert.equal(r.code, 1, show(r));
-      assert.ok(r.stderr.includes(`${server.url}${path}`), `the URL is named:\n${show(r)}`);
-      assert.match(r.stderr, why, show(r));
-      assert.match(r.stderr, /sponsoring\s+FAILED/, show(r));
-      assert.equal(r.stdout, '', 'no points from a failed source');
+    test(`the source fails: ${what} → an error naming the URL, no points`, async () => {
+      const r = await collect(path);
+      assert.equal(r.errors.length, 1, r.logs.join('\n'));
+      assert.ok(r.errors[0]!.includes(`${server.url}${path}`), `the URL is named: ${r.errors[0]}`);
+      assert.match(r.errors[0]!, why);
+      assert.deepEqual(r.points, [], 'no points from a failed source');
     });
   }
 
-  test('the source is unreachable → exit 1 naming the URL', async () => {
+  test('the source is unreachable → an error naming the URL', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/queue.json`;
-    const r = await cli(['run', 'sponsoring', '--dry-run'], { env: { SPONSORING_URL: url } });
-    assert.equal(r.code, 1, show(r));
-    assert.ok(r.stderr.includes(url), show(r));
-    assert.match(r.stderr, /unreachable|ECONNREFUSED/, show(r));
-    assert.equal(r.stdout, '');
+    const r = await collectPoints('sponsoring', { env: { SPONSORING_URL: url } });
+    assert.ok(r.errors[0]?.includes(url), r.errors.join('\n'));
+    assert.match(r.errors[0] ?? '', /unreachable|ECONNREFUSED/);
+    assert.deepEqual(r.points, []);
+  });
+});
+
+describe('the whole collector as a user runs it (bin/metrics)', () => {
+  let server: HttpFixtureServer;
+  before(async () => {
+    server = await startHttpFixtureServer({
+      '/queue.json': { body: readFileSync(FIXTURE, 'utf8'), headers: { 'content-type': 'application/json' } },
+      '/500': { status: 500, body: 'internal oops' },
+    });
+  });
+  after(async () => {
+    await server?.close();
   });
 
-  test('a failing source does not stop another collector', async () => {
+  test('the fixture, fetched for real: the default collection time is the time of the run', async () => {
+    const msBefore = Date.now();
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--format', 'lp'], { env: { SPONSORING_URL: `${server.url}/queue.json` } });
+    const msAfter = Date.now();
+    assert.equal(r.code, 0, show(r));
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 4, show(r));
+    const ns = lines[0]?.split(' ').at(-1) ?? '';
+    assert.match(ns, /^\d{19}$/, show(r));
+    const ms = Number(BigInt(ns) / 1_000_000n);
+    assert.ok(ms >= msBefore && ms <= msAfter, `collection time ${ms} not within the run`);
+    assert.ok(
+      lines.every((l) => l.endsWith(` ${ns}`)),
+      'one time for the run',
+    );
+    assert.match(r.stderr, /sponsoring\s+ok\s+4 points \(sponsoring_queue_stats 4\)/, show(r));
+    assert.equal(server.requests.at(-1)?.path, '/queue.json');
+    assert.match(String(server.requests.at(-1)?.headers.accept), /application\/json/);
+  });
+
+  test('the readable dry-run format, replayed from the fixture at a fixed now', async () => {
+    const r = await cli(['run', 'sponsoring', '--dry-run', '--replay', RECORDING, '--now', '2026-12-01T00:00:00Z']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(
+      r.stdout,
+      /^sponsoring_queue_stats {2}report="sponsoring" {2}count=6i oldest=320i average_age=137i {2}2026-12-01T00:00:00/m,
+      show(r),
+    );
+  });
+
+  test('a failing source: exit 1 naming the URL, and it does not stop another collector', async () => {
     const r = await cli(['run', 'sponsoring', 'system', '--dry-run', '--format', 'lp'], { env: { SPONSORING_URL: `${server.url}/500` } });
     assert.equal(r.code, 1, show(r));
+    assert.ok(r.stderr.includes(`${server.url}/500`), show(r));
     assert.match(r.stdout, /^system_load,host=/m, show(r));
+    assert.doesNotMatch(r.stdout, /^sponsoring/m, show(r));
     assert.match(r.stderr, /sponsoring\s+FAILED/);
     assert.match(r.stderr, /system\s+ok/);
   });

@@ -1,11 +1,14 @@
 /**
- * The system collector (src/collectors/system), in-process: its Metric class run with a recorded
- * /proc/meminfo (fixtures/meminfo, through SYSTEM_MEMINFO_PATH), the real statfs(2) of / and of a
- * temporary folder (SYSTEM_MOUNTS), and the real load and uptime. Checked: the measurements, their
- * tags, their field names, which fields are integers and which floats (in the points and in the
- * line protocol), the memory numbers exactly, and the errors: a mount, a meminfo that cannot be
- * read, a meminfo without the lines it needs, each failing the run with the path and what to do,
- * and nothing reported as zero.
+ * The system collector (src/collectors/system), through the SDK's harness (`collectPoints`: one
+ * in-process dry-run at a fixed "now", its points parsed with their line-protocol types):
+ * - on this host as it is (real load, /proc/meminfo, statfs of /, uptime): the measurements, tag
+ *   keys, field names and types are exactly those its README documents, and the values are
+ *   plausible (within their ranges, consistent with each other, the time the run's "now");
+ * - with a recorded /proc/meminfo (fixtures/meminfo, through SYSTEM_MEMINFO_PATH) and the real
+ *   statfs(2) of / and of a temporary folder (SYSTEM_MOUNTS): the memory numbers exactly, the disk
+ *   numbers as statfs gives them, the line protocol;
+ * - the errors: a mount, a meminfo that cannot be read, a meminfo without the lines it needs, each
+ *   failing the run with the path and what to do, and nothing reported as zero.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,14 +16,17 @@ import { statfs } from 'node:fs/promises';
 import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { RUN_INTERVAL, runMetric } from '../../../src/collectors/system/index.js';
-import { SystemMetric, parseMeminfo } from '../../../src/collectors/system/system.js';
-import { CollectorError, Integer, type FieldValue, type MetricOptions, type PointObject } from '../../../src/lib/sdk/index.js';
-import { CaptureSink, captureLogger } from '../../helpers/metric.js';
+import { RUN_INTERVAL } from '../../../src/collectors/system/index.js';
+import { parseMeminfo } from '../../../src/collectors/system/system.js';
+import { parseMeasurementTables } from '../../../src/lib/grafana/measurements.js';
+import { parseSchedule } from '../../../src/lib/schedule/schedule.js';
+import { collectPoints, type ParsedField, type ParsedPoint } from '../../../src/lib/sdk/testing.js';
 import { repoRoot } from '../../helpers/servers.js';
 
 const MEMINFO = join(repoRoot, 'test', 'collectors', 'system', 'fixtures', 'meminfo');
 const KIB = 1024n;
+const NOW = '2026-01-01T12:00:00Z';
+const NOW_NS = '1767268800000000000';
 
 const root = mkdtempSync(join(tmpdir(), 'system-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -32,32 +38,102 @@ function file(name: string, text: string): string {
   return path;
 }
 
-/** The Metric with a captured log, its environment only what is given (never the machine's). */
-function metric(
-  env: Record<string, string | undefined>,
-  options: MetricOptions = {},
-): { m: SystemMetric; sink: CaptureSink; lines: string[] } {
-  const sink = new CaptureSink();
-  const { log, lines } = captureLogger('system');
-  return { m: new SystemMetric({ collector: 'system', sink, log, env, ...options }), sink, lines };
+/** One run of the collector at NOW, its environment only what is given (never the machine's). */
+const system = (env: Record<string, string | undefined>) => collectPoints('system', { env, now: NOW });
+
+/** The points of a run that must succeed. */
+async function points(env: Record<string, string | undefined>): Promise<ParsedPoint[]> {
+  const r = await system(env);
+  assert.deepEqual(r.errors, [], r.logs.join('\n'));
+  return r.points;
 }
 
-const isInteger = (v: FieldValue | null | undefined): v is Integer => v instanceof Integer;
-const isFloat = (v: FieldValue | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
-
-/** The field names and their kinds ('int' or 'float') of a point, sorted by name. */
-function kinds(p: PointObject): Record<string, 'int' | 'float' | 'other'> {
-  return Object.fromEntries(
+/** The field names and their line-protocol types of a point, sorted by name. */
+const kinds = (p: ParsedPoint): Record<string, string> =>
+  Object.fromEntries(
     Object.entries(p.fields)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => [k, isInteger(v) ? 'int' : isFloat(v) ? 'float' : 'other']),
+      .map(([k, v]) => [k, v.type]),
   );
-}
 
-const bigOf = (v: FieldValue | null | undefined): bigint => {
-  assert.ok(isInteger(v), `${String(v)} is an integer field`);
-  return BigInt(v.value);
+const bigOf = (f: ParsedField | undefined): bigint => {
+  assert.equal(f?.type, 'integer', `${JSON.stringify(f)} is an integer field`);
+  return BigInt(f!.value as number | bigint);
 };
+
+const floatOf = (f: ParsedField | undefined): number => {
+  assert.equal(f?.type, 'float', `${JSON.stringify(f)} is a float field`);
+  return f!.value as number;
+};
+
+const byMeasurement = (ps: ParsedPoint[], m: string): ParsedPoint => {
+  const p = ps.find((x) => x.measurement === m);
+  assert.ok(p, `a ${m} point among ${ps.map((x) => x.measurement).join(', ')}`);
+  return p;
+};
+
+describe('this host, as it is: the schema of the README, plausible values', () => {
+  test('measurements, tag keys, field names and types: exactly those the README documents', async () => {
+    const readme = parseMeasurementTables(readFileSync(join(repoRoot, 'src', 'collectors', 'system', 'README.md'), 'utf8'));
+    assert.deepEqual(
+      readme.map((m) => m.measurement),
+      ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
+    );
+    const ps = await points({});
+    assert.deepEqual(
+      ps.map((p) => p.measurement),
+      ['system_load', 'system_memory', 'system_disk', 'system_uptime'],
+      'one point each, one disk point for / (no SYSTEM_MOUNTS)',
+    );
+    for (const p of ps) {
+      const spec = readme.find((m) => m.measurement === p.measurement)!;
+      assert.deepEqual(Object.keys(p.tags).sort(), [...spec.tags].sort(), `${p.measurement}: tag keys`);
+      assert.deepEqual(
+        kinds(p),
+        Object.fromEntries(spec.fields.map((f) => [f.name, f.type]).sort(([a], [b]) => a!.localeCompare(b!))),
+        `${p.measurement}: fields and their types`,
+      );
+      assert.equal(p.tags.host, hostname(), `${p.measurement}: host tag`);
+      assert.equal(p.time, NOW_NS, `${p.measurement}: the run's collection time`);
+    }
+    assert.equal(byMeasurement(ps, 'system_disk').tags.path, '/');
+  });
+
+  test('values: within their ranges and consistent with each other', async () => {
+    const before = Math.floor(uptime());
+    const ps = await points({});
+    const after = Math.floor(uptime());
+    const load = byMeasurement(ps, 'system_load');
+    for (const k of ['load1', 'load5', 'load15']) {
+      const v = floatOf(load.fields[k]);
+      assert.ok(v >= 0 && v < 100_000, `${k} = ${v}`);
+    }
+    const mem = byMeasurement(ps, 'system_memory').fields;
+    const total = bigOf(mem.total);
+    const available = bigOf(mem.available);
+    assert.ok(total >= 64n * 1024n * KIB && total < 1n << 50n, `memory total ${total} bytes`);
+    assert.ok(available >= 0n && available <= total, `available ${available} of ${total}`);
+    assert.equal(bigOf(mem.used), total - available);
+    const memPct = floatOf(mem.used_percent);
+    assert.ok(memPct >= 0 && memPct <= 100, `used_percent ${memPct}`);
+    assert.ok(Math.abs(memPct - Number(((total - available) * 10_000n) / total) / 100) < 0.01, `used_percent ${memPct}`);
+    assert.ok(bigOf(mem.swap_used) >= 0n && bigOf(mem.swap_used) <= bigOf(mem.swap_total));
+    const disk = byMeasurement(ps, 'system_disk').fields;
+    const size = bigOf(disk.total);
+    assert.ok(size > 0n, `disk total ${size}`);
+    assert.ok(bigOf(disk.free) >= 0n && bigOf(disk.used) >= 0n && bigOf(disk.free) + bigOf(disk.used) <= size);
+    const diskPct = floatOf(disk.used_percent);
+    assert.ok(diskPct >= 0 && diskPct <= 100, `disk used_percent ${diskPct}`);
+    assert.ok(bigOf(disk.inodes_free) <= bigOf(disk.inodes_total));
+    const up = bigOf(byMeasurement(ps, 'system_uptime').fields.uptime);
+    assert.ok(up >= BigInt(before) && up <= BigInt(after), `uptime ${up} within [${before}, ${after}]`);
+  });
+
+  test('RUN_INTERVAL: every minute, a valid schedule', () => {
+    assert.equal(RUN_INTERVAL, '1m');
+    assert.equal(parseSchedule(RUN_INTERVAL, 'system').kind, 'timespan');
+  });
+});
 
 describe('parseMeminfo', () => {
   test('kB lines in bytes, lines without a unit as they are, names with parentheses', () => {
@@ -85,12 +161,11 @@ describe('parseMeminfo', () => {
   });
 });
 
-describe('collect(): measurements, tags, fields and their types', () => {
+describe('with a recorded /proc/meminfo and chosen mounts', () => {
   test('load, memory, one disk point per mount (/ first, duplicates once), uptime; every point tagged with SYSTEM_HOST_TAG', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1', SYSTEM_MOUNTS: ` ${root} ,/,${root},, ` });
-    const points = await m.collect();
+    const ps = await points({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1', SYSTEM_MOUNTS: ` ${root} ,/,${root},, ` });
     assert.deepEqual(
-      points.map((p) => [p.measurement, p.tags]),
+      ps.map((p) => [p.measurement, p.tags]),
       [
         ['system_load', { host: 'box-1' }],
         ['system_memory', { host: 'box-1' }],
@@ -99,180 +174,81 @@ describe('collect(): measurements, tags, fields and their types', () => {
         ['system_uptime', { host: 'box-1' }],
       ],
     );
-    for (const p of points) assert.equal(p.time, undefined, `${p.measurement} has no time of its own: the run stamps the collection time`);
-  });
-
-  test('the host tag is the host name when SYSTEM_HOST_TAG is not set', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO });
-    const points = await m.collect();
-    assert.ok(points.length > 0);
-    for (const p of points) assert.equal(p.tags?.host, hostname(), p.measurement);
-  });
-
-  test('field names and kinds: loads and percentages are floats, bytes, inodes and seconds integers', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h' });
-    const byName = new Map((await m.collect()).map((p) => [p.measurement, p]));
-    assert.deepEqual([...byName.keys()], ['system_load', 'system_memory', 'system_disk', 'system_uptime']);
-    assert.deepEqual(kinds(byName.get('system_load')!), { load1: 'float', load15: 'float', load5: 'float' });
-    assert.deepEqual(kinds(byName.get('system_memory')!), {
-      available: 'int',
-      swap_total: 'int',
-      swap_used: 'int',
-      total: 'int',
-      used: 'int',
-      used_percent: 'float',
-    });
-    assert.deepEqual(kinds(byName.get('system_disk')!), {
-      free: 'int',
-      inodes_free: 'int',
-      inodes_total: 'int',
-      total: 'int',
-      used: 'int',
-      used_percent: 'float',
-    });
-    assert.deepEqual(kinds(byName.get('system_uptime')!), { uptime: 'int' });
   });
 
   test('memory: exact bytes from the recorded meminfo (kB × 1024), used = total − available, used_percent to 4 decimals', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h' });
-    const mem = (await m.collect()).find((p) => p.measurement === 'system_memory')!;
+    const mem = byMeasurement(await points({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h' }), 'system_memory');
     // computed by hand from fixtures/meminfo
-    assert.equal(bigOf(mem.fields.total), 16708005888n); // 16316412 kB
-    assert.equal(bigOf(mem.fields.available), 6265503744n); // 6118656 kB
-    assert.equal(bigOf(mem.fields.used), 10442502144n); // 10197756 kB
-    assert.equal(mem.fields.used_percent, 62.4999); // 62.49999080…, truncated
-    assert.equal(bigOf(mem.fields.swap_total), 2147479552n); // 2097148 kB
-    assert.equal(bigOf(mem.fields.swap_used), 536870912n); // (2097148 − 1572860) kB
-  });
-
-  test('the real /proc/meminfo (SYSTEM_MEMINFO_PATH unset): total > 0, available and used within it', async () => {
-    const { m } = metric({ SYSTEM_HOST_TAG: 'h' });
-    const mem = (await m.collect()).find((p) => p.measurement === 'system_memory')!;
-    const total = bigOf(mem.fields.total);
-    const available = bigOf(mem.fields.available);
-    assert.ok(total > 0n, `total ${total}`);
-    assert.ok(available >= 0n && available <= total, `available ${available} of ${total}`);
-    assert.equal(bigOf(mem.fields.used), total - available);
+    assert.deepEqual(mem.fields, {
+      total: { type: 'integer', value: 16708005888 }, // 16316412 kB
+      available: { type: 'integer', value: 6265503744 }, // 6118656 kB
+      used: { type: 'integer', value: 10442502144 }, // 10197756 kB
+      used_percent: { type: 'float', value: 62.4999 }, // 62.49999080…, truncated
+      swap_total: { type: 'integer', value: 2147479552 }, // 2097148 kB
+      swap_used: { type: 'integer', value: 536870912 }, // (2097148 − 1572860) kB
+    });
   });
 
   test('memory without MemAvailable (old kernels) uses MemFree; without swap lines, swap is 0', async () => {
     const path = file('meminfo-old', 'MemTotal:        1000 kB\nMemFree:          250 kB\n');
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: path, SYSTEM_HOST_TAG: 'h' });
-    const mem = (await m.collect()).find((p) => p.measurement === 'system_memory')!;
+    const mem = byMeasurement(await points({ SYSTEM_MEMINFO_PATH: path, SYSTEM_HOST_TAG: 'h' }), 'system_memory');
     assert.equal(bigOf(mem.fields.available), 250n * KIB);
     assert.equal(bigOf(mem.fields.used), 750n * KIB);
-    assert.equal(mem.fields.used_percent, 75);
+    assert.equal(floatOf(mem.fields.used_percent), 75);
     assert.equal(bigOf(mem.fields.swap_total), 0n);
     assert.equal(bigOf(mem.fields.swap_used), 0n);
   });
 
   test('disk: the sizes statfs(2) gives for the path, free as unprivileged users see it, used_percent as df computes it', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h', SYSTEM_MOUNTS: root });
-    const disk = (await m.collect()).find((p) => p.measurement === 'system_disk' && p.tags?.path === root)!;
+    const ps = await points({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h', SYSTEM_MOUNTS: root });
+    const disk = ps.find((p) => p.measurement === 'system_disk' && p.tags.path === root)!;
     const s = await statfs(root);
     // the size and the inode count do not change while the test runs; the free counts may
     assert.equal(bigOf(disk.fields.total), BigInt(s.blocks) * BigInt(s.bsize));
     assert.equal(bigOf(disk.fields.inodes_total), BigInt(s.files));
-    const total = bigOf(disk.fields.total);
-    const free = bigOf(disk.fields.free);
     const used = bigOf(disk.fields.used);
-    assert.ok(free >= 0n && used >= 0n && free + used <= total, `free ${free} + used ${used} within total ${total}`);
-    assert.ok(bigOf(disk.fields.inodes_free) <= bigOf(disk.fields.inodes_total));
-    const pct = disk.fields.used_percent;
-    assert.ok(isFloat(pct) && pct >= 0 && pct <= 100, `used_percent ${String(pct)}`);
+    const free = bigOf(disk.fields.free);
+    const pct = floatOf(disk.fields.used_percent);
     if (used + free > 0n) assert.equal(pct, Number((used * 1_000_000n) / (used + free)) / 10_000);
   });
 
-  test("load and uptime: the host's own, load ≥ 0, uptime in whole seconds", async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'h' });
-    const before = Math.floor(uptime());
-    const points = await m.collect();
-    const after = Math.floor(uptime());
-    const load = points.find((p) => p.measurement === 'system_load')!;
-    for (const k of ['load1', 'load5', 'load15']) {
-      const v = load.fields[k];
-      assert.ok(isFloat(v) && v >= 0, `${k} = ${String(v)}`);
-    }
-    const up = bigOf(points.find((p) => p.measurement === 'system_uptime')!.fields.uptime);
-    assert.ok(up >= BigInt(before) && up <= BigInt(after), `uptime ${up} within [${before}, ${after}]`);
-  });
-});
-
-describe('run(): the line protocol', () => {
-  test('integers with the i suffix, floats without; one collection time for every point; a debug line with the count', async () => {
-    const { m, sink, lines } = metric(
-      { SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1' },
-      { collectionTime: '1700000000000000000' },
-    );
-    const report = await m.run();
-    assert.equal(report.ok, true, report.error);
-    assert.equal(report.points, 4);
-    assert.deepEqual(sink.measurements, ['system_load', 'system_memory', 'system_disk', 'system_uptime']);
-    const memory = sink.lines.find((l) => l.startsWith('system_memory,'));
+  test('the line protocol: integers with the i suffix, floats without; the collection time on every point; a debug line', async () => {
+    const r = await system({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'box-1' });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.lines.length, 4);
     assert.equal(
-      memory,
+      r.lines.find((l) => l.startsWith('system_memory,')),
       'system_memory,host=box-1 total=16708005888i,available=6265503744i,used=10442502144i,used_percent=62.4999,' +
-        'swap_total=2147479552i,swap_used=536870912i 1700000000000000000',
+        `swap_total=2147479552i,swap_used=536870912i ${NOW_NS}`,
     );
     assert.match(
-      sink.lines.find((l) => l.startsWith('system_load,'))!,
-      /^system_load,host=box-1 load1=[\d.e-]+,load5=[\d.e-]+,load15=[\d.e-]+ 1700000000000000000$/,
+      r.lines.find((l) => l.startsWith('system_load,'))!,
+      /^system_load,host=box-1 load1=[\d.e-]+,load5=[\d.e-]+,load15=[\d.e-]+ \d{19}$/,
     );
     assert.match(
-      sink.lines.find((l) => l.startsWith('system_disk,'))!,
-      new RegExp(
-        /^system_disk,host=box-1,path=\/ /.source +
-          /total=\d+i,free=\d+i,used=\d+i,used_percent=[\d.]+,inodes_total=\d+i,inodes_free=\d+i /.source +
-          /1700000000000000000$/.source,
-      ),
+      r.lines.find((l) => l.startsWith('system_disk,'))!,
+      /^system_disk,host=box-1,path=\/ total=\d+i,free=\d+i,used=\d+i,used_percent=[\d.]+,inodes_total=\d+i,inodes_free=\d+i \d{19}$/,
     );
-    assert.match(sink.lines.find((l) => l.startsWith('system_uptime,'))!, /^system_uptime,host=box-1 uptime=\d+i 1700000000000000000$/);
-    assert.ok(lines.includes('debug [system] 4 points for host box-1'), lines.join('\n'));
-  });
-
-  test('index.ts: RUN_INTERVAL 1m, and runMetric() runs the Metric with the options it is given', async () => {
-    assert.equal(RUN_INTERVAL, '1m');
-    const sink = new CaptureSink();
-    const { log } = captureLogger('system');
-    const report = await runMetric({ collector: 'system', sink, log, env: { SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_HOST_TAG: 'via-index' } });
-    assert.equal(report.ok, true, report.error);
-    assert.equal(report.collector, 'system');
-    assert.equal(sink.lines.length, 4);
-    assert.ok(
-      sink.lines.every((l) => l.includes(',host=via-index')),
-      sink.lines.join('\n'),
-    );
+    assert.match(r.lines.find((l) => l.startsWith('system_uptime,'))!, /^system_uptime,host=box-1 uptime=\d+i \d{19}$/);
+    assert.ok(r.logs.includes('debug [system] 4 points for host box-1'), r.logs.join('\n'));
   });
 });
 
 describe('errors: the run fails naming the path and the fix; nothing is reported as zero', () => {
   const missing = join(root, 'no-such-mount');
 
-  test('a SYSTEM_MOUNTS path that does not exist: a CollectorError naming it and SYSTEM_MOUNTS', async () => {
-    const { m } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_MOUNTS: `/,${missing}` });
-    await assert.rejects(m.collect(), (e: unknown) => {
-      assert.ok(e instanceof CollectorError, String(e));
-      assert.equal(e.message, `cannot stat the filesystem at ${missing}: ENOENT; fix SYSTEM_MOUNTS`);
-      return true;
-    });
-  });
-
-  test('run() with that mount: not ok, the error names the collector and the path, logged, and no point at all', async () => {
-    const { m, sink, lines } = metric({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_MOUNTS: missing });
-    const report = await m.run();
-    assert.equal(report.ok, false);
-    assert.equal(report.error, `collector "system": cannot stat the filesystem at ${missing}: ENOENT; fix SYSTEM_MOUNTS`);
-    assert.equal(report.points, 0);
-    assert.deepEqual(sink.lines, [], 'no partial report (no load or memory point without the disks)');
-    assert.ok(lines.includes(`error [system] ${report.error}`), lines.join('\n'));
+  test('a SYSTEM_MOUNTS path that does not exist: fails naming it and SYSTEM_MOUNTS, logged, and no point at all', async () => {
+    const r = await system({ SYSTEM_MEMINFO_PATH: MEMINFO, SYSTEM_MOUNTS: `/,${missing}` });
+    assert.deepEqual(r.errors, [`collector "system": cannot stat the filesystem at ${missing}: ENOENT; fix SYSTEM_MOUNTS`]);
+    assert.equal(r.report.ok, false);
+    assert.deepEqual(r.points, [], 'no partial report (no load or memory point without the disks)');
+    assert.ok(r.logs.includes(`error [system] ${r.errors[0]}`), r.logs.join('\n'));
   });
 
   test('SYSTEM_MEMINFO_PATH that cannot be read: names the file and says the collector needs /proc', async () => {
-    const { m, sink } = metric({ SYSTEM_MEMINFO_PATH: join(root, 'no-meminfo') });
-    const report = await m.run();
-    assert.equal(report.ok, false);
-    assert.equal(report.error, `collector "system": cannot read ${join(root, 'no-meminfo')}: ENOENT; this collector needs Linux's /proc`);
-    assert.deepEqual(sink.lines, []);
+    const r = await system({ SYSTEM_MEMINFO_PATH: join(root, 'no-meminfo') });
+    assert.deepEqual(r.errors, [`collector "system": cannot read ${join(root, 'no-meminfo')}: ENOENT; this collector needs Linux's /proc`]);
+    assert.deepEqual(r.points, []);
   });
 
   test('a meminfo without MemTotal, or without MemAvailable and MemFree: names the file and the lines', async () => {
@@ -282,11 +258,9 @@ describe('errors: the run fails naming the path and the fix; nothing is reported
       ['meminfo-empty', ''],
     ] as const) {
       const path = file(name, text);
-      const { m, sink } = metric({ SYSTEM_MEMINFO_PATH: path });
-      const report = await m.run();
-      assert.equal(report.ok, false, name);
-      assert.equal(report.error, `collector "system": ${path} has no MemTotal/MemAvailable lines: cannot compute memory use`, name);
-      assert.deepEqual(sink.lines, [], name);
+      const r = await system({ SYSTEM_MEMINFO_PATH: path });
+      assert.deepEqual(r.errors, [`collector "system": ${path} has no MemTotal/MemAvailable lines: cannot compute memory use`], name);
+      assert.deepEqual(r.points, [], name);
     }
   });
 });

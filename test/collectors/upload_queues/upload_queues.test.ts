@@ -8,16 +8,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runDryRun } from '../../helpers/in-process.js';
 import { UploadQueuesMetric, queueAges } from '../../../src/collectors/upload_queues/upload_queues.js';
 import { withoutTime } from '../../helpers/line-protocol.js';
 import { type Expected, NOW_NS, expectPoints, runRecorded } from '../../helpers/recorded-run.js';
 import { repoRoot } from '../../helpers/servers.js';
 
-const FIXTURES = join(repoRoot, 'test', 'collectors', 'upload_queues', 'fixtures', 'launchpad');
-const lpEnv = (s: { base(host: string): string }) => ({
-  LAUNCHPAD_API_URL: `${s.base('api.launchpad.net')}/devel`,
-  LAUNCHPAD_RETRIES: '0',
-});
+const FIXTURES = join(repoRoot, 'test', 'collectors', 'upload_queues', 'fixtures', 'recording');
+const lpEnv = { LAUNCHPAD_RETRIES: '0' };
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 2, 12);
 
@@ -50,7 +48,6 @@ describe('upload_queues against a Launchpad recording', () => {
   test('the points the original writes: sizes first, then ages, per active series and status', async () => {
     const r = await runRecorded(UploadQueuesMetric, FIXTURES, lpEnv);
     assert.equal(r.report.ok, true, r.report.error);
-    assert.deepEqual(r.unmatched, []);
     const size = (release: string, status: string, devel: string, n: number): Expected => [
       'ubuntu_queue_size',
       { devel, release, status },
@@ -100,18 +97,12 @@ describe('upload_queues against a Launchpad recording', () => {
     });
     const r = await runRecorded(UploadQueuesMetric, dir, lpEnv);
     assert.equal(r.report.ok, false);
-    assert.match(
-      r.report.error!,
-      /GET http:\/\/127\.0\.0\.1:\d+\/api\.launchpad\.net\/devel\/ubuntu\/noble\?.*getPackageUploads.*New.* failed: HTTP 503/,
-    );
+    assert.match(r.report.error!, /GET https:\/\/api\.launchpad\.net\/devel\/ubuntu\/noble\?.*getPackageUploads.*New.* failed: HTTP 503/);
     assert.equal(r.points.length, 0, 'no partial queue sizes');
   });
 
   test('an unreachable Launchpad fails the collector naming the URL', async () => {
-    const r = await runRecorded(UploadQueuesMetric, FIXTURES, () => ({
-      LAUNCHPAD_API_URL: 'http://127.0.0.1:9/devel',
-      LAUNCHPAD_RETRIES: '0',
-    }));
+    const r = await runRecorded(UploadQueuesMetric, undefined, { LAUNCHPAD_API_URL: 'http://127.0.0.1:9/devel', LAUNCHPAD_RETRIES: '0' });
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /GET http:\/\/127\.0\.0\.1:9\/devel\/ubuntu failed: .*unreachable/);
   });
@@ -127,4 +118,17 @@ describe('upload_queues against a Launchpad recording', () => {
     assert.equal(r.report.ok, false);
     assert.match(r.report.error!, /jammy.*upload #0 has no valid date_created: null/);
   });
+});
+
+test('offline: bin/metrics run upload_queues --dry-run --replay <recording> prints the points of the in-process run', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'upload-queues-cli-state-'));
+  try {
+    const inProcess = await runRecorded(UploadQueuesMetric, FIXTURES, { LAUNCHPAD_RETRIES: '0' });
+    const r = await runDryRun('upload_queues', { now: '2026-12-02T12:00:00Z', stateDir, replay: FIXTURES });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.points, inProcess.points);
+    assert.match(r.stderr, /upload_queues\s+ok\s+16 points/);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 });

@@ -3,11 +3,13 @@
  * list of reports, then `category=count` lines per report): the exact points, and the failures.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RUN_INTERVAL } from '../../../src/collectors/versions/index.js';
 import { VersionsMetric, parseStats } from '../../../src/collectors/versions/versions.js';
-import { runInProcess } from '../../helpers/in-process.js';
+import { runDryRun, runInProcess } from '../../helpers/in-process.js';
 import type { ParsedPoint } from '../../helpers/line-protocol.js';
 import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import { repoRoot, startHttpFixtureServer, type HttpFixtureServer } from '../../helpers/servers.js';
@@ -23,6 +25,15 @@ const stat = (report: string, category: string, count: number): ParsedPoint => (
   fields: { count: { type: 'integer', value: count } },
   time: NS,
 });
+
+/** What the original writes for the recording. */
+const EXPECTED: ParsedPoint[] = [
+  stat('desktop', 'uptodate', 142),
+  stat('desktop', 'outdated', 37),
+  stat('desktop', 'unknown', 0),
+  stat('gnome', 'uptodate', 61),
+  stat('gnome', 'outdated', 9),
+];
 
 describe('the versions collector against its recording', () => {
   let server: RecordingServer;
@@ -43,13 +54,7 @@ describe('the versions collector against its recording', () => {
       now: NOW,
     });
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.points, [
-      stat('desktop', 'uptodate', 142),
-      stat('desktop', 'outdated', 37),
-      stat('desktop', 'unknown', 0),
-      stat('gnome', 'uptodate', 61),
-      stat('gnome', 'outdated', 9),
-    ]);
+    assert.deepEqual(r.points, EXPECTED);
     assert.deepEqual(server.unmatched, []);
   });
 });
@@ -100,4 +105,13 @@ describe('the versions collector when a source fails', () => {
       assert.deepEqual(r.points, []);
     });
   }
+});
+
+const stateDir = mkdtempSync(join(tmpdir(), 'versions-test-state-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('offline: bin/metrics run versions --dry-run --replay <recording> prints the same points from the default URL', async () => {
+  const r = await runDryRun('versions', { now: NOW, stateDir, replay: RECORDING });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.points, EXPECTED);
 });

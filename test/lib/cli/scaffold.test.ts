@@ -38,7 +38,11 @@ function buildableRoot(): string {
   symlinkSync(join(repoRoot, 'test', 'helpers'), join(root, 'test', 'helpers'));
   symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
   symlinkSync(join(repoRoot, 'src', 'collectors', 'system'), join(root, 'src', 'collectors', 'system'));
-  writeFileSync(join(root, 'tsconfig.json'), readFileSync(join(repoRoot, 'tsconfig.json')));
+  // this checkout's compiler options; only the collectors, their tests, and the CLI that bin/<name> starts (with what they import)
+  const tsconfig = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  tsconfig.include = ['src/collectors/**/*.ts', 'test/collectors/**/*.ts', 'src/lib/cli/main.ts'];
+  writeFileSync(join(root, 'tsconfig.json'), JSON.stringify(tsconfig));
+  writeFileSync(join(root, 'biome.json'), readFileSync(join(repoRoot, 'biome.json')));
   writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
   return root;
 }
@@ -110,9 +114,24 @@ describe('metrics new: generated, compiled and run in a temporary repository', (
       disk.next.join('\n'),
     );
 
+    // the longest name: every generated line within 140 columns, formatted as Biome formats
+    const longest = 'abcdefghijklmnopqrstuvwxyz_abcde';
+    assert.equal(longest.length, 32);
+    await scaffoldCollector({ root, name: longest, reserved: commandNames() });
+
+    const generated = ['weather', 'disk_usage', longest].flatMap((n) => [`src/collectors/${n}`, `test/collectors/${n}`]);
+    const biome = run(join(repoRoot, 'node_modules', '.bin', 'biome'), ['check', '--vcs-enabled=false', ...generated], root);
+    assert.equal(biome.code, 0, `Biome on the generated files:\n${biome.out}`);
+    for (const f of tree(root).filter((p) => p.endsWith('.ts') && generated.some((g) => p.startsWith(g)))) {
+      const long = readFileSync(join(root, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 140);
+      assert.deepEqual(long, [], f);
+    }
+
     const tsc = run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], root);
     assert.equal(tsc.code, 0, tsc.out);
-    for (const name of ['weather', 'disk_usage']) {
+    for (const name of ['weather', 'disk_usage', longest]) {
       const t = run(process.execPath, ['--test', join('dist', 'test', 'collectors', name, `${name}.test.js`)], root);
       assert.equal(t.code, 0, `${name}'s generated test:\n${t.out}`);
       assert.match(t.out, /# fail 0/, t.out);
@@ -130,7 +149,7 @@ describe('metrics new: refusals, and nothing written', () => {
     for (const bad of ['Weather', '2fast', 'with-dash', 'a b', '', 'x/y', '../x', 'é'])
       assert.match(checkNewName(bad) ?? '', /not a valid collector name/, bad);
     assert.match(checkNewName('_shared') ?? '', /starts with "_"/);
-    assert.match(checkNewName('a'.repeat(65)) ?? '', /longer than 64/);
+    assert.match(checkNewName('a'.repeat(33)) ?? '', /longer than 32/);
     const reserved = commandNames();
     for (const cmd of ['run', 'list', 'new', 'daemon', 'systemd', 'event', 'kubernetes', 'grafana', 'check', 'schedule', 'outbox']) {
       assert.ok(reserved.includes(cmd), `${cmd} in ${reserved.join(', ')}`);

@@ -26,7 +26,7 @@ import {
 
 const TOKEN = 'some-secret-token';
 const DAY = 86_400_000;
-const FIXTURE = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json');
+const FIXTURE = join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json');
 const fixtureText = readFileSync(FIXTURE, 'utf8');
 const fixture = JSON.parse(fixtureText) as Array<{ date_queued: string; sets: string[] }>;
 
@@ -165,7 +165,7 @@ describe('InfluxDB v2 write API', () => {
       assert.equal(w.headers['content-encoding'], undefined);
       assert.equal(w.body.toString('utf8'), w.text);
     }
-    assert.ok(writes.some((w) => /^sponsoring_queue_stats,report=sponsoring count=5i,/m.test(w.text)));
+    assert.ok(writes.some((w) => /^sponsoring_queue_stats,report=sponsoring count=6i,/m.test(w.text)));
   });
 
   test('a 401 from the server: exit 1 with the message, token not printed', async () => {
@@ -226,7 +226,7 @@ describe('InfluxDB v2 write API', () => {
     const names = [...new Set(samples.map((x) => x.metric.__name__))].sort();
     assert.deepEqual(names, ['sponsoring_queue_stats_average_age', 'sponsoring_queue_stats_count', 'sponsoring_queue_stats_oldest']);
     const count = samples.find((x) => x.metric.__name__ === 'sponsoring_queue_stats_count' && x.metric.report === 'sponsoring');
-    assert.equal(count?.value, 5);
+    assert.equal(count?.value, 6);
   });
 
   test('INFLUX_API_VERSION=auto works against victoria-metrics', async (t) => {

@@ -7,7 +7,7 @@
  * InfluxDB 1.6.7 holding the points the collectors wrote there.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +24,6 @@ import { namesInCell, parseMeasurementTables } from '../../../src/lib/grafana/me
 import { selfMetricPoint } from '../../../src/lib/run/self-metric.js';
 import { shippedCollectors } from '../../helpers/collectors.js';
 import { loadFlux } from '../../helpers/flux.js';
-import { serveRecording, type RecordingServer } from '../../helpers/recording-server.js';
 import {
   repoRoot,
   runCli,
@@ -44,7 +43,7 @@ function show(r: CliResult): string {
 
 /** every collector of src/collectors (derived from the folders: the tests hold whichever exist) */
 const SHIPPED = shippedCollectors();
-/** the collectors this file feeds by hand; every other one brings test/collectors/<name>/fixtures/dry-run.json */
+/** the collectors this file feeds by hand; every other one is replayed from its recorded fixtures */
 const BY_HAND = ['github_runner', 'sponsoring', 'system'];
 const readme = (name: string) => readFileSync(join(repoRoot, 'src', 'collectors', name, 'README.md'), 'utf8');
 const shippedMeasurements = (): CollectorMeasurements[] =>
@@ -248,33 +247,46 @@ function runnerStorage(): string {
 }
 
 /**
- * A collector's dry-run against its recorded sources: test/collectors/<name>/fixtures/dry-run.json
- * names the recording folders (beside it) and the environment, where `{host}` stands for the
- * address at which the recording server serves that recorded host (a `{word}` without a dot is
- * left alone):
+ * A collector's dry-run offline against its recorded sources (`--replay`): the recording
+ * test/collectors/<name>/fixtures/recording/ (made of the collector's default URLs). An optional
+ * test/collectors/<name>/fixtures/dry-run.json gives other recording folders (beside it), the
+ * collection time (for sources whose data is only taken within a window of it) and variables,
+ * where `{host}` stands for the origin the recordings hold for that host (`https://host`):
  *
- *     { "recordings": ["launchpad"], "env": { "LAUNCHPAD_API_URL": "{api.launchpad.net}/devel" } }
+ *     { "recordings": ["recording"], "now": "2026-12-02T12:00:00Z", "env": { "X_URL": "{x.example.org}/api/" } }
+ *
+ * (`replay` is another name for `recordings`; `METRICS_NOW` in `env` sets the time as `now` does.)
+ * A collector whose source is no HTTP (images: rsync) gives instead `{ "lines": "<file>" }`: the
+ * line protocol its own test proves it writes for its fixtures.
  */
 async function dryRunFromFixtures(name: string): Promise<CliResult> {
   const dir = join(repoRoot, 'test', 'collectors', name, 'fixtures');
-  let spec: { recordings: string[]; env: Record<string, string> };
-  try {
-    spec = JSON.parse(readFileSync(join(dir, 'dry-run.json'), 'utf8'));
-  } catch (error) {
-    throw new Error(`collector ${name}: add ${join(dir, 'dry-run.json')} (its recordings and environment for a dry-run): ${error}`);
+  const specFile = join(dir, 'dry-run.json');
+  const spec: { replay?: string[]; recordings?: string[]; now?: string; lines?: string; env?: Record<string, string> } = existsSync(
+    specFile,
+  )
+    ? JSON.parse(readFileSync(specFile, 'utf8'))
+    : {};
+  if (spec.lines) return { code: 0, signal: null, stdout: readFileSync(join(dir, spec.lines), 'utf8'), stderr: '' };
+  const replay = (spec.recordings ?? spec.replay ?? ['recording']).map((r) => join(dir, r));
+  const origins = new Map<string, string>();
+  for (const r of replay) {
+    if (!existsSync(join(r, 'requests.json'))) {
+      throw new Error(`collector ${name}: no recording at ${r} for its dry-run (record one: metrics run ${name} --record ${r})`);
+    }
+    for (const e of JSON.parse(readFileSync(join(r, 'requests.json'), 'utf8')).requests as Array<{ url: string }>) {
+      const u = new URL(e.url);
+      if (!origins.has(u.host)) origins.set(u.host, u.origin);
+    }
   }
-  const server: RecordingServer = await serveRecording(spec.recordings.map((r) => join(dir, r)));
-  try {
-    const env = Object.fromEntries(
-      Object.entries(spec.env).map(([k, v]) => [
-        k,
-        v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => server.base(host)),
-      ]),
-    );
-    return await runCli(['run', name, '--dry-run', '--format', 'lp'], { env: { STATE_DIRECTORY: stateDir, ...env } });
-  } finally {
-    await server.close();
-  }
+  const env = Object.fromEntries(
+    Object.entries(spec.env ?? {}).map(([k, v]) => [
+      k,
+      v.replace(/\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)\}/g, (_m, host: string) => origins.get(host) ?? `https://${host}`),
+    ]),
+  );
+  const args = ['run', name, '--dry-run', '--format', 'lp', ...replay.flatMap((r) => ['--replay', r])];
+  return runCli([...args, ...(spec.now ? ['--now', spec.now] : [])], { env: { STATE_DIRECTORY: stateDir, ...env } });
 }
 
 let source: HttpFixtureServer;
@@ -285,21 +297,22 @@ const stateDir = mkdtempSync(join(root, 'state-'));
 before(async () => {
   source = await startHttpFixtureServer({
     '/queue.json': {
-      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8'),
+      body: readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json'), 'utf8'),
       headers: { 'content-type': 'application/json' },
     },
     '/500': { status: 500, body: 'internal oops' },
-    // GitHub's "List jobs for a workflow run", for github_runner's queue_duration and job_conclusion
+    // github_runner's job lookup (GitHub's "list jobs for a workflow run"), so its optional fields are written too
     '/repos/octo/widgets/actions/runs/42/jobs': {
-      body: {
+      body: JSON.stringify({
         total_count: 1,
-        jobs: [{ id: 7, runner_name: 'r1', created_at: '2023-11-14T22:00:00Z', started_at: '2023-11-14T22:00:05Z', conclusion: 'failure' }],
-      },
+        jobs: [{ runner_name: 'r1', created_at: '2026-01-01T00:00:00Z', started_at: '2026-01-01T00:00:42Z', conclusion: 'success' }],
+      }),
+      headers: { 'content-type': 'application/json' },
     },
   });
   const storage = runnerStorage();
-  const githubToken = join(root, 'github-token');
-  writeFileSync(githubToken, 'ghs_dashboardtesttoken\n');
+  const tokenFile = join(root, 'github-token');
+  writeFileSync(tokenFile, 'ghs_dashboardTestToken\n', { mode: 0o600 });
   const env = {
     STATE_DIRECTORY: stateDir,
     SPONSORING_URL: `${source.url}/queue.json`,
@@ -307,7 +320,7 @@ before(async () => {
     RUNNER_FLAVOR: 'small',
     RUNNER_METRICS_MIN_AGE: '0',
     RUNNER_METRICS_GITHUB_API_URL: source.url,
-    RUNNER_METRICS_GITHUB_TOKEN_FILE: githubToken,
+    RUNNER_METRICS_GITHUB_TOKEN_FILE: tokenFile,
   };
   for (const name of SHIPPED) {
     const r = BY_HAND.includes(name) ? await runCli(['run', name, '--dry-run', '--format', 'lp'], { env }) : await dryRunFromFixtures(name);

@@ -916,7 +916,9 @@ describe('Containerfile', () => {
 
   test('compiles in the build stage and copies only what exists: package files, bin/, src/ → dist/src', () => {
     assert.ok(lines.includes('RUN npm ci --ignore-scripts --no-audit --no-fund'));
-    assert.ok(lines.some((l) => /^RUN npx tsc -p tsconfig\.json && npm prune --omit=dev/.test(l)));
+    // the build stage writes the collectors' manifest after tsc (list and the generators read it)
+    const build = /^RUN npx tsc -p tsconfig\.json && node dist\/src\/lib\/run\/write-manifest\.js && npm prune --omit=dev/;
+    assert.ok(lines.some((l) => build.test(l)));
     for (const l of lines.filter((l) => /^COPY\s/.test(l) && !l.includes('--from'))) {
       for (const src of l.split(/\s+/).slice(1, -1))
         assert.ok(existsSync(join(repoRoot, src)), `${src} (copied by the Containerfile) exists`);

@@ -45,6 +45,7 @@ before(async () => {
       res.end(String(++counter));
     },
     '/gone': { status: 404, body: 'not here' },
+    '/moved': { status: 301, headers: { location: '/items.json' } },
     '/bytes': { body: Buffer.from([0, 1, 2, 255, 254, 10]), headers: { 'content-type': 'application/octet-stream' } },
     // echoes everything it was sent: a careless or hostile source
     '/echo': (req, res) => {
@@ -105,6 +106,20 @@ describe('record, then replay offline', () => {
     );
     const head2 = await fetchResponse(`${server.url}/big`, { fetcher: replay, method: 'HEAD', maxBytes: 10 });
     assert.equal(head2.headers.get('content-length'), head.headers.get('content-length'));
+  });
+
+  test('a redirect followed by fetch is kept as a hop, and followed again in replay', async () => {
+    const dir = freshDir();
+    const recorder = new RecordingFetcher();
+    const first = await fetchResponse(`${server.url}/moved`, { fetcher: recorder });
+    assert.equal(first.url, `${server.url}/items.json`);
+    await recorder.save(dir);
+    const index = JSON.parse(readFileSync(join(dir, 'requests.json'), 'utf8'));
+    assert.deepEqual(index.requests[0], { method: 'GET', url: `${server.url}/moved`, status: 302, headers: { location: first.url } });
+    assert.equal(index.requests[1].url, first.url);
+    const again = await fetchResponse(`${server.url}/moved`, { fetcher: await ReplayFetcher.open(dir) });
+    assert.equal(again.url, first.url);
+    assert.equal(again.text, first.text);
   });
 
   test('identical requests replay in order, then the last one repeats', async () => {
@@ -169,11 +184,19 @@ describe('reading a recording', () => {
     assert.equal(recordedUrl('https://h/a?page=2'), 'https://h/a?page=2');
   });
   test("a collector's secret-looking variables", () => {
-    assert.deepEqual(secretLookingValues({ GITHUB_TOKEN: 'a', API_KEY: 'b', DB_PASSWORD: 'c', SOME_URL: 'd', EMPTY_SECRET: '' }), [
-      'a',
-      'b',
-      'c',
-    ]);
+    const env = {
+      GITHUB_TOKEN: 'a',
+      API_KEY: 'b',
+      DB_PASSWORD: 'c',
+      TOKEN: 'd',
+      SOME_URL: 'e',
+      EMPTY_SECRET: '',
+      SSH_AUTH_SOCK: 'f',
+      GITHUB_TOKEN_FILE: 'g',
+      MONKEY: 'h',
+      PATH_TOKEN: '/a/path',
+    };
+    assert.deepEqual(secretLookingValues(env), ['a', 'b', 'c', 'd']);
   });
 });
 

@@ -170,6 +170,33 @@ describe('INFLUXDB_HOSTNAME', () => {
   });
 });
 
+describe('INFLUX_GZIP_THRESHOLD and INFLUX_BATCHES_IN_FLIGHT defaults', () => {
+  test('gzip above 1000 bytes by default; off to a loopback host unless set', () => {
+    const v1 = (host: string, extra: Record<string, string> = {}) =>
+      loadInfluxConfig({ INFLUXDB_HOSTNAME: host, INFLUXDB_DATABASE: 'db', ...extra }).gzipThreshold;
+    assert.equal(v1('influx.example'), 1000);
+    assert.equal(v1('10.0.0.7'), 1000);
+    for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) assert.equal(v1(host), 0, host);
+    assert.equal(v1('127.0.0.1', { INFLUX_GZIP_THRESHOLD: '100' }), 100, 'an explicit value applies to loopback too');
+    assert.equal(v1('influx.example', { INFLUX_GZIP_THRESHOLD: '0' }), 0);
+    const v2 = (url: string) => loadInfluxConfig({ INFLUX_URL: url, INFLUX_TOKEN: 't', INFLUX_BUCKET: 'b' }).gzipThreshold;
+    assert.equal(v2('http://localhost:8086'), 0);
+    assert.equal(v2('https://influx.example'), 1000);
+  });
+
+  test('2 batches in flight by default; 1 to 64 accepted', async () => {
+    const c = (extra: Record<string, string> = {}) =>
+      loadInfluxConfig({ INFLUXDB_HOSTNAME: 'influx', INFLUXDB_DATABASE: 'db', ...extra }).batchesInFlight;
+    assert.equal(c(), 2);
+    assert.equal(c({ INFLUX_BATCHES_IN_FLIGHT: '1' }), 1);
+    assert.equal(c({ INFLUX_BATCHES_IN_FLIGHT: '64' }), 64);
+    assert.throws(
+      () => c({ INFLUX_BATCHES_IN_FLIGHT: '0' }),
+      (e: unknown) => e instanceof ConfigError && /INFLUX_BATCHES_IN_FLIGHT/.test(e.message),
+    );
+  });
+});
+
 describe('secrets read from files', () => {
   let server: HttpFixtureServer;
   before(async () => {

@@ -159,7 +159,7 @@ test('a copied collector folder: "not built" until a build, then it runs; helper
 });
 
 test('METRICS_DISABLE leaves a collector out of "all" and the list, but it runs when named', async () => {
-  const body = readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'queue.json'), 'utf8');
+  const body = readFileSync(join(repoRoot, 'test', 'collectors', 'sponsoring', 'fixtures', 'recording', 'general.json'), 'utf8');
   const server = await startHttpFixtureServer({ '/queue.json': { status: 200, body, headers: { 'content-type': 'application/json' } } });
   try {
     const storage = fresh('storage');

@@ -108,7 +108,7 @@ export const command: CommandModule<object, Args> = {
       command = r?.value;
     }
 
-    let collectors = await discoverCollectors(run);
+    let collectors = await discoverCollectors(run, { cheap: true });
     const names: string[] = args.names ?? [];
     if (names.length) {
       const known = new Set(collectors.map((c) => c.name));

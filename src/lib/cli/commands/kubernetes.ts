@@ -116,7 +116,7 @@ const generate: CommandModule<object, GenerateArgs> = {
     if (args['active-deadline'] !== undefined && !Number.isInteger(args['active-deadline'])) {
       throw new UsageError(`--active-deadline ${args['active-deadline']} must be a whole number of seconds`);
     }
-    const collectors = pickCollectors(await discoverCollectors(settings().run), args.names);
+    const collectors = pickCollectors(await discoverCollectors(settings().run, { cheap: true }), args.names);
     if (!collectors.length)
       throw new UsageError('no collectors found: add a folder under src/collectors (see the README) and run npm run build');
     const gen = generateKubernetes(collectors, {

@@ -94,8 +94,8 @@ export const command: CommandModule<object, RunArgs> = {
     runOptions(y.positional('names', { type: 'string', array: true, default: [], describe: 'collectors to run (see: metrics list)' }))
       .example('$0 run system --dry-run --verbose', 'show what the system collector would write')
       .example('$0 run sponsoring --dry-run --now 2026-01-01T00:00:00Z', 'what sponsoring would write at that time')
-      .example('$0 run sponsoring --dry-run --record test/collectors/sponsoring/fixtures/queue', 'make a test fixture from a real run')
-      .example('$0 run sponsoring --dry-run --replay test/collectors/sponsoring/fixtures/queue', 'run it again, offline')
+      .example('$0 run sponsoring --dry-run --record test/collectors/sponsoring/fixtures/recording', 'make a test fixture from a real run')
+      .example('$0 run sponsoring --dry-run --replay test/collectors/sponsoring/fixtures/recording', 'run it again, offline')
       .example('$0 run', 'run every collector once and write to InfluxDB') as never,
   handler: (args) => runHandler(args.names ?? [], args),
 };

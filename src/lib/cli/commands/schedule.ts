@@ -36,11 +36,11 @@ export const command: CommandModule<object, Args> = {
     if (!Number.isInteger(count) || count < 1 || count > 1000)
       throw new UsageError(`--count must be a whole number from 1 to 1000, got ${args.count}`);
     const { run, state } = settings();
-    let collectors = await discoverCollectors(run);
+    let collectors = await discoverCollectors(run, { cheap: true });
     if (args.name !== undefined) {
       collectors = collectors.filter((c) => c.name === args.name);
       if (!collectors.length) {
-        const known = (await discoverCollectors(run)).map((c) => c.name);
+        const known = (await discoverCollectors(run, { cheap: true })).map((c) => c.name);
         throw new UsageError(`no collector named "${args.name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
       }
     }

@@ -36,7 +36,7 @@ async function toUnitOptions(a: UnitArgs): Promise<UnitOptions> {
 
 async function discoverFor(opts: UnitOptions) {
   const { discoverCollectors, enabledOnly } = await import('../../run/discovery.js');
-  return enabledOnly(await discoverCollectors(settings().run, opts.collectorsDir ? { dir: opts.collectorsDir } : {}));
+  return enabledOnly(await discoverCollectors(settings().run, { ...(opts.collectorsDir ? { dir: opts.collectorsDir } : {}), cheap: true }));
 }
 
 const generate: CommandModule<object, UnitArgs & { out: string }> = {
