@@ -113,7 +113,7 @@ export function loadLookupConfig(env: Readonly<Record<string, string | undefined
         },
       };
     }
-    return { config: { apiUrl: url, token, timeoutMs: Math.round(timeout * 1000), maxLookups } };
+    return { config: { apiUrl: url, token, timeoutMs: Math.max(1, Math.round(timeout * 1000)), maxLookups } };
   } catch (error) {
     return { off: { level: 'error', message: `GitHub job lookups are off for this run: ${errorMessage(error)}; ${FIELDS}` } };
   }
@@ -151,7 +151,7 @@ interface RunJobs {
   /** the next page to read; undefined when every page was read (or the list failed) */
   next?: string;
   pages: number;
-  /** the list could not be read (404): the run's other runners are not looked up again */
+  /** the list could not be read to its end (404, a foreign Link): the run's other runners are not looked up again */
   failed?: boolean;
 }
 
@@ -355,6 +355,7 @@ export class JobLookup {
     const next = nextLink(res.headers.get('link'));
     if (next !== undefined && !sameOrigin(next, cfg.apiUrl)) {
       run.next = undefined;
+      run.failed = true; // its other pages are unknown: a runner not on this page is not "not found"
       this.stop('link', 'warn', `${shown}: its Link header points outside ${cfg.apiUrl} (not followed: the token would go there)`);
       return true; // the page read is good
     }
