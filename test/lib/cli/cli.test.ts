@@ -35,7 +35,7 @@ describe('metrics list', () => {
       show(r),
     );
     assert.ok(
-      lines.some((l) => /^sponsoring\s+every 1h \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)),
+      lines.some((l) => /^sponsoring\s+every 5min \(after the previous run ends\)\s+(-|\S+ \S+)\s+ok$/.test(l)),
       show(r),
     );
     // exit 0 unless some folder is broken, and then 1
@@ -48,7 +48,7 @@ describe('metrics list', () => {
     assert.deepEqual(
       rows.filter((x) => x.name === 'system' || x.name === 'sponsoring').map((x) => [x.name, x.interval, x.error]),
       [
-        ['sponsoring', '1h', undefined],
+        ['sponsoring', '5m', undefined],
         ['system', '1m', undefined],
       ],
     );

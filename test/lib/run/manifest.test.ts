@@ -23,7 +23,7 @@ test('the build writes dist/src/collectors/manifest.json with every collector an
   const m = JSON.parse(readFileSync(join(repoRoot, 'dist', 'src', 'collectors', 'manifest.json'), 'utf8'));
   assert.equal(m.format, 'metrics-manifest/1');
   assert.equal(m.collectors.system?.runInterval, '1m');
-  assert.equal(m.collectors.sponsoring?.runInterval, '1h');
+  assert.equal(m.collectors.sponsoring?.runInterval, '5m');
 });
 
 describe('discovery with a manifest (METRICS_COLLECTORS_DIR)', () => {
