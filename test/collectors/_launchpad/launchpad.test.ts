@@ -5,15 +5,12 @@
  * list` with their intervals, `metrics systemd generate` with their timers.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Launchpad, sameLink } from '../../../src/collectors/_launchpad/launchpad.js';
 import { fetchJson } from '../../../src/lib/sdk/fetch.js';
 import type { FetchOptions } from '../../../src/lib/sdk/index.js';
 import { captureLogger } from '../../helpers/metric.js';
-import { type HttpFixtureServer, runCli, startHttpFixtureServer } from '../../helpers/servers.js';
+import { type HttpFixtureServer, startHttpFixtureServer } from '../../helpers/servers.js';
 
 let server: HttpFixtureServer;
 const json = { 'content-type': 'application/json' };
@@ -138,43 +135,4 @@ describe('the Launchpad client', () => {
     assert.throws(() => client({ LAUNCHPAD_RETRIES: '99' }), /LAUNCHPAD_RETRIES="99"/);
     assert.throws(() => client({ LAUNCHPAD_TIMEOUT: '0' }), /LAUNCHPAD_TIMEOUT="0"/);
   });
-});
-
-// ------------------------------------------------------------------------------------------------
-
-const dir = mkdtempSync(join(tmpdir(), 'launchpad-collectors-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const env = { STATE_DIRECTORY: join(dir, 'state') };
-
-/** The original's RUN_INTERVAL of each (5m where it sets none), and systemd's spelling of it. */
-const INTERVALS: Record<string, [string, string]> = {
-  cnf: ['5m', '5min'],
-  contributors: ['1d', '1d'],
-  images: ['5m', '5min'],
-  ubuntu_archive: ['1h', '1h'],
-  upload_queues: ['5m', '5min'],
-};
-
-test('metrics list: each collector of this port with its interval, and no "_launchpad" collector', async () => {
-  const r = await runCli(['list', '--json'], { env });
-  const rows = JSON.parse(r.stdout) as Array<{ name: string; interval: string; error?: string }>;
-  for (const [name, [interval]] of Object.entries(INTERVALS)) {
-    assert.deepEqual(
-      rows.filter((x) => x.name === name).map((x) => [x.interval, x.error]),
-      [[interval, undefined]],
-      name,
-    );
-  }
-  assert.ok(!rows.some((x) => x.name.startsWith('_')), r.stdout);
-});
-
-test('metrics systemd generate: a timer for each, OnUnitInactiveSec= its interval', async () => {
-  const out = join(dir, 'units');
-  const r = await runCli(['systemd', 'generate', '--out', out], { env });
-  assert.equal(r.code, 0, r.stderr);
-  for (const [name, [, span]] of Object.entries(INTERVALS)) {
-    const timer = readFileSync(join(out, `metrics@${name}.timer`), 'utf8');
-    assert.match(timer, new RegExp(`^OnUnitInactiveSec=${span}$`, 'm'), name);
-    assert.match(timer, new RegExp(`^Unit=metrics@${name}\\.service$`, 'm'), name);
-  }
 });

@@ -1,7 +1,7 @@
 /**
- * The Ubuntu collectors as the runner sees them: `metrics list` finds each with the original's
- * interval (the `_ubuntu` helper folder is no collector), and `metrics systemd generate` gives
- * each its timer.
+ * The ten Ubuntu collectors as the runner sees them: `metrics list` finds each with the original's
+ * interval (the `_ubuntu` and `_launchpad` helper folders are no collectors), and
+ * `metrics systemd generate` gives each its timer.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,15 +14,21 @@ const dir = mkdtempSync(join(tmpdir(), 'ubuntu-collectors-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const env = { STATE_DIRECTORY: join(dir, 'state') };
 
-/** The original's RUN_INTERVAL of each (5m where it sets none). */
+/** The original's RUN_INTERVAL of each (5m where it sets none), and systemd's spelling of it. */
 const INTERVALS: Record<string, [string, string]> = {
   autopkgtest: ['5m', '5min'],
   britney: ['5m', '5min'],
+  cnf: ['5m', '5min'],
+  contributors: ['1d', '1d'],
+  images: ['5m', '5min'],
   rls_bugs: ['1h', '1h'],
+  sponsoring: ['5m', '5min'],
+  ubuntu_archive: ['1h', '1h'],
+  upload_queues: ['5m', '5min'],
   versions: ['1h', '1h'],
 };
 
-test('metrics list: each Ubuntu collector with its interval, and no "_ubuntu" collector', async () => {
+test('metrics list: each Ubuntu collector with its interval, and no "_ubuntu" or "_launchpad" collector', async () => {
   const r = await runCli(['list', '--json'], { env });
   const rows = JSON.parse(r.stdout) as Array<{ name: string; interval: string; error?: string }>;
   for (const [name, [interval]] of Object.entries(INTERVALS)) {
