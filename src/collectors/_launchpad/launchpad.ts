@@ -15,7 +15,6 @@
  * LAUNCHPAD_TIMEOUT (seconds per request, default 30), LAUNCHPAD_RETRIES (retries after a failed
  * request, default 2).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   CollectorError,
   durationRule,
@@ -24,6 +23,7 @@ import {
   type FetchOptions,
   type Logger,
   readSetting,
+  retry,
 } from '../../lib/sdk/index.js';
 
 export const DEFAULT_API_URL = 'https://api.launchpad.net/devel';
@@ -78,6 +78,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function launchpadError(url: string, error: unknown): CollectorError {
+  return error instanceof CollectorError ? error : new CollectorError(`Launchpad ${url}: ${errorMessage(error)}`, { cause: error });
+}
+
 /** A failure a retry can fix: a timeout, an unreachable host, HTTP 429 or 5xx (the fetch helpers' messages). */
 function retriable(error: unknown): boolean {
   const msg = errorMessage(error);
@@ -118,21 +122,21 @@ export class Launchpad {
       timeoutMs: this.timeoutMs,
       hint: 'Launchpad may be down (https://status.launchpad.net); LAUNCHPAD_API_URL, LAUNCHPAD_TIMEOUT, LAUNCHPAD_RETRIES tune the access',
     };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.host.fetchJson<T>(url, opts);
-      } catch (error) {
-        if (attempt >= this.retries || !retriable(error) || this.host.signal.aborted) {
-          if (error instanceof CollectorError) throw error;
-          throw new CollectorError(`Launchpad ${url}: ${errorMessage(error)}`, { cause: error });
-        }
-        const delayMs = 1000 * 2 ** attempt;
-        this.host.log.warn(`Launchpad: ${errorMessage(error)}; retry ${attempt + 1} of ${this.retries} in ${delayMs / 1000} s`);
-        await delay(delayMs, undefined, { signal: this.host.signal }).catch(() => {
-          throw this.host.signal.reason ?? error;
-        });
-      }
-    }
+    return retry(() => this.host.fetchJson<T>(url, opts), {
+      attempts: this.retries + 1,
+      baseDelayMs: 1000,
+      maxDelayMs: 60_000,
+      signal: this.host.signal,
+      classify: (error) => {
+        if (!retriable(error) || this.host.signal.aborted) throw launchpadError(url, error);
+        return undefined;
+      },
+      giveUp: (error) => launchpadError(url, error),
+      onRetry: (error, { attempt, delayMs }) =>
+        this.host.log.warn(
+          `Launchpad: ${errorMessage(error)}; retry ${attempt} of ${this.retries} in ${Math.max(1, Math.round(delayMs / 1000))} s`,
+        ),
+    });
   }
 
   /** An entry, checked to be a JSON object. */

@@ -37,6 +37,13 @@ export { Integer, int, type CollectedPoint, type FieldValue, type PointObject, t
 /** The options of `this.fetchJson()` / `fetchText()` / `fetchLines()` / `fetchResponse()`, and what `fetchResponse()` gives. */
 export type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fetch.js';
 
+/**
+ * Retry with exponential backoff and jitter, honouring a server's Retry-After: the loop the
+ * framework's own writers use. The caller says which failures a retry can fix (`classify`) and
+ * logs (`onRetry`).
+ */
+export { retry, type RetryOptions } from '../platform/retry.js';
+
 /** The type of `this.log`, for helpers that log on a collector's behalf. */
 export type { Logger } from '../platform/log.js';
 
