@@ -274,26 +274,44 @@ function compiledOf(source: string): string {
  * than its compiled file or has none; undefined when the build is up to date.
  */
 export function staleSource(name: string): string | undefined {
-  const folders = [join(sourceCollectorsDir, name)];
+  for (const file of tsFiles(join(sourceCollectorsDir, name))) if (isStale(file)) return file;
+  sharedStale ??= staleShared();
+  return sharedStale || undefined;
+}
+
+function isStale(file: string): boolean {
+  const built = mtimeOf(compiledOf(file));
+  return built === undefined || mtimeOf(file)! > built;
+}
+
+/** The shared `_` folders are checked once per process ('' when none is stale), not once per collector. */
+let sharedStale: string | undefined;
+
+function staleShared(): string {
   try {
     for (const e of readdirSync(sourceCollectorsDir, { withFileTypes: true }))
-      if (e.isDirectory() && e.name.startsWith('_')) folders.push(join(sourceCollectorsDir, e.name));
+      if (e.isDirectory() && e.name.startsWith('_'))
+        for (const file of tsFiles(join(sourceCollectorsDir, e.name))) if (isStale(file)) return file;
   } catch {
-    return undefined;
+    // no source folder: nothing is stale
   }
-  for (const folder of folders)
-    for (const file of tsFiles(folder)) {
-      const built = mtimeOf(compiledOf(file));
-      if (built === undefined || mtimeOf(file)! > built) return file;
-    }
-  return undefined;
+  return '';
 }
 
 /** The first file of src/lib newer than its compiled one (the framework runs compiled): for a warning. */
-export function staleFramework(): string | undefined {
-  for (const file of tsFiles(join(repoRoot, 'src', 'lib'))) {
-    const built = mtimeOf(compiledOf(file));
-    if (built !== undefined && mtimeOf(file)! > built) return file;
+function staleFramework(): string | undefined {
+  if (frameworkStale === undefined) {
+    frameworkStale = '';
+    for (const file of tsFiles(join(repoRoot, 'src', 'lib'))) {
+      const built = mtimeOf(compiledOf(file));
+      if (built !== undefined && mtimeOf(file)! > built) {
+        frameworkStale = file;
+        break;
+      }
+    }
   }
-  return undefined;
+  return frameworkStale || undefined;
 }
+
+/** staleFramework's answer, found once per process ('' when none) and warned about per collector run from source. */
+let frameworkStale: string | undefined;
