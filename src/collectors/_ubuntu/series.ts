@@ -23,9 +23,6 @@ export const DEFAULT_UBUNTU_CSV = '/usr/share/distro-info/ubuntu.csv';
 /** The file is about 4 KiB; anything near this is not that file. */
 export const MAX_CSV_BYTES = 1024 * 1024;
 
-/** The variables this helper reads (a collector using it lists them in its README). */
-export const SERIES_VARIABLES = ['UBUNTU_DISTRO_INFO_CSV', 'UBUNTU_SERIES', 'UBUNTU_ESM_SERIES', 'UBUNTU_DEVEL_SERIES'] as const;
-
 /** One row of ubuntu.csv. Dates are `YYYY-MM-DD` strings (they compare as dates). */
 export interface UbuntuRelease {
   version: string;

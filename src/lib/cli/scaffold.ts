@@ -20,6 +20,7 @@ import { dirname, join, relative } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic.js';
 import { UsageError } from '../platform/errors.js';
 import { repoRoot } from '../platform/paths.js';
+import { COLLECTOR_NAME } from '../platform/settings.js';
 import { DEFAULT_INTERVAL } from '../run/discovery.js';
 import { parseSchedule } from '../schedule/schedule.js';
 
@@ -27,9 +28,6 @@ import { parseSchedule } from '../schedule/schedule.js';
 export const NEW_COLLECTOR_NAME = /^[a-z][a-z0-9_]*$/;
 /** so that every generated line stays within the 140 columns of the style rules */
 const MAX_NAME_LENGTH = 32;
-
-/** An existing collector that `--from` may name (the names discovery accepts). */
-const EXISTING_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /**
  * `bin/<name>`: the same script for every collector (its name is the file's name). The shipped
@@ -322,7 +320,7 @@ test('${name}: RUN_INTERVAL', () => {
 // a copy of an existing collector
 
 async function copiedSource(root: string, from: string, name: string, interval: string | undefined): Promise<PlannedFile[]> {
-  if (!EXISTING_NAME.test(from)) throw new UsageError(`--from "${from}" is not a collector name`);
+  if (!COLLECTOR_NAME.test(from)) throw new UsageError(`--from "${from}" is not a collector name`);
   const fromDir = join(root, 'src', 'collectors', from);
   if (!(await exists(join(fromDir, 'index.ts')))) {
     const names = await readdir(join(root, 'src', 'collectors')).catch(() => [] as string[]);

@@ -151,8 +151,3 @@ export async function bundleFromSource(name: string): Promise<string> {
   });
   return out;
 }
-
-/** Whether collector `name` has a source folder with an index.ts (dev mode applies). */
-export function hasSource(name: string): boolean {
-  return mtimeOf(join(sourceCollectorsDir, name, 'index.ts')) !== undefined;
-}
