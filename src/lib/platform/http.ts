@@ -6,6 +6,9 @@
  * the configuration's messages use them.
  */
 
+/** Query parameters whose values are secrets: masked wherever a URL is printed or saved. */
+export const SECRET_QUERY_NAME = /token|secret|password|passwd|key|auth|sig|cookie|session|credential/i;
+
 /** The URL as it may be printed: no user:password, no query values that look secret. */
 export function safeUrl(url: string): string {
   try {
@@ -13,7 +16,7 @@ export function safeUrl(url: string): string {
     u.username = '';
     u.password = '';
     for (const key of [...u.searchParams.keys()]) {
-      if (/token|secret|password|passwd|key|auth|sig/i.test(key)) u.searchParams.set(key, '***');
+      if (SECRET_QUERY_NAME.test(key)) u.searchParams.set(key, '***');
     }
     return u.toString();
   } catch {

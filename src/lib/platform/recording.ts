@@ -28,7 +28,7 @@ import { isAbsolute, join, normalize } from 'node:path';
 import { readRegularFileSync, writeFileAtomic } from './atomic.js';
 import { CollectorError, UsageError, errorMessage } from './errors.js';
 import type { Fetcher } from './fetcher.js';
-import { safeUrl } from './http.js';
+import { SECRET_QUERY_NAME, safeUrl } from './http.js';
 import { redact, registerCredentialPair, registerSecret } from './redact.js';
 
 export const RECORDING_FORMAT = 'metrics-recording/1';
@@ -58,9 +58,6 @@ export interface LoadedExchange extends RecordedExchange {
 const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-/** Query parameters whose values are secrets: masked when saved and before matching (as http.ts safeUrl does). */
-const SECRET_NAME = /token|secret|password|passwd|key|auth|sig|cookie|session|credential/i;
-
 /** Response headers worth saving: what collectors read (paging, caching, rate limits, redirects). */
 const KEPT_HEADER = /^(content-type|link|location|etag|last-modified|retry-after|x-ratelimit-[a-z0-9-]+|x-total-count|x-next-page)$/;
 
@@ -82,30 +79,14 @@ export function exchangeKey(method: string, url: string): string {
     return `${method.toUpperCase()} ${redact(safeUrl(url))}`;
   }
   const params = new URLSearchParams(u.search);
-  for (const k of new Set(params.keys())) if (SECRET_NAME.test(k)) params.set(k, '***');
+  for (const k of new Set(params.keys())) if (SECRET_QUERY_NAME.test(k)) params.set(k, '***');
   const query = params.toString();
   return redact(`${method.toUpperCase()} ${u.host}${u.pathname}${query ? `?${query}` : ''}`);
 }
 
 /** The URL as saved: no user and password, secret query values masked, registered secrets redacted. */
 export function recordedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    const params = new URLSearchParams(u.search);
-    let masked = false;
-    for (const k of new Set(params.keys())) {
-      if (SECRET_NAME.test(k)) {
-        params.set(k, '***');
-        masked = true;
-      }
-    }
-    if (masked) u.search = params.toString();
-    return redact(u.toString());
-  } catch {
-    return redact(safeUrl(url));
-  }
+  return redact(safeUrl(url));
 }
 
 function bad(file: string, what: string): UsageError {
@@ -294,7 +275,7 @@ function registerRequestSecrets(url: string, headers: Headers): void {
   try {
     const u = new URL(url);
     if (u.password) registerCredentialPair(decodeURIComponent(u.username), decodeURIComponent(u.password));
-    for (const [k, v] of u.searchParams) if (SECRET_NAME.test(k)) registerSecret(v);
+    for (const [k, v] of u.searchParams) if (SECRET_QUERY_NAME.test(k)) registerSecret(v);
   } catch {
     /* not a URL: fetch refuses it anyway */
   }
