@@ -233,8 +233,8 @@ export class ReplayFetcher implements Fetcher {
       if (!e) {
         const where = this.recording.dirs.join(', ');
         throw new CollectorError(
-          `${method} ${safeUrl(current)} is not in the recording ${where}: record it again (metrics run <collector> --record <folder>), ` +
-            `or add it to ${RECORDING_INDEX}`,
+          `${method} ${safeUrl(current)} is not in the recording ${where}: record it again ` +
+            `(metrics run <collector> --dry-run --record <folder>), or add it to ${RECORDING_INDEX}`,
         );
       }
       const location = e.headers?.location;

@@ -205,9 +205,9 @@ async function inspect(
     };
   }
   if (checkSource && !fromSource && indexStat) {
-    const src = join(sourceDir, name, 'index.ts');
-    const srcStat = statOf(src);
-    if (srcStat && srcStat.mtimeMs > indexStat.mtimeMs + 1000) {
+    // any file of the collector (or of a shared `_` folder), not only its index.ts
+    const src = staleSource(name);
+    if (src) {
       const { createLogger } = await import('../platform/log.js'); // rare: not loaded for it otherwise
       createLogger({ scope: name }).warn(`${src} is newer than its build: run npm run build`);
     }

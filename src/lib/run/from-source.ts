@@ -3,8 +3,8 @@
  * compiled output (dist/) is older than the source or missing, so that edit → dry-run needs no
  * `npm run build`. Discovery asks here only when all of these hold: the run is a dry-run, the
  * collectors come from the checkout (no METRICS_COLLECTORS_DIR), and the settings allow it
- * (`fromSource`: not under CI=true, not under systemd). A real write, the systemd units, the daemon
- * (which starts real writes) and CI never come here: they run the compiled JavaScript.
+ * (`fromSource`: not under CI=true, not under systemd). A real write, the systemd units, the daemon's
+ * real runs and CI never come here: they run the compiled JavaScript.
  *
  * What is transpiled: the collector's folder and the shared `src/collectors/_*` folders it imports,
  * bundled by esbuild into one module (types are stripped, not checked: `npm run build` and

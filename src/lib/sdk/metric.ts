@@ -118,8 +118,10 @@ export abstract class Metric {
     return fetchResponse(url, this.fetchOptions(opts));
   }
 
+  /** The run's signal and fetcher always apply: a collector's own signal adds to the time limit, never replaces it. */
   private fetchOptions(opts: FetchOptions): FetchOptions {
-    return { signal: this.signal, ...(this.options.fetcher ? { fetcher: this.options.fetcher } : {}), ...opts };
+    const signal = opts.signal && opts.signal !== this.signal ? AbortSignal.any([this.signal, opts.signal]) : this.signal;
+    return { ...opts, signal, ...(this.options.fetcher ? { fetcher: this.options.fetcher } : {}) };
   }
 
   /**

@@ -22,7 +22,8 @@ export function newCommand(reserved: () => readonly string[]): CommandModule<obj
         .positional('name', {
           type: 'string',
           demandOption: true,
-          describe: 'the new collector (lower-case letters, digits and _, starting with a letter)',
+          describe:
+            'the new collector (lower-case letters, digits and _, starting with a letter, at most 32 characters, not a command name)',
         })
         .option('from', { type: 'string', describe: 'copy this existing collector instead of the example, renamed' })
         .option('interval', {
