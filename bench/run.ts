@@ -10,9 +10,10 @@
  *  - ingest and memory: bench/ingest.ts (a real InfluxDB 1.6.7, started here on a free loopback
  *    port; skipped with a message when `influxd` is missing).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { startupRows } from './startup.js';
 import { repo, type BenchOptions } from './common.js';
 import { ingestRows } from './ingest.js';
 import { dryRunRows, serializerRow } from './serialize.js';
@@ -30,17 +31,8 @@ const rows: BenchRow[] = [];
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load ${loadavg()[0]!.toFixed(1)} at start`;
 opts.note(`${smoke ? 'smoke run (small sizes, no thresholds)' : 'full run'} on ${machine}`);
 
-// start-up and discovery rows (helper module bench/startup.ts): loaded by path, so the bench
-// builds and runs before that module exists
-if (want('startup')) {
-  const startup = join(repo, 'dist', 'bench', 'startup.js');
-  if (existsSync(startup)) {
-    const mod = (await import(startup)) as { startupRows(o: { smoke: boolean }): BenchRow[] | Promise<BenchRow[]> };
-    rows.push(...(await mod.startupRows({ smoke })));
-  } else {
-    opts.note('start-up rows skipped: bench/startup.ts is not there yet');
-  }
-}
+// start-up and discovery rows (bench/startup.ts)
+if (want('startup')) rows.push(...(await startupRows({ smoke })));
 if (want('serialization')) {
   rows.push(serializerRow(opts));
   rows.push(...(await dryRunRows(opts)));

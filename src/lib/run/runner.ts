@@ -59,7 +59,8 @@ export function pickCollectors(all: DiscoveredCollector[], names: string[]): Dis
   return [...new Set(names)].map((n) => all.find((c) => c.name === n)!);
 }
 
-function isRunReport(x: unknown): x is RunReport {
+/** Whether `runMetric()` returned a run's report (the result of `Metric.run()`). */
+export function isRunReport(x: unknown): x is RunReport {
   return typeof x === 'object' && x !== null && typeof (x as RunReport).ok === 'boolean' && typeof (x as RunReport).points === 'number';
 }
 

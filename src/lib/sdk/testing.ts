@@ -27,6 +27,7 @@ import { builtCollectorsDir } from '../platform/paths.js';
 import { parseRfc3339 } from '../platform/setting-rules.js';
 import { parseLine, type ParsedPoint } from '../points/parse.js';
 import type { MetricOptions, RunReport } from '../run/contract.js';
+import { isRunReport } from '../run/runner.js';
 import { emptyReport, type PointSink, type SinkReport } from '../run/sink.js';
 import type { Metric } from './metric.js';
 
@@ -104,10 +105,6 @@ async function runnerOf(nameOrClass: string | MetricClass): Promise<{ name?: str
   if (c.error || !c.module) throw new Error(`collectPoints: ${c.error ?? `collector "${c.name}" cannot be loaded`}`);
   const mod = c.module;
   return { name: c.name, run: (o) => mod.runMetric(o as Record<string, unknown>) };
-}
-
-function isRunReport(x: unknown): x is RunReport {
-  return typeof x === 'object' && x !== null && typeof (x as RunReport).ok === 'boolean' && typeof (x as RunReport).points === 'number';
 }
 
 /**
