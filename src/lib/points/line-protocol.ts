@@ -25,6 +25,8 @@ import {
 const NEEDS_MEASUREMENT_ESCAPE = /[, ]/;
 const NEEDS_TAG_ESCAPE = /[,= ]/;
 const BAD_NAME = /[\n\r]|\\$/;
+/** `000000000` .. `999000000`: the last 3 digits of a millisecond time, as nanoseconds */
+const MS_TAIL: string[] = Array.from({ length: 1000 }, (_, k) => String(k).padStart(3, '0') + '000000');
 
 export function escapeMeasurement(s: string): string {
   return NEEDS_MEASUREMENT_ESCAPE.test(s) ? s.replace(/([, ])/g, '\\$1') : s;
@@ -116,6 +118,9 @@ export class Serializer {
   private readonly fieldSlotKeys: string[] = [];
   /** ` <escaped key>=` for the first field, `,<escaped key>=` for the others */
   private readonly fieldSlotPrefixes: string[] = [];
+  /** the last millisecond time's thousands (a multiple of 1000), and ' ' + it / 1000 */
+  private lastTimeHigh = -1;
+  private lastTimeHighString = '';
 
   /**
    * The line of a point made only of what was validated before, or undefined: then the full path
@@ -218,7 +223,15 @@ export class Serializer {
 
     const t = point.time;
     if (typeof t === 'number' && Number.isInteger(t) && t >= MIN_MS && t < MAX_MS) {
-      line += ' ' + t + '000000';
+      // ' ' + t + '000000' without converting the whole 12-14 digit number (a double, slow to
+      // print) each time: its thousands change once per 1000 ms, and its last 3 digits come from a table
+      const low = t % 1000;
+      const high = t - low;
+      if (high !== this.lastTimeHigh) {
+        this.lastTimeHigh = high;
+        this.lastTimeHighString = ' ' + high / 1000;
+      }
+      line += this.lastTimeHighString + MS_TAIL[low]!;
     } else if (t === undefined || t === null) {
       this.noteDefaultTime(series);
       line += ' ' + this.defaultTime;
