@@ -27,6 +27,8 @@ const NEEDS_TAG_ESCAPE = /[,= ]/;
 const BAD_NAME = /[\n\r]|\\$/;
 /** `000000000` .. `999000000`: the last 3 digits of a millisecond time, as nanoseconds */
 const MS_TAIL: string[] = Array.from({ length: 1000 }, (_, k) => String(k).padStart(3, '0') + '000000');
+/** `000i` .. `999i`: the last 3 digits of an integer field */
+const INT_TAIL: string[] = Array.from({ length: 1000 }, (_, k) => String(k).padStart(3, '0') + 'i');
 
 export function escapeMeasurement(s: string): string {
   return NEEDS_MEASUREMENT_ESCAPE.test(s) ? s.replace(/([, ])/g, '\\$1') : s;
@@ -118,6 +120,9 @@ export class Serializer {
   private readonly fieldSlotKeys: string[] = [];
   /** ` <escaped key>=` for the first field, `,<escaped key>=` for the others */
   private readonly fieldSlotPrefixes: string[] = [];
+  /** for an int() field: its last value's thousands (a multiple of 1000), and prefix + it / 1000 */
+  private readonly fieldSlotIntHigh: number[] = [];
+  private readonly fieldSlotIntHighStrings: string[] = [];
   /** the last millisecond time's thousands (a multiple of 1000), and ' ' + it / 1000 */
   private lastTimeHigh = -1;
   private lastTimeHighString = '';
@@ -196,6 +201,7 @@ export class Serializer {
         prefix = (j === 0 ? ' ' : ',') + ek + '=';
         this.fieldSlotKeys[j] = k;
         this.fieldSlotPrefixes[j] = prefix;
+        this.fieldSlotIntHigh[j] = -1;
       }
       switch (typeof v) {
         case 'number':
@@ -209,8 +215,21 @@ export class Serializer {
           line += prefix + (v ? 'true' : 'false');
           break;
         case 'object':
-          if (v instanceof Integer && typeof v.value === 'number' && Number.isSafeInteger(v.value)) {
-            line += prefix + v.value + 'i';
+          if (v instanceof Integer) {
+            const n = v.value;
+            if (typeof n !== 'number' || !Number.isSafeInteger(n)) return undefined;
+            if (n >= 1000) {
+              // counters: the thousands are those of this field's last value most of the time
+              const low = n % 1000;
+              const high = n - low;
+              if (high !== this.fieldSlotIntHigh[j]) {
+                this.fieldSlotIntHigh[j] = high;
+                this.fieldSlotIntHighStrings[j] = prefix + high / 1000;
+              }
+              line += this.fieldSlotIntHighStrings[j]! + INT_TAIL[low]!;
+            } else {
+              line += prefix + n + 'i';
+            }
             break;
           }
           return undefined;

@@ -159,6 +159,29 @@ describe('integer and float fields on a warm serializer', () => {
     assert.match(lines[2]!, /^refused: .*not a safe integer/);
   });
 
+  test('int() fields whose key or position changes between points with the same thousands', () => {
+    const fieldsList: Array<Record<string, unknown>> = [
+      { a: int(5000) },
+      { b: int(5001) },
+      { a: int(5002), b: int(5003) },
+      { b: int(5004), a: int(5005) },
+      { a: 5006, b: int(5007) },
+      { a: int(5008) },
+      { 'a b': int(5009) },
+      { a: int(5010) },
+      { a: undefined, b: int(5011) },
+      { a: int(6012), b: int(5013) },
+      { a: int(-5014), b: int(5015) },
+      { a: int(5016), b: int(999) },
+      { a: int(5017), b: int(1000) },
+    ];
+    for (let round = 0; round < 3; round++) {
+      const lines = sameAsFresh(fieldsList.map((fields, i) => point(1_700_000_000_000 + i, fields)));
+      assert.equal(lines[1], 'm,h=a b=5001i 1700000000001000000');
+      assert.equal(lines[3], 'm,h=a b=5004i,a=5005i 1700000000003000000');
+    }
+  });
+
   test('an Integer-like object that is not an Integer is refused', () => {
     const fake = { value: 5, toString: () => '5' };
     const lines = sameAsFresh([point(1_700_000_000_000, { c: int(5) }), point(1_700_000_000_001, { c: fake })]);
