@@ -36,14 +36,7 @@ const MAX_NAME_LENGTH = 32;
 export const COLLECTOR_BIN = `#!/usr/bin/env node
 // \`bin/<collector> [--dry-run] [--verbose] [--format lp]\` is \`metrics run <collector>\`: the
 // collector's name is this file's name, so a copy named after a new collector works for it too.
-const name = process.argv[1].split('/').pop();
-import('../dist/src/lib/cli/main.js').then(
-  (m) => m.collectorMain(name, process.argv.slice(2)),
-  (error) => {
-    process.stderr.write(\`error: cannot load the compiled code (\${error.message}); run: npm ci (or npm run build)\\n\`);
-    process.exitCode = 2;
-  },
-);
+require('./launch.cjs').launch(process.argv.slice(2), process.argv[1].split('/').pop());
 `;
 
 /** The empty recording a new collector's test runs against (the `--record` / `--replay` format). */
