@@ -2,11 +2,13 @@
 // bin/metrics and bin/<collector> start the common commands from (src/lib/cli/bundle.ts says why
 // and when): dist/fast/framework.cjs (the framework, from dist/src/lib/cli/bundle.js), one
 // dist/fast/collectors/<name>.cjs per collector whose imports of the SDK are the framework bundle's
-// exports, and dist/fast/bundles.json, the modification time and size of every file each bundle
+// exports, dist/fast/start.cjs that loads the framework with its V8 code cache
+// (scripts/quick-start.cjs), and dist/fast/bundles.json, the modification time and size of every file each bundle
 // was made from. A collector that cannot be bundled is left out (it starts from ES modules) and
 // said; the build does not fail for it, as the manifest does not.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -90,6 +92,13 @@ try {
     plugins: [metaUrl],
   });
   record.framework = { file: 'framework.cjs', inputs: inputsOf(fw.metafile) };
+  // its loader, stamped with the bundle it caches, and the V8 code cache (scripts/quick-start.cjs)
+  const st = statSync(join(out, 'framework.cjs'));
+  const loader = readFileSync(join(root, 'scripts', 'quick-start.cjs'), 'utf8');
+  const stamped = loader.replace('const FRAMEWORK_STAMP = [0, 0];', `const FRAMEWORK_STAMP = [${st.mtimeMs}, ${st.size}];`);
+  if (stamped === loader) throw new Error('scripts/quick-start.cjs has no FRAMEWORK_STAMP line to fill in');
+  writeFileSync(join(out, 'start.cjs'), stamped);
+  writeFileSync(join(out, 'framework.cjs.cache'), createRequire(import.meta.url)(join(out, 'start.cjs')).makeCache());
 } catch (error) {
   process.stderr.write(`bundle: no quick start (every command starts from ES modules): ${error.message}\n`);
   process.exit(0);

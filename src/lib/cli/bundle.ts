@@ -3,7 +3,7 @@
  * step (scripts/bundle.mjs) makes of the framework, `dist/fast/framework.cjs`, beside one bundle per
  * collector (`dist/fast/collectors/<name>.cjs`, whose imports of the SDK are this bundle's exports).
  *
- * `bin/metrics` and `bin/<collector>` (bin/launch.cjs) call {@link start} first. It takes a plain
+ * `bin/metrics` and `bin/<collector>` call {@link start} first (through require: no ES module more). It takes a plain
  * `run <names…>` or `list [--json]` (main.ts's plainCommand) when every file each bundle was made
  * from is still the one the build saw (dist/fast/bundles.json: modification time and size of each
  * input), and returns false for everything else, which then starts from the ES modules of dist/
@@ -13,14 +13,16 @@
  * and the collector's own: Node's ES module loader reads each of ~25 modules asynchronously, which
  * cost a short run more than all of its own work (`npm run bench`, start-up rows).
  *
- * Only this bundle runs this module (its `require` is the bundle's CommonJS one).
+ * Only this bundle runs this module (its `require` is the bundle's CommonJS one). main.ts's
+ * readEnvironment is taken from there; esbuild leaves out the rest of main.ts (yargs), unused here.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtCollectorsDir, repoRoot } from '../platform/paths.js';
 import { setCollectorLoader, staleSource } from '../run/discovery.js';
-import { plainCommand, readEnvironment, runPlain } from './plain.js';
+import { readEnvironment } from './main.js';
+import { plainCommand, runPlain } from './plain.js';
 import { redactProcessOutput } from '../platform/redact.js';
 
 /** The folder of the bundles and of their record. */

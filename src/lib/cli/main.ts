@@ -5,16 +5,29 @@
  * every other part of src/lib; nothing imports it. Commands load what they need when they run
  * (dynamic imports), so that a plain `metrics run <collector>` starts fast.
  *
- * The entry point of `bin/metrics` and `bin/<collector>` (bin/launch.cjs, when the quick start of
- * cli/bundle.ts does not take the command), and the edge where the environment is read:
+ * The entry point of `bin/metrics` and `bin/<collector>` (when the quick start of cli/bundle.ts
+ * does not take the command), and the edge where the environment is read:
  * `loadSettings(process.env)` (platform/settings.ts), once; every command receives the settings
  * (context.ts). A plain `run` or `list` goes straight to its command without yargs (plain.ts).
  * Everything else, including `--help`, any argument the plain commands do not know, and an
  * environment the settings refuse, is parsed by the yargs CLI in yargs.ts.
  */
 import { redactProcessOutput } from '../platform/redact.js';
-import type { Settings } from '../platform/settings.js';
-import { plainCommand, readEnvironment, runPlain } from './plain.js';
+import { loadSettings, type Settings } from '../platform/settings.js';
+import { plainCommand, runPlain } from './plain.js';
+
+/**
+ * Reads the environment: the only place besides platform/settings.ts that names process.env. An
+ * environment the settings refuse is not thrown here: the command that asks for the settings
+ * reports it (exit 2), and the fast path is not taken.
+ */
+export function readEnvironment(): { settings: Settings } | { error: unknown } {
+  try {
+    return { settings: loadSettings(process.env) };
+  } catch (error) {
+    return { error };
+  }
+}
 
 /** The yargs CLI, with the settings (or the error they gave) handed to its commands (context.ts). */
 async function viaYargs(env: { settings: Settings } | { error: unknown }): Promise<typeof import('./yargs.js')> {

@@ -6,7 +6,7 @@
  * more than the rest of a dry-run together). Anything else is left to yargs (yargs.ts).
  */
 import { parseArgs } from 'node:util';
-import { COLLECTOR_NAME, isPlainNumber, loadSettings, type Settings } from '../platform/settings.js';
+import { COLLECTOR_NAME, isPlainNumber, type Settings } from '../platform/settings.js';
 import type { RunOptions } from '../run/runner.js';
 
 /** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
@@ -47,19 +47,6 @@ function parseRunArgs(args: string[]) {
     });
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Reads the environment: the only place besides platform/settings.ts that names process.env. An
- * environment the settings refuse is not thrown here: the command that asks for the settings
- * reports it (exit 2), and the fast path is not taken.
- */
-export function readEnvironment(): { settings: Settings } | { error: unknown } {
-  try {
-    return { settings: loadSettings(process.env) };
-  } catch (error) {
-    return { error };
   }
 }
 
