@@ -58,11 +58,14 @@ const sdkFromFramework = {
   },
 };
 
+// import() becomes require (in a promise): the framework is run as vm code (start.cjs), which
+// cannot import() without an experimental option; every package it loads has a CommonJS entry
 const common = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  supported: { 'dynamic-import': false },
   packages: 'external',
   metafile: true,
   logLevel: 'silent',

@@ -17,6 +17,7 @@ const file = join(__dirname, 'framework.cjs');
 
 /** Compiles (with `cachedData` when given) and runs framework.cjs as a CommonJS module. */
 function run(cachedData) {
+  // (the bundle has no import(): scripts/bundle.mjs makes each a require, which vm code can call)
   const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
   const mod = new Module(file, module);
   mod.filename = file;
@@ -37,7 +38,8 @@ function load() {
   if (loaded) return loaded.exports;
   const st = statSync(file);
   let cachedData;
-  if (st.mtimeMs === FRAMEWORK_STAMP[0] && st.size === FRAMEWORK_STAMP[1]) {
+  // to the millisecond, as src/lib/cli/bundle.ts compares its inputs (a copy may round the nanoseconds)
+  if (Math.abs(st.mtimeMs - FRAMEWORK_STAMP[0]) < 1 && st.size === FRAMEWORK_STAMP[1]) {
     try {
       cachedData = readFileSync(`${file}.cache`);
     } catch {

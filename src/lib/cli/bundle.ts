@@ -16,9 +16,8 @@
  * Only this bundle runs this module (its `require` is the bundle's CommonJS one). main.ts's
  * readEnvironment is taken from there; esbuild leaves out the rest of main.ts (yargs), unused here.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { builtCollectorsDir, repoRoot } from '../platform/paths.js';
 import { setCollectorLoader, staleSource } from '../run/discovery.js';
 import { readEnvironment } from './main.js';
@@ -68,16 +67,47 @@ export function start(argv: string[], collector?: string): boolean {
       if (dryRun && settings.fromSource && staleSource(name)) return false;
     }
   }
+  // the bundles load no ES module (they are one framework): `list` imports a collector whose
+  // manifest entry is not current, so it is taken only when every collector has a current bundle
+  if (command.kind === 'list' && !everyCollectorBundled(record)) return false;
   setCollectorLoader(async (name, index) => {
     const bundle = record.collectors[name];
     if (bundle && index === join(builtCollectorsDir, name, 'index.js') && current(bundle)) return require(join(FAST_DIR, bundle.file));
-    // `list` reads a RUN_INTERVAL (no run): an ES module does for that
-    if (command.kind === 'list') return import(pathToFileURL(index).href);
-    throw new Error(`collector "${name}" changed while the run started (${index}): run the command again`);
+    throw new Error(`collector "${name}" changed while the command started (${index}): run it again`);
   });
   redactProcessOutput();
+  took = true;
   void runPlain(command, settings);
   return true;
+}
+
+let took = false;
+
+/** Whether {@link start} took the command (for tests: which start a process took). */
+export function tookCommand(): boolean {
+  return took;
+}
+
+/**
+ * Whether a file's modification time and size are the recorded ones. The times are compared to
+ * the millisecond: a copy that keeps timestamps (cp -a, cpSync's preserveTimestamps) may round
+ * the nanoseconds; a rebuilt file is seconds newer.
+ */
+function sameStamp(mtimeMs: number, size: number, seen: [number, number]): boolean {
+  return Math.abs(mtimeMs - seen[0]) < 1 && size === seen[1];
+}
+
+/** Whether every compiled collector folder has a current bundle. */
+function everyCollectorBundled(record: BundleRecord): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(builtCollectorsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'))
+      .map((e) => e.name);
+  } catch {
+    return false;
+  }
+  return names.every((n) => record.collectors[n] !== undefined && current(record.collectors[n]));
 }
 
 /** The record of the bundles, or undefined when there is none or it is not one. */
@@ -92,12 +122,12 @@ function readRecord(): BundleRecord | undefined {
   }
 }
 
-/** Whether every input of `bundle` is the file the build bundled (same modification time and size). */
+/** Whether every input of `bundle` is the file the build bundled (same modification time and size: sameStamp). */
 function current(bundle: BundleEntry): boolean {
   if (typeof bundle.file !== 'string' || typeof bundle.inputs !== 'object' || bundle.inputs === null) return false;
   for (const [path, seen] of Object.entries(bundle.inputs)) {
     const st = statSync(join(repoRoot, path), { throwIfNoEntry: false });
-    if (!st || !Array.isArray(seen) || st.mtimeMs !== seen[0] || st.size !== seen[1]) return false;
+    if (!st || !Array.isArray(seen) || !sameStamp(st.mtimeMs, st.size, seen)) return false;
   }
   return true;
 }
