@@ -25,10 +25,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-/** A checkout copy: src, bin, package.json and the built dist; node_modules linked. */
+/** A checkout copy: src, bin, package.json and the built dist (timestamps kept); node_modules linked. */
 function copyCheckout(collectors: number): string {
   const root = mkdtempSync(join(tmpdir(), 'bench-startup-'));
-  for (const part of ['package.json', 'bin', 'src', 'dist']) cpSync(join(repo, part), join(root, part), { recursive: true });
+  // timestamps kept, as `cp -a` keeps them: the copy is the checkout as built, quick-start bundles
+  // (dist/fast, current while their inputs' modification times and sizes are the build's) included
+  for (const part of ['package.json', 'bin', 'src', 'dist'])
+    cpSync(join(repo, part), join(root, part), { recursive: true, preserveTimestamps: true });
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
   rmSync(join(root, 'dist', '.dev-cache'), { recursive: true, force: true });
   // exactly `collectors` collectors: system and the first others, then copies of system (source

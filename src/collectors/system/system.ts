@@ -1,5 +1,5 @@
-import type { StatsFs } from 'node:fs';
-import { statfs, readFile } from 'node:fs/promises';
+// /proc and statfs(2) answer from the kernel's memory at once: synchronous calls, no thread pool
+import { readFileSync, statfsSync, type StatsFs } from 'node:fs';
 import { hostname, loadavg, uptime } from 'node:os';
 import { CollectorError, Metric, int, type PointObject } from '../../lib/sdk/index.js';
 
@@ -27,7 +27,7 @@ export class SystemMetric extends Metric {
     const meminfoPath = this.env.SYSTEM_MEMINFO_PATH || '/proc/meminfo';
     let meminfo: string;
     try {
-      meminfo = await readFile(meminfoPath, 'utf8');
+      meminfo = readFileSync(meminfoPath, 'utf8');
     } catch (error) {
       throw new CollectorError(`cannot read ${meminfoPath}: ${(error as NodeJS.ErrnoException).code}; this collector needs Linux's /proc`);
     }
@@ -62,7 +62,7 @@ export class SystemMetric extends Metric {
     for (const path of [...new Set(mounts)]) {
       let s: StatsFs;
       try {
-        s = await statfs(path);
+        s = statfsSync(path);
       } catch (error) {
         throw new CollectorError(`cannot stat the filesystem at ${path}: ${(error as NodeJS.ErrnoException).code}; fix SYSTEM_MOUNTS`);
       }

@@ -5,17 +5,17 @@
  */
 import { ConfigError, UsageError, errorMessage } from '../platform/errors.js';
 import { EXIT } from '../platform/exit.js';
-import { redact } from '../platform/redact.js';
+import { writeStderr } from '../platform/redact.js';
 
 /** Prints an error the way every command does, and sets the exit code; `debug` (METRICS_DEBUG): with the stack. */
 export function reportError(error: unknown, debug = false): void {
   if (error instanceof UsageError) {
-    process.stderr.write(redact(`error: ${error.message}`) + '\n');
-    if (!(error instanceof ConfigError)) process.stderr.write('Run with --help for usage.\n');
+    writeStderr(`error: ${error.message}\n`);
+    if (!(error instanceof ConfigError)) writeStderr('Run with --help for usage.\n');
     process.exitCode = EXIT.USAGE;
     return;
   }
-  process.stderr.write(redact(`error: ${errorMessage(error)}`) + '\n');
-  if (debug && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + '\n');
+  writeStderr(`error: ${errorMessage(error)}\n`);
+  if (debug && error instanceof Error && error.stack) writeStderr(`${error.stack}\n`);
   process.exitCode = EXIT.FAILED;
 }

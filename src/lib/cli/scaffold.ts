@@ -36,14 +36,25 @@ const MAX_NAME_LENGTH = 32;
 export const COLLECTOR_BIN = `#!/usr/bin/env node
 // \`bin/<collector> [--dry-run] [--verbose] [--format lp]\` is \`metrics run <collector>\`: the
 // collector's name is this file's name, so a copy named after a new collector works for it too.
+// Started as bin/metrics starts (see there): from dist/fast/ when current, else from dist/src/.
+import { createRequire } from 'node:module';
+
 const name = process.argv[1].split('/').pop();
-import('../dist/src/lib/cli/main.js').then(
-  (m) => m.collectorMain(name, process.argv.slice(2)),
-  (error) => {
-    process.stderr.write(\`error: cannot load the compiled code (\${error.message}); run: npm ci (or npm run build)\\n\`);
-    process.exitCode = 2;
-  },
-);
+const argv = process.argv.slice(2);
+let quick = false;
+try {
+  quick = createRequire(import.meta.url)('../dist/fast/start.cjs').start(argv, name);
+} catch (error) {
+  if (error.code !== 'MODULE_NOT_FOUND') process.stderr.write(\`warning: no quick start (\${error.message}); run: npm run build\\n\`);
+}
+if (!quick)
+  import('../dist/src/lib/cli/main.js').then(
+    (m) => m.collectorMain(name, argv),
+    (error) => {
+      process.stderr.write(\`error: cannot load the compiled code (\${error.message}); run: npm ci (or npm run build)\\n\`);
+      process.exitCode = 2;
+    },
+  );
 `;
 
 /** The empty recording a new collector's test runs against (the `--record` / `--replay` format). */

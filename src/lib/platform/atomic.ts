@@ -29,7 +29,7 @@
  * configuration name, and recognisable (the outbox removes those of dead writers).
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, promises as fsp, readSync, readlinkSync, type Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND, O_NONBLOCK, O_DIRECTORY } = constants;
@@ -48,9 +48,13 @@ function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** node:crypto's randomBytes, loaded at the first temp file: node:crypto is large, and reads (`list`) never need it. */
+let randomBytes: typeof import('node:crypto').randomBytes | undefined;
+
 /** An unpredictable temp file name for `path`, in its directory. */
 export function tempPath(path: string): string {
   const name = basename(path).slice(0, 100);
+  randomBytes ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes;
   return join(dirname(path), `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}-${name}.tmp`);
 }
 

@@ -1,4 +1,4 @@
-import { redact } from './redact.js';
+import { redact, writeStderr } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -30,7 +30,7 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const verbose = options.verbose ?? false;
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = options.write ?? ((line: string) => writeStderr(line + '\n'));
   const scope = options.scope;
   const emit = (level: Level, message: string) => {
     if (level === 'debug' && !verbose) return;

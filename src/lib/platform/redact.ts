@@ -16,6 +16,8 @@
  * single pass of one regular expression when something matches), and nothing at all while no
  * secret is registered (a dry-run reads none).
  */
+import { writeSync } from 'node:fs';
+
 const forms = new Set<string>();
 /** the forms, longest first (so that a longer form is replaced whole, not its shorter parts) */
 let sorted: string[] = [];
@@ -111,23 +113,75 @@ export function redact(text: string): string {
 }
 
 let installed = false;
+/** process.stdout / process.stderr once something made them (after redactProcessOutput) */
+const made: { stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {};
 
 /**
  * Redacts everything the process writes to stdout and stderr, whoever writes it (a library, a
  * collector's console.log): a second line of defence behind the redaction of our own messages.
- * Costs nothing until a secret is registered (a dry-run reads none).
+ * Costs nothing until a secret is registered (a dry-run reads none). The streams are wrapped when
+ * something first asks for them, not before: making them loads Node's stream modules, which a
+ * short run never needs (the framework writes with {@link writeStdout} / {@link writeStderr}).
  */
 export function redactProcessOutput(): void {
   if (installed) return;
   installed = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (pattern !== undefined) {
-        if (typeof chunk === 'string') chunk = redact(chunk);
-        else if (chunk instanceof Uint8Array) chunk = redact(Buffer.from(chunk).toString('utf8'));
-      }
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const d = Object.getOwnPropertyDescriptor(process, name);
+    if (!d?.get || !d.configurable) {
+      made[name] = redactStream(process[name]);
+      continue;
+    }
+    const get = d.get;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: d.enumerable,
+      get: () => (made[name] ??= redactStream(get.call(process))),
+    });
+  }
+}
+
+function redactStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (pattern !== undefined) {
+      if (typeof chunk === 'string') chunk = redact(chunk);
+      else if (chunk instanceof Uint8Array) chunk = redact(Buffer.from(chunk).toString('utf8'));
+    }
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+  return stream;
+}
+
+/** Writes `text` to standard output, redacted (see writeTo below). */
+export function writeStdout(text: string): void {
+  writeTo(1, 'stdout', text);
+}
+
+/** Writes `text` to standard error, redacted. */
+export function writeStderr(text: string): void {
+  writeTo(2, 'stderr', text);
+}
+
+/**
+ * The framework's own output. In a process whose output redactProcessOutput() wraps (the command
+ * line), and until something makes process.stdout/stderr, a write is one synchronous write(2) of
+ * the redacted text, as the streams' own writes are on Linux for files, pipes and terminals; after
+ * that, and when the write fails (a full non-blocking pipe: EAGAIN; a closed one: EPIPE), the
+ * stream takes the rest, so that the order is kept and such errors surface as they always did.
+ * Anywhere else (tests, a library user) it is simply the stream's write.
+ */
+function writeTo(fd: 1 | 2, name: 'stdout' | 'stderr', text: string): void {
+  const clean = redact(text);
+  if (!installed || made[name]) {
+    process[name].write(clean);
+    return;
+  }
+  const bytes = Buffer.from(clean, 'utf8');
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch {
+    process[name].write(bytes.subarray(done));
   }
 }

@@ -2,15 +2,15 @@
  * Retry with exponential backoff, honouring a server's Retry-After: the one loop behind the
  * InfluxDB writer (delivery/writer.ts) and the Promtail push (events/promtail.ts). What a failure
  * means (retry, or give up at once) and what is logged stay with the caller: `classify` and
- * `onRetry`. Sleeps are node:timers/promises'.
+ * `onRetry`. Sleeps are node:timers/promises' (loaded at the first sleep: most runs never wait).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 
 /** Waits `ms`; rejects with the signal's reason when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /** node:timers/promises' setTimeout, rejecting with the abort reason (not an AbortError wrapping it). */
 export const sleep: Sleep = async (ms, signal) => {
+  const { setTimeout: delay } = await import('node:timers/promises');
   try {
     await delay(ms, undefined, signal ? { signal } : undefined);
   } catch (error) {

@@ -46,6 +46,20 @@ function subdirs(dir: string): string[] {
     .sort();
 }
 
+/** How a collector's compiled index (or its dev-mode bundle) is loaded: see {@link setCollectorLoader}. */
+export type CollectorLoader = (name: string, index: string) => Promise<unknown>;
+
+let loadIndex: CollectorLoader = (_name, index) => import(pathToFileURL(index).href);
+
+/**
+ * Replaces how collectors are loaded (default: imported as ES modules). A process started from the
+ * CommonJS bundle (cli/bundle.ts) loads each collector's own bundle instead, so that the collector
+ * and the runner share one copy of the framework (one CollectorError class, one secret registry).
+ */
+export function setCollectorLoader(load: CollectorLoader): void {
+  loadIndex = load;
+}
+
 /** Leaves out the collectors named in METRICS_DISABLE. */
 export function enabledOnly(collectors: DiscoveredCollector[]): DiscoveredCollector[] {
   return collectors.filter((c) => !c.disabled);
@@ -218,7 +232,7 @@ async function inspect(
   }
   let mod: Partial<CollectorModule>;
   try {
-    mod = (await import(pathToFileURL(index).href)) as Partial<CollectorModule>;
+    mod = (await loadIndex(name, index)) as Partial<CollectorModule>;
   } catch (error) {
     return { ...base, error: `collector "${name}" failed to load (${index}): ${errorMessage(error)}` };
   }

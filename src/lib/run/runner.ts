@@ -11,6 +11,7 @@
 import type { Delivery } from '../delivery/delivery.js';
 import type { Event } from '../events/event.js';
 import type { EventSinks } from '../events/sinks.js';
+import { monotonicMs } from '../platform/clock.js';
 import { CollectorError, UsageError, errorMessage } from '../platform/errors.js';
 import type { Fetcher } from '../platform/fetcher.js';
 import { createLogger, type Logger } from '../platform/log.js';
@@ -196,13 +197,13 @@ async function runOne(
   const stateDir = settings.state.dir;
   const clog = log.child(c.name);
   const startedAt = new Date();
-  const started = performance.now();
+  const started = monotonicMs();
   const failed = (error: string, report: SinkReport = emptyReport()): Outcome => ({
     ...report,
     collector: c.name,
     ok: false,
     error,
-    durationMs: performance.now() - started,
+    durationMs: monotonicMs() - started,
   });
   if (c.error || !c.module) {
     clog.error(c.error ?? 'not loadable');
@@ -222,7 +223,7 @@ async function runOne(
       const got = await acquireLock(lockPath(stateDir, `collector-${c.name}`), { command: `metrics run ${c.name}`, log: clog });
       if (got.busy) {
         clog.warn(`skipped: another run is still going (${got.message})`);
-        return { ...emptyReport(), collector: c.name, ok: true, busy: got.message, durationMs: performance.now() - started };
+        return { ...emptyReport(), collector: c.name, ok: true, busy: got.message, durationMs: monotonicMs() - started };
       }
       lock = got;
     } catch (error) {

@@ -6,6 +6,7 @@
 import type { BatchTarget, SendResult } from '../delivery/delivery.js';
 import { EncodedLinesWriter, type EncodedLines } from '../delivery/encoded.js';
 import { CollectorError } from '../platform/errors.js';
+import { writeStdout } from '../platform/redact.js';
 import { describePoint } from '../points/line-protocol.js';
 
 export interface SinkReport {
@@ -47,7 +48,7 @@ export class DryRunSink implements PointSink {
   constructor(
     private readonly format: DryRunFormat,
     private readonly defaultTime: string,
-    private readonly out: (chunk: string) => void = (c) => process.stdout.write(c),
+    private readonly out: (chunk: string) => void = writeStdout,
   ) {}
 
   add(line: string, measurement: string, point: unknown): void {

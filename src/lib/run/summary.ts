@@ -3,7 +3,7 @@
  * exit code (platform/exit.ts).
  */
 import { EXIT } from '../platform/exit.js';
-import { redact } from '../platform/redact.js';
+import { writeStderr } from '../platform/redact.js';
 import type { RunReport } from './contract.js';
 
 /** What the summary and the exit code read of each collector's outcome. */
@@ -30,7 +30,7 @@ export function printSummary(reports: SummaryRow[], dryRun: boolean): void {
     lines.push(`  ${r.collector.padEnd(width)}  ${status.padEnd(8)}  ${what}  ${(r.durationMs / 1000).toFixed(2)} s`);
     if (r.error && (!r.ok || r.deferred)) lines.push(`  ${''.padEnd(width)}  ${''.padEnd(8)}  ${r.error.split('\n')[0]}`);
   }
-  process.stderr.write(redact(lines.join('\n')) + '\n');
+  writeStderr(lines.join('\n') + '\n');
 }
 
 /** The exit code of a run: a failure wins, then deferred points, then a skipped (busy) collector. */

@@ -9,6 +9,7 @@
  *       }
  *     }
  */
+import { monotonicMs } from '../platform/clock.js';
 import { CollectorError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { Serializer, validatePoints } from '../points/line-protocol.js';
@@ -185,7 +186,7 @@ export abstract class Metric {
    * Return its result from `runMetric()`.
    */
   async run(): Promise<RunReport> {
-    const started = performance.now();
+    const started = monotonicMs();
     const collectionTime = this.nowNs();
     const sink = this.options.sink ?? (this.dryRun ? new DryRunSink(this.options.format ?? 'text', collectionTime) : undefined);
     if (!sink) throw new CollectorError(`collector "${this.name}": run() needs a sink when not in dry-run; run it through bin/metrics`);
@@ -256,7 +257,7 @@ export abstract class Metric {
       );
     }
     if (failure) this.log.error(failure);
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicMs() - started;
     this.log.debug(`collected ${report.points} points in ${(durationMs / 1000).toFixed(2)} s`);
     return {
       ...report,

@@ -20,6 +20,7 @@
  * Points a collector yielded before it failed are still returned (as a run delivers them), with
  * the failure in `errors`.
  */
+import { monotonicMs } from '../platform/clock.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Fetcher } from '../platform/fetcher.js';
 import { createLogger } from '../platform/log.js';
@@ -128,7 +129,7 @@ export async function collectPoints(nameOrClass: string | MetricClass, opts: Col
   const sink = new KeepingSink();
   const controller = new AbortController();
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const started = performance.now();
+  const started = monotonicMs();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => {
@@ -155,7 +156,7 @@ export async function collectPoints(nameOrClass: string | MetricClass, opts: Col
     collector: name,
     ok: false,
     error,
-    durationMs: performance.now() - started,
+    durationMs: monotonicMs() - started,
   });
   try {
     const result = await Promise.race([runner.run(options), timeout]);

@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { writeStdout } from '../../platform/redact.js';
 import type { Settings } from '../../platform/settings.js';
 import { settings } from '../context.js';
 
@@ -44,7 +45,7 @@ export async function listCollectors(args: { json: boolean }, given: Pick<Settin
     }),
   );
   if (args.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    writeStdout(JSON.stringify(rows, null, 2) + '\n');
   } else {
     const w = Math.max(4, ...rows.map((r) => r.name.length));
     const s = Math.max(8, ...rows.map((r) => r.schedule.length));
@@ -60,7 +61,7 @@ export async function listCollectors(args: { json: boolean }, given: Pick<Settin
             : 'ok';
       out.push(`${r.name.padEnd(w)}  ${r.schedule.padEnd(s)}  ${next.padEnd(20)}  ${status}`);
     }
-    process.stdout.write(out.join('\n') + '\n');
+    writeStdout(out.join('\n') + '\n');
   }
   if (rows.some((r) => r.error && !r.disabled)) process.exitCode = EXIT.FAILED;
 }

@@ -1,0 +1,142 @@
+/**
+ * The quick start of the common commands: the entry of the CommonJS bundle that the build's last
+ * step (scripts/bundle.mjs) makes of the framework, `dist/fast/framework.cjs`, beside one bundle per
+ * collector (`dist/fast/collectors/<name>.cjs`, whose imports of the SDK are this bundle's exports).
+ *
+ * `bin/metrics` and `bin/<collector>` call {@link start} first (through require: no ES module more). It takes a plain
+ * `run <names…>` or `list [--json]` (main.ts's plainCommand) when every file each bundle was made
+ * from is still the one the build saw (dist/fast/bundles.json: modification time and size of each
+ * input), and returns false for everything else, which then starts from the ES modules of dist/
+ * as before: yargs' commands, `--help`, a run of every collector, another collectors directory
+ * (METRICS_COLLECTORS_DIR), a dry-run of a changed source (dev mode, from-source.ts), or a build
+ * whose bundles are missing or older than its modules. A whole process is then one CommonJS file
+ * and the collector's own: Node's ES module loader reads each of ~25 modules asynchronously, which
+ * cost a short run more than all of its own work (`npm run bench`, start-up rows).
+ *
+ * Only this bundle runs this module (its `require` is the bundle's CommonJS one). main.ts's
+ * readEnvironment is taken from there; esbuild leaves out the rest of main.ts (yargs), unused here.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtCollectorsDir, repoRoot } from '../platform/paths.js';
+import { setCollectorLoader, staleSource } from '../run/discovery.js';
+import { readEnvironment } from './main.js';
+import { plainCommand, runPlain } from './plain.js';
+import { redactProcessOutput } from '../platform/redact.js';
+
+/** The folder of the bundles and of their record. */
+export const FAST_DIR = join(repoRoot, 'dist', 'fast');
+/** The record of what each bundle was made from, written with them. */
+export const FAST_RECORD = 'bundles.json';
+export const FAST_FORMAT = 'metrics-fast/1';
+
+/** One bundle: its file (relative to FAST_DIR) and its inputs (relative to the repository): [mtimeMs, size]. */
+export interface BundleEntry {
+  file: string;
+  inputs: Record<string, [number, number]>;
+}
+
+export interface BundleRecord {
+  format: typeof FAST_FORMAT;
+  framework: BundleEntry;
+  collectors: Record<string, BundleEntry>;
+}
+
+declare const require: (id: string) => unknown;
+
+/**
+ * Starts `argv` (of `bin/metrics`, or of `bin/<collector>` when `collector` is given) from this
+ * bundle and returns true, or returns false having done nothing: the caller starts the ES modules.
+ */
+export function start(argv: string[], collector?: string): boolean {
+  const record = readRecord();
+  if (!record || !current(record.framework)) return false;
+  const env = readEnvironment();
+  // an environment the settings refuse is reported by yargs' path, as before
+  if (!('settings' in env) || !env.settings.fastPath || env.settings.run.collectorsDirGiven) return false;
+  const { settings } = env;
+  const command = plainCommand(argv, collector);
+  if (!command) return false;
+  if (command.kind === 'run') {
+    const { names, dryRun } = command.options;
+    if (names.length === 0) return false; // every collector: imported as ES modules
+    for (const name of names) {
+      const bundle = record.collectors[name];
+      if (!bundle || !current(bundle)) return false;
+      // dev mode: a dry-run of a changed source runs it transpiled, as an ES module
+      if (dryRun && settings.fromSource && staleSource(name)) return false;
+    }
+  }
+  // the bundles load no ES module (they are one framework): `list` imports a collector whose
+  // manifest entry is not current, so it is taken only when every collector has a current bundle
+  if (command.kind === 'list' && !everyCollectorBundled(record)) return false;
+  setCollectorLoader(async (name, index) => {
+    const bundle = record.collectors[name];
+    if (bundle && index === join(builtCollectorsDir, name, 'index.js') && current(bundle)) return require(join(FAST_DIR, bundle.file));
+    throw new Error(`collector "${name}" changed while the command started (${index}): run it again`);
+  });
+  redactProcessOutput();
+  took = true;
+  void runPlain(command, settings);
+  return true;
+}
+
+let took = false;
+
+/** Whether {@link start} took the command (for tests: which start a process took). */
+export function tookCommand(): boolean {
+  return took;
+}
+
+/**
+ * Whether a file's modification time and size are the recorded ones. The times are compared to
+ * the millisecond: a copy that keeps timestamps (cp -a, cpSync's preserveTimestamps) may round
+ * the nanoseconds; a rebuilt file is seconds newer.
+ */
+function sameStamp(mtimeMs: number, size: number, seen: [number, number]): boolean {
+  return Math.abs(mtimeMs - seen[0]) < 1 && size === seen[1];
+}
+
+/** Whether every compiled collector folder has a current bundle. */
+function everyCollectorBundled(record: BundleRecord): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(builtCollectorsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'))
+      .map((e) => e.name);
+  } catch {
+    return false;
+  }
+  return names.every((n) => record.collectors[n] !== undefined && current(record.collectors[n]));
+}
+
+/** The record of the bundles, or undefined when there is none or it is not one. */
+function readRecord(): BundleRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(join(FAST_DIR, FAST_RECORD), 'utf8')) as Partial<BundleRecord>;
+    if (r.format !== FAST_FORMAT || typeof r.framework?.inputs !== 'object' || typeof r.collectors !== 'object' || r.collectors === null)
+      return undefined;
+    return r as BundleRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether every input of `bundle` is the file the build bundled (same modification time and size: sameStamp). */
+function current(bundle: BundleEntry): boolean {
+  if (typeof bundle.file !== 'string' || typeof bundle.inputs !== 'object' || bundle.inputs === null) return false;
+  for (const [path, seen] of Object.entries(bundle.inputs)) {
+    const st = statSync(join(repoRoot, path), { throwIfNoEntry: false });
+    if (!st || !Array.isArray(seen) || !sameStamp(st.mtimeMs, st.size, seen)) return false;
+  }
+  return true;
+}
+
+// What collectors import, served from this bundle (scripts/bundle.mjs points their imports of
+// sdk/index.js here, and of sdk/events.js at sdkEvents()).
+export * from '../sdk/index.js';
+
+/** The SDK's event API, loaded on first use (zod is not loaded for collectors that write no events). */
+export function sdkEvents(): unknown {
+  return require('../sdk/events.js');
+}
