@@ -20,6 +20,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtCollectorsDir, repoRoot } from '../platform/paths.js';
 import { setCollectorLoader, staleSource } from '../run/discovery.js';
+import { readManifest } from '../run/manifest.js';
 import { readEnvironment } from './main.js';
 import { plainCommand, runPlain } from './plain.js';
 import { redactProcessOutput } from '../platform/redact.js';
@@ -68,8 +69,8 @@ export function start(argv: string[], collector?: string): boolean {
     }
   }
   // the bundles load no ES module (they are one framework): `list` imports a collector whose
-  // manifest entry is not current, so it is taken only when every collector has a current bundle
-  if (command.kind === 'list' && !everyCollectorBundled(record)) return false;
+  // manifest entry is not current, so it is taken only when every such collector has a current bundle
+  if (command.kind === 'list' && !everyCollectorServed(record)) return false;
   setCollectorLoader(async (name, index) => {
     const bundle = record.collectors[name];
     if (bundle && index === join(builtCollectorsDir, name, 'index.js') && current(bundle)) return require(join(FAST_DIR, bundle.file));
@@ -97,8 +98,11 @@ function sameStamp(mtimeMs: number, size: number, seen: [number, number]): boole
   return Math.abs(mtimeMs - seen[0]) < 1 && size === seen[1];
 }
 
-/** Whether every compiled collector folder has a current bundle. */
-function everyCollectorBundled(record: BundleRecord): boolean {
+/**
+ * Whether `list` can run from the bundles: every compiled collector folder is described by the
+ * manifest (the same comparison as discovery's: then it is not imported) or has a current bundle.
+ */
+function everyCollectorServed(record: BundleRecord): boolean {
   let names: string[];
   try {
     names = readdirSync(builtCollectorsDir, { withFileTypes: true })
@@ -107,7 +111,13 @@ function everyCollectorBundled(record: BundleRecord): boolean {
   } catch {
     return false;
   }
-  return names.every((n) => record.collectors[n] !== undefined && current(record.collectors[n]));
+  const manifest = readManifest(builtCollectorsDir);
+  return names.every((n) => {
+    const described = manifest?.collectors[n];
+    const index = described && statSync(join(builtCollectorsDir, n, 'index.js'), { throwIfNoEntry: false });
+    if (index && index.mtimeMs === described.indexMtimeMs && index.size === described.indexSize) return true;
+    return record.collectors[n] !== undefined && current(record.collectors[n]);
+  });
 }
 
 /** The record of the bundles, or undefined when there is none or it is not one. */
