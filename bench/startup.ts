@@ -31,7 +31,7 @@ function copyCheckout(collectors: number): string {
   // timestamps kept, as `cp -a` keeps them: the copy is the checkout as built, quick-start bundles
   // (dist/fast, current while their inputs' modification times and sizes are the build's) included
   for (const part of ['package.json', 'bin', 'src', 'dist'])
-    cpSync(join(repo, part), join(root, part), { recursive: true, preserveTimestamps: true });
+    cpSync(join(repo, part), join(root, part), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
   rmSync(join(root, 'dist', '.dev-cache'), { recursive: true, force: true });
   // exactly `collectors` collectors: system and the first others, then copies of system (source

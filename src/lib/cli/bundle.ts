@@ -135,8 +135,9 @@ function readRecord(): BundleRecord | undefined {
 /** Whether every input of `bundle` is the file the build bundled (same modification time and size: sameStamp). */
 function current(bundle: BundleEntry): boolean {
   if (typeof bundle.file !== 'string' || typeof bundle.inputs !== 'object' || bundle.inputs === null) return false;
+  const root = `${repoRoot}/`; // the inputs are normalized relative paths: no join (path.normalize) per input
   for (const [path, seen] of Object.entries(bundle.inputs)) {
-    const st = statSync(join(repoRoot, path), { throwIfNoEntry: false });
+    const st = statSync(root + path, { throwIfNoEntry: false });
     if (!st || !Array.isArray(seen) || !sameStamp(st.mtimeMs, st.size, seen)) return false;
   }
   return true;

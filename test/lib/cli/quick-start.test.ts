@@ -64,7 +64,7 @@ const steady = (text: string) => text.replace(/\d+(\.\d+)?/g, '#');
 function copyCheckout(): string {
   const root = mkdtempSync(join(work, 'checkout-'));
   for (const part of ['package.json', 'bin', 'src', 'dist']) {
-    cpSync(join(repoRoot, part), join(root, part), { recursive: true, preserveTimestamps: true });
+    cpSync(join(repoRoot, part), join(root, part), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   }
   symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
   rmSync(join(root, 'dist', '.dev-cache'), { recursive: true, force: true });
