@@ -15,6 +15,7 @@ import { Metric, type Collected } from '../../../src/lib/sdk/metric.js';
 import type { CollectedPoint } from '../../../src/lib/points/point.js';
 import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
 import { CaptureSink } from '../../helpers/metric.js';
+import { emptyReport, type PointSink } from '../../../src/lib/run/sink.js';
 import { runCli, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
 
 function show(r: CliResult): string {
@@ -127,6 +128,28 @@ describe('an async generator may yield arrays of points', () => {
     assert.equal(report.ok, false);
     assert.match(report.error ?? '', /"bad".*point #3.*"v"/s);
     assert.equal(sink.lines.length, 2);
+  });
+});
+
+describe('a generator that never waits for I/O still lets the event loop turn', () => {
+  test('its time limit (a timer) stops it', async () => {
+    const total = 3_000_000; // seconds of work: without turns the timer would fire only after the last point
+    class Long extends Metric {
+      async *collect(): AsyncGenerator<CollectedPoint[]> {
+        for (let i = 0; i < total; i++) yield [{ measurement: 'a', fields: { v: i }, time: T_MS + i }];
+      }
+    }
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('time limit exceeded')), 20);
+    let points = 0;
+    const sink: PointSink = {
+      add: () => void points++,
+      finish: async () => ({ ...emptyReport(), points }),
+    };
+    const report = await new Long({ collector: 'long', sink, log: silent, signal: controller.signal }).run();
+    assert.equal(report.ok, false);
+    assert.match(report.error ?? '', /"long": time limit exceeded/);
+    assert.ok(points > 0 && points < total, `${points} points`);
   });
 });
 
