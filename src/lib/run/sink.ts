@@ -3,6 +3,7 @@
  * `add()` returns a promise only when it has work to wait for (a full batch), so the per-point
  * path stays synchronous for collectors that emit millions of points.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { BatchTarget, SendResult } from '../delivery/delivery.js';
 import { EncodedLinesWriter, type EncodedLines } from '../delivery/encoded.js';
 import { CollectorError } from '../platform/errors.js';
@@ -112,7 +113,9 @@ export class BatchingSink implements PointSink {
     this.batch.add(line);
     if (this.batch.length >= this.batchSize) {
       this.handOver();
-      if (this.pending.length >= this.inFlight) return this.pending[0]!.then(() => this.check());
+      // resumed only after the event loop turned: the batch that can go now is on the socket
+      // before the collector goes on (see Metric.run, POINTS_PER_TURN)
+      if (this.pending.length >= this.inFlight) return this.pending[0]!.then(() => nextTurn()).then(() => this.check());
     }
   }
 

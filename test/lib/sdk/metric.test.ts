@@ -15,7 +15,8 @@ import { Metric, type Collected } from '../../../src/lib/sdk/metric.js';
 import type { CollectedPoint } from '../../../src/lib/points/point.js';
 import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
 import { CaptureSink } from '../../helpers/metric.js';
-import { emptyReport, type PointSink } from '../../../src/lib/run/sink.js';
+import { BatchingSink, emptyReport, type PointSink } from '../../../src/lib/run/sink.js';
+import type { BatchTarget } from '../../../src/lib/delivery/delivery.js';
 import { runCli, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
 
 function show(r: CliResult): string {
@@ -150,6 +151,38 @@ describe('a generator that never waits for I/O still lets the event loop turn', 
     assert.equal(report.ok, false);
     assert.match(report.error ?? '', /"long": time limit exceeded/);
     assert.ok(points > 0 && points < total, `${points} points`);
+  });
+
+  test('a batch handed over reaches the socket before the collector fills the next batch', async () => {
+    // a request's bytes leave in a nextTick (node:http), which runs only once the microtasks are
+    // done: this target records how many points the collector had made when its nextTick ran
+    let made = 0;
+    const madeAtSend: number[] = [];
+    const target: BatchTarget = {
+      async send(lines) {
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+        madeAtSend.push(made);
+        await new Promise<void>((resolve) => setImmediate(resolve)); // the answer
+        return { written: lines.length, deferred: 0, rejected: 0 };
+      },
+    };
+    class Stream extends Metric {
+      async *collect(): AsyncGenerator<CollectedPoint[]> {
+        for (let i = 0; i < 20_000; ) {
+          const points: CollectedPoint[] = [];
+          for (const end = i + 1000; i < end; i++) points.push({ measurement: 'a', fields: { v: i }, time: T_MS + i });
+          made += points.length;
+          yield points;
+        }
+      }
+    }
+    const sink = new BatchingSink(target, 'stream', 2000, 2);
+    const report = await new Stream({ collector: 'stream', sink, log: silent }).run();
+    assert.equal(report.written, 20_000, report.error);
+    assert.equal(madeAtSend.length, 10);
+    // batch i (2000 points) is full when 2000 (i + 1) points are made; at most one more array (1000
+    // points) is made before its bytes leave, never the whole next batch
+    madeAtSend.forEach((m, i) => assert.ok(m <= 2000 * (i + 1) + 1000, `batch ${i + 1} left when ${m} points were made`));
   });
 });
 
