@@ -182,7 +182,9 @@ describe('a generator that never waits for I/O still lets the event loop turn', 
     assert.equal(madeAtSend.length, 10);
     // batch i (2000 points) is full when 2000 (i + 1) points are made; at most one more array (1000
     // points) is made before its bytes leave, never the whole next batch
-    madeAtSend.forEach((m, i) => assert.ok(m <= 2000 * (i + 1) + 1000, `batch ${i + 1} left when ${m} points were made`));
+    for (const [i, m] of madeAtSend.entries()) {
+      assert.ok(m <= 2000 * (i + 1) + 1000, `batch ${i + 1} left when ${m} points were made`);
+    }
   });
 });
 
