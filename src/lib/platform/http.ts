@@ -47,7 +47,10 @@ export async function readBounded(
   body: Response | AsyncIterable<Uint8Array>,
   maxBytes: number,
 ): Promise<{ text: string; truncated: boolean }> {
-  const source: AsyncIterable<Uint8Array> | null = body instanceof Response ? (body.body as AsyncIterable<Uint8Array> | null) : body;
+  // not `instanceof Response`: the global Response loads fetch's implementation (undici), tens of
+  // ms, for a node:http answer that never needs it
+  const source: AsyncIterable<Uint8Array> | null =
+    Symbol.asyncIterator in body ? body : ((body as Response).body as AsyncIterable<Uint8Array> | null);
   if (!source) return { text: '', truncated: false };
   const chunks: Uint8Array[] = [];
   let total = 0;

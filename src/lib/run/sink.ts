@@ -5,6 +5,7 @@
  */
 import type { BatchTarget, SendResult } from '../delivery/delivery.js';
 import { EncodedLinesWriter, type EncodedLines } from '../delivery/encoded.js';
+import { nextTurn } from '../platform/clock.js';
 import { CollectorError } from '../platform/errors.js';
 import { writeStdout } from '../platform/redact.js';
 import { describePoint } from '../points/line-protocol.js';
@@ -113,7 +114,9 @@ export class BatchingSink implements PointSink {
     this.batch.add(line);
     if (this.batch.length >= this.batchSize) {
       this.handOver();
-      if (this.pending.length >= this.inFlight) return this.pending[0]!.then(() => this.check());
+      // resumed only after the event loop turned: the batch that can go now is on the socket
+      // before the collector goes on (see Metric.run, POINTS_PER_TURN)
+      if (this.pending.length >= this.inFlight) return this.pending[0]!.then(() => nextTurn()).then(() => this.check());
     }
   }
 

@@ -9,7 +9,7 @@
  *       }
  *     }
  */
-import { monotonicMs } from '../platform/clock.js';
+import { monotonicMs, nextTurn } from '../platform/clock.js';
 import { CollectorError, errorMessage } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { Serializer, validatePoints } from '../points/line-protocol.js';
@@ -27,6 +27,16 @@ import type { AcceptingFetchOptions, FetchedResponse, FetchOptions } from './fet
  * mostly disappears). A point itself is never an array, so both may be mixed.
  */
 export type Collected = Iterable<CollectedPoint> | AsyncIterable<CollectedPoint | readonly CollectedPoint[]>;
+
+/**
+ * Points added between two turns of the event loop. A collector whose generator computes its
+ * points without waiting for I/O runs entirely in microtasks, which hold back everything the event
+ * loop does: the request of a batch the sink handed over leaves the process only at the next turn
+ * (its socket write is a nextTick, run once the microtasks are done), so without turns it would
+ * wait until the sink makes the collector wait, a whole batch later; and the time limit's timer
+ * could not fire. A turn costs microseconds: every 1000 points, well under 1% of their cost.
+ */
+const POINTS_PER_TURN = 1000;
 
 /**
  * The base class of every collector. Extend it, implement {@link Metric.collect}, and return
@@ -193,7 +203,13 @@ export abstract class Metric {
     const serializer = new Serializer(this.name, collectionTime);
     let failure: string | undefined;
     let report: SinkReport = emptyReport();
-    const add = (p: CollectedPoint): void | Promise<void> => sink.add(serializer.serialize(p), serializer.measurement, p);
+    let untilTurn = POINTS_PER_TURN;
+    const add = (p: CollectedPoint): void | Promise<void> => {
+      const r = sink.add(serializer.serialize(p), serializer.measurement, p);
+      if (--untilTurn > 0) return r;
+      untilTurn = POINTS_PER_TURN;
+      return r ? r.then(() => nextTurn()) : nextTurn();
+    };
     this.active = { add, sink };
     try {
       this.log.debug('collecting');

@@ -166,6 +166,28 @@ describe('EncodedLines: a batch kept as its request body', () => {
     assert.deepEqual(next.body, Buffer.from('n v=1 1'));
   });
 
+  test('many lines, ASCII and not, in any mix: the body and the lines are exact, batch after batch', () => {
+    const w = new EncodedLinesWriter(1000);
+    const line = (i: number): string =>
+      i % 97 === 5
+        ? `m,t=é${i} v=${i}`
+        : i % 131 === 7
+          ? `m s="🚀\n${i}" 1`
+          : i % 211 === 3
+            ? `m s="${'x'.repeat(70_000)}" ${i}`
+            : `m v=${i} ${i}`;
+    for (const n of [1, 63, 64, 65, 200, 1000]) {
+      const lines = Array.from({ length: n }, (_, i) => line(i + n));
+      for (const l of lines) w.add(l);
+      assert.equal(w.length, n);
+      const batch = w.take();
+      assert.equal(batch.length, n);
+      assert.deepEqual(batch.body, Buffer.from(lines.join('\n'), 'utf8'), `${n} lines`);
+      assert.deepEqual(batch.lines(), lines, `${n} lines`);
+      w.reuse(batch);
+    }
+  });
+
   test('a buffer whose request failed is not filled again', () => {
     const w = new EncodedLinesWriter(2);
     w.add('a v=1 1');

@@ -15,6 +15,8 @@ import { Metric, type Collected } from '../../../src/lib/sdk/metric.js';
 import type { CollectedPoint } from '../../../src/lib/points/point.js';
 import { makeGenCollector, type GenCollector } from '../../helpers/gen-collector.js';
 import { CaptureSink } from '../../helpers/metric.js';
+import { BatchingSink, emptyReport, type PointSink } from '../../../src/lib/run/sink.js';
+import type { BatchTarget } from '../../../src/lib/delivery/delivery.js';
 import { runCli, startInfluxd, type CliResult, type Influxd } from '../../helpers/servers.js';
 
 function show(r: CliResult): string {
@@ -127,6 +129,62 @@ describe('an async generator may yield arrays of points', () => {
     assert.equal(report.ok, false);
     assert.match(report.error ?? '', /"bad".*point #3.*"v"/s);
     assert.equal(sink.lines.length, 2);
+  });
+});
+
+describe('a generator that never waits for I/O still lets the event loop turn', () => {
+  test('its time limit (a timer) stops it', async () => {
+    const total = 3_000_000; // seconds of work: without turns the timer would fire only after the last point
+    class Long extends Metric {
+      async *collect(): AsyncGenerator<CollectedPoint[]> {
+        for (let i = 0; i < total; i++) yield [{ measurement: 'a', fields: { v: i }, time: T_MS + i }];
+      }
+    }
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('time limit exceeded')), 20);
+    let points = 0;
+    const sink: PointSink = {
+      add: () => void points++,
+      finish: async () => ({ ...emptyReport(), points }),
+    };
+    const report = await new Long({ collector: 'long', sink, log: silent, signal: controller.signal }).run();
+    assert.equal(report.ok, false);
+    assert.match(report.error ?? '', /"long": time limit exceeded/);
+    assert.ok(points > 0 && points < total, `${points} points`);
+  });
+
+  test('a batch handed over reaches the socket before the collector fills the next batch', async () => {
+    // a request's bytes leave in a nextTick (node:http), which runs only once the microtasks are
+    // done: this target records how many points the collector had made when its nextTick ran
+    let made = 0;
+    const madeAtSend: number[] = [];
+    const target: BatchTarget = {
+      async send(lines) {
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+        madeAtSend.push(made);
+        await new Promise<void>((resolve) => setImmediate(resolve)); // the answer
+        return { written: lines.length, deferred: 0, rejected: 0 };
+      },
+    };
+    class Stream extends Metric {
+      async *collect(): AsyncGenerator<CollectedPoint[]> {
+        for (let i = 0; i < 20_000; ) {
+          const points: CollectedPoint[] = [];
+          for (const end = i + 1000; i < end; i++) points.push({ measurement: 'a', fields: { v: i }, time: T_MS + i });
+          made += points.length;
+          yield points;
+        }
+      }
+    }
+    const sink = new BatchingSink(target, 'stream', 2000, 2);
+    const report = await new Stream({ collector: 'stream', sink, log: silent }).run();
+    assert.equal(report.written, 20_000, report.error);
+    assert.equal(madeAtSend.length, 10);
+    // batch i (2000 points) is full when 2000 (i + 1) points are made; at most one more array (1000
+    // points) is made before its bytes leave, never the whole next batch
+    for (const [i, m] of madeAtSend.entries()) {
+      assert.ok(m <= 2000 * (i + 1) + 1000, `batch ${i + 1} left when ${m} points were made`);
+    }
   });
 });
 
