@@ -8,7 +8,7 @@
 // said; the build does not fail for it, as the manifest does not.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -104,7 +104,6 @@ try {
   const stamped = loader.replace('const FRAMEWORK_STAMP = [0, 0];', `const FRAMEWORK_STAMP = [${st.mtimeMs}, ${st.size}];`);
   if (stamped === loader) throw new Error('scripts/quick-start.cjs has no FRAMEWORK_STAMP line to fill in');
   writeFileSync(join(out, 'start.cjs'), stamped);
-  writeFileSync(join(out, 'framework.cjs.cache'), createRequire(import.meta.url)(join(out, 'start.cjs')).makeCache());
 } catch (error) {
   process.stderr.write(`bundle: no quick start (every command starts from ES modules): ${error.message}\n`);
   process.exit(0);
@@ -134,4 +133,11 @@ for (const name of names) {
   }
 }
 writeFileSync(join(out, 'bundles.json'), `${JSON.stringify(record, null, 1)}\n`);
+// the code cache, warmed by a dry-run of system (a start that needs bundles.json: made last;
+// if there is no system, or it fails, by what ran)
+const cache = join(out, 'framework.cjs.cache');
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' };
+const args = [join(out, 'start.cjs'), '--make-cache', cache, 'run', 'system', '--dry-run'];
+const made = spawnSync(process.execPath, args, { env, stdio: 'ignore', timeout: 60_000 });
+if (made.status !== 0 || !existsSync(cache)) process.stderr.write('bundle: no code cache (the framework is compiled at each start)\n');
 process.stdout.write(`bundle: the framework and ${Object.keys(record.collectors).length} collector(s) bundled for a quick start\n`);

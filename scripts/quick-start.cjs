@@ -52,5 +52,15 @@ function load() {
 /** The framework bundle's start (src/lib/cli/bundle.ts): true when it took the command. */
 exports.start = (argv, collector) => load().start(argv, collector);
 
-/** For the build: the code cache of the framework, made after running its module code. */
-exports.makeCache = () => run(undefined).script.createCachedData();
+/**
+ * For the build: `node start.cjs --make-cache FILE [ARGS…]` writes the code cache of the framework
+ * into FILE, made when the process is done: after running its module code and, when ARGS are
+ * given, the command they are (the build runs a dry-run of system, with its output thrown away),
+ * so that the functions of a run are in the cache too, not compiled at each start.
+ */
+if (require.main === module && process.argv[2] === '--make-cache') {
+  const { script, mod } = run(undefined);
+  const args = process.argv.slice(4);
+  if (args.length > 0) mod.exports.start(args);
+  process.once('beforeExit', () => require('node:fs').writeFileSync(process.argv[3], script.createCachedData()));
+}

@@ -5,49 +5,62 @@
  * runner, and so does a plain `metrics list [--json]` (`npm run bench` measures it: yargs costs
  * more than the rest of a dry-run together). Anything else is left to yargs (yargs.ts).
  */
-import { parseArgs } from 'node:util';
 import { COLLECTOR_NAME, isPlainNumber, type Settings } from '../platform/settings.js';
 import type { RunOptions } from '../run/runner.js';
 
-/** The options of a plain `run` command line (node:util parseArgs), or undefined when yargs must parse it. */
+/** The options of a plain `run` command line, or undefined when yargs must parse it. */
 export function parseSimpleRun(argv: string[]): Omit<RunOptions, 'settings' | 'log'> | undefined {
   if (argv[0] !== 'run') return undefined;
   const parsed = parseRunArgs(argv.slice(1));
   if (!parsed) return undefined; // an unknown option, a missing value: yargs says what is wrong
-  const { values, positionals, tokens } = parsed;
-  if (tokens.some((t) => t.kind === 'option-terminator')) return undefined;
-  if (!positionals.every((n) => COLLECTOR_NAME.test(n))) return undefined;
-  if (values.format !== undefined && values.format !== 'text' && values.format !== 'lp') return undefined;
+  const { names, format, timeout } = parsed;
+  if (!names.every((n) => COLLECTOR_NAME.test(n))) return undefined;
+  if (format !== undefined && format !== 'text' && format !== 'lp') return undefined;
   // a plain decimal is taken here and its range checked by the runner (exit 2 beyond it, as
   // through yargs); anything else is left to yargs and its message
-  if (values.timeout !== undefined && !isPlainNumber(values.timeout)) return undefined;
+  if (timeout !== undefined && !isPlainNumber(timeout)) return undefined;
   return {
-    names: positionals,
-    dryRun: values['dry-run'] ?? false,
-    verbose: values.verbose ?? false,
-    format: values.format ?? 'text',
-    ...(values.timeout !== undefined ? { timeoutSec: Number(values.timeout) } : {}),
+    names,
+    dryRun: parsed.dryRun,
+    verbose: parsed.verbose,
+    format: format ?? 'text',
+    ...(timeout !== undefined ? { timeoutSec: Number(timeout) } : {}),
   };
 }
 
-/** The `run` arguments parsed by node:util parseArgs; undefined when it refuses them. */
-function parseRunArgs(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        'dry-run': { type: 'boolean', short: 'n' },
-        verbose: { type: 'boolean', short: 'v' },
-        format: { type: 'string' },
-        timeout: { type: 'string' },
-      },
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch {
-    return undefined;
+interface RunArgs {
+  names: string[];
+  dryRun: boolean;
+  verbose: boolean;
+  format?: string;
+  timeout?: string;
+}
+
+/**
+ * The `run` arguments: names, `-n`/`--dry-run`, `-v`/`--verbose` (also grouped: `-nv`), `--format F`
+ * and `--timeout S` (also `--format=F`); undefined for anything else, a value that looks like an
+ * option or `--` included: yargs parses those and says what is wrong. Written out rather than
+ * node:util's parseArgs, which costs a quick start about 2 ms (`npm run bench`, start-up rows).
+ */
+function parseRunArgs(args: string[]): RunArgs | undefined {
+  const out: RunArgs = { names: [], dryRun: false, verbose: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--dry-run') out.dryRun = true;
+    else if (arg === '--verbose') out.verbose = true;
+    else if (/^-[nv]+$/.test(arg)) {
+      if (arg.includes('n')) out.dryRun = true;
+      if (arg.includes('v')) out.verbose = true;
+    } else if (arg === '--format' || arg === '--timeout') {
+      const value = args[++i];
+      if (value === undefined || value.startsWith('-')) return undefined;
+      out[arg === '--format' ? 'format' : 'timeout'] = value;
+    } else if (arg.startsWith('--format=')) out.format = arg.slice('--format='.length);
+    else if (arg.startsWith('--timeout=')) out.timeout = arg.slice('--timeout='.length);
+    else if (arg.startsWith('-')) return undefined;
+    else out.names.push(arg);
   }
+  return out;
 }
 
 /** A command the entry point runs without yargs: a plain `run` (or `bin/<collector>`) or a plain `list [--json]`. */

@@ -186,8 +186,14 @@ async function inspect(
   }
   // dev mode: a dry-run of a checkout runs a source newer than its build (or never built)
   let fromSource = false;
+  // the first stale source file: looked for once (a dry-run asks twice: run it? warn?)
+  let stale: string | undefined | null = null;
+  const staleFile = (): string | undefined => {
+    if (stale === null) stale = staleSource(name);
+    return stale;
+  };
   if (opts.fromSource && sources) {
-    if (unbuilt || staleSource(name)) {
+    if (unbuilt || staleFile()) {
       const { bundleFromSource } = await import('./from-source.js'); // only when a bundle is needed
       try {
         index = await bundleFromSource(name);
@@ -220,7 +226,7 @@ async function inspect(
   }
   if (checkSource && !fromSource && indexStat) {
     // any file of the collector (or of a shared `_` folder), not only its index.ts
-    const src = staleSource(name);
+    const src = staleFile();
     if (src) {
       const { createLogger } = await import('../platform/log.js'); // rare: not loaded for it otherwise
       createLogger({ scope: name }).warn(`${src} is newer than its build: run npm run build`);
