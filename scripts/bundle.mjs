@@ -139,5 +139,6 @@ const cache = join(out, 'framework.cjs.cache');
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' };
 const args = [join(out, 'start.cjs'), '--make-cache', cache, 'run', 'system', '--dry-run'];
 const made = spawnSync(process.execPath, args, { env, stdio: 'ignore', timeout: 60_000 });
-if (made.status !== 0 || !existsSync(cache)) process.stderr.write('bundle: no code cache (the framework is compiled at each start)\n');
+if (!existsSync(cache)) process.stderr.write('bundle: no code cache (the framework is compiled at each start)\n');
+else if (made.status !== 0) process.stderr.write('bundle: the dry-run of system failed: the code cache holds what ran before\n');
 process.stdout.write(`bundle: the framework and ${Object.keys(record.collectors).length} collector(s) bundled for a quick start\n`);

@@ -9,17 +9,15 @@ const argv = process.argv.slice(2);
 let main = '../dist/src/lib/cli/main.js';
 let quick = false;
 if (typeof require === 'function') {
-  const { existsSync } = require('node:fs');
-  const { dirname, join } = require('node:path');
-  // the installation of the bin/metrics that was started (a copied bin/ may link to another
-  // checkout's file), else this file's (npm links bin/metrics from elsewhere, e.g. /usr/local/bin)
-  const started = join(dirname(process.argv[1]), '..');
-  const root = existsSync(join(started, 'dist', 'src', 'lib', 'cli', 'main.js')) ? started : join(__dirname, '..');
-  main = require('node:url').pathToFileURL(join(root, 'dist', 'src', 'lib', 'cli', 'main.js')).href;
-  try {
-    quick = require(join(root, 'dist', 'fast', 'start.cjs')).start(argv);
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND') process.stderr.write(`warning: no quick start (${error.message}); run: npm run build\n`);
+  const root = installation();
+  main = require('node:url').pathToFileURL(`${root}/dist/src/lib/cli/main.js`).href;
+  // only a run or a list may be quick (src/lib/cli/plain.ts): nothing else loads the bundle
+  if (argv[0] === 'run' || argv[0] === 'list') {
+    try {
+      quick = require(`${root}/dist/fast/start.cjs`).start(argv);
+    } catch (error) {
+      if (error.code !== 'MODULE_NOT_FOUND') process.stderr.write(`warning: no quick start (${error.message}); run: npm run build\n`);
+    }
   }
 }
 if (!quick)
@@ -30,3 +28,22 @@ if (!quick)
       process.exitCode = 2;
     },
   );
+
+/**
+ * The installation to run: this file's, or, when the bin/metrics that was started is a link to
+ * this file from another copy of this package (a copied checkout), that copy's. Nothing else is
+ * taken: not the folder above a link elsewhere (npm's node_modules/.bin, /usr/local/bin).
+ */
+function installation() {
+  const { basename, dirname, join } = require('node:path');
+  const own = join(__dirname, '..');
+  const started = join(dirname(process.argv[1]), '..');
+  if (started === own || basename(dirname(process.argv[1])) !== 'bin') return own;
+  try {
+    const { readFileSync } = require('node:fs');
+    const name = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
+    return name(started) === name(own) ? started : own;
+  } catch {
+    return own;
+  }
+}

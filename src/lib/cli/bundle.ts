@@ -3,7 +3,8 @@
  * step (scripts/bundle.mjs) makes of the framework, `dist/fast/framework.cjs`, beside one bundle per
  * collector (`dist/fast/collectors/<name>.cjs`, whose imports of the SDK are this bundle's exports).
  *
- * `bin/metrics` and `bin/<collector>` call {@link start} first (through require: no ES module more). It takes a plain
+ * `bin/metrics` (CommonJS: src/metrics.cjs) and `bin/<collector>` (an ES module) call {@link start}
+ * first, through require. It takes a plain
  * `run <names…>` or `list [--json]` (main.ts's plainCommand) when every file each bundle was made
  * from is still the one the build saw (dist/fast/bundles.json: modification time and size of each
  * input), and returns false for everything else, which then starts from the ES modules of dist/

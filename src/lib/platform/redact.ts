@@ -115,6 +115,8 @@ export function redact(text: string): string {
 let installed = false;
 /** process.stdout / process.stderr once something made them (after redactProcessOutput) */
 const made: { stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {};
+/** their own write, before redactStream wrapped it: for text redacted already (writeTo) */
+const unwrapped: { stdout?: (chunk: string | Uint8Array) => boolean; stderr?: (chunk: string | Uint8Array) => boolean } = {};
 
 /**
  * Redacts everything the process writes to stdout and stderr, whoever writes it (a library, a
@@ -129,20 +131,21 @@ export function redactProcessOutput(): void {
   for (const name of ['stdout', 'stderr'] as const) {
     const d = Object.getOwnPropertyDescriptor(process, name);
     if (!d?.get || !d.configurable) {
-      made[name] = redactStream(process[name]);
+      made[name] = redactStream(name, process[name]);
       continue;
     }
     const get = d.get;
     Object.defineProperty(process, name, {
       configurable: true,
       enumerable: d.enumerable,
-      get: () => (made[name] ??= redactStream(get.call(process))),
+      get: () => (made[name] ??= redactStream(name, get.call(process))),
     });
   }
 }
 
-function redactStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+function redactStream(name: 'stdout' | 'stderr', stream: NodeJS.WriteStream): NodeJS.WriteStream {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  unwrapped[name] = write;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (pattern !== undefined) {
       if (typeof chunk === 'string') chunk = redact(chunk);
@@ -173,8 +176,12 @@ export function writeStderr(text: string): void {
  */
 function writeTo(fd: 1 | 2, name: 'stdout' | 'stderr', text: string): void {
   const clean = redact(text);
-  if (!installed || made[name]) {
+  if (!installed) {
     process[name].write(clean);
+    return;
+  }
+  if (made[name]) {
+    streamWrite(name, clean);
     return;
   }
   const bytes = Buffer.from(clean, 'utf8');
@@ -182,6 +189,13 @@ function writeTo(fd: 1 | 2, name: 'stdout' | 'stderr', text: string): void {
   try {
     while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
   } catch {
-    process[name].write(bytes.subarray(done));
+    // the rest as bytes (it may start inside a character), past the redaction: it is redacted
+    streamWrite(name, bytes.subarray(done));
   }
+}
+
+/** The stream's own write (made, and wrapped, on first use): for output redacted already. */
+function streamWrite(name: 'stdout' | 'stderr', chunk: string | Uint8Array): void {
+  const stream = process[name];
+  (unwrapped[name] ?? stream.write.bind(stream))(chunk);
 }

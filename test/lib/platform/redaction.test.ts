@@ -19,6 +19,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -328,4 +329,22 @@ test('a token from INFLUX_TOKEN_FILE / $CREDENTIALS_DIRECTORY reaches the server
   } finally {
     await server.close();
   }
+});
+
+test('the framework output (writeStdout/writeStderr): redacted, in order with process.stdout, before and after it is made', () => {
+  const redactModule = new URL('../../../src/lib/platform/redact.js', import.meta.url).href;
+  const script = `
+    const r = await import(${JSON.stringify(redactModule)});
+    r.redactProcessOutput();
+    r.registerSecret('s3cr3t-value');
+    r.writeStdout('1 s3cr3t-value ü\\n');
+    r.writeStderr('e1 s3cr3t-value\\n');
+    process.stdout.write('2 s3cr3t-value\\n');
+    r.writeStdout('3 s3cr3t-value ü\\n');
+    console.log('4 s3cr3t-value');
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '1 *** ü\n2 ***\n3 *** ü\n4 ***\n');
+  assert.equal(r.stderr, 'e1 ***\n');
 });
