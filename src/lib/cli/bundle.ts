@@ -20,7 +20,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtCollectorsDir, repoRoot } from '../platform/paths.js';
-import { setCollectorLoader, staleSource } from '../run/discovery.js';
+import { setCollectorLoader, setStaleSourceCheck, staleSource } from '../run/discovery.js';
 import { readManifest } from '../run/manifest.js';
 import { readEnvironment } from './main.js';
 import { plainCommand, runPlain } from './plain.js';
@@ -66,12 +66,18 @@ export function start(argv: string[], collector?: string): boolean {
       const bundle = record.collectors[name];
       if (!bundle || !current(bundle)) return false;
       // dev mode: a dry-run of a changed source runs it transpiled, as an ES module
-      if (dryRun && settings.fromSource && staleSource(name)) return false;
+      if (dryRun && settings.fromSource && staleInputSource(name, bundle)) return false;
     }
   }
   // the bundles load no ES module (they are one framework): `list` imports a collector whose
   // manifest entry is not current, so it is taken only when every such collector has a current bundle
   if (command.kind === 'list' && !everyCollectorServed(record)) return false;
+  // a build is stale for discovery's warnings as for the check above (and a collector without a
+  // bundle, in `list`, as discovery finds it)
+  setStaleSourceCheck((name) => {
+    const bundle = record.collectors[name];
+    return bundle ? staleInputSource(name, bundle) : staleSource(name);
+  });
   setCollectorLoader(async (name, index) => {
     const bundle = record.collectors[name];
     if (bundle && index === join(builtCollectorsDir, name, 'index.js') && current(bundle)) return require(join(FAST_DIR, bundle.file));
@@ -119,6 +125,39 @@ function everyCollectorServed(record: BundleRecord): boolean {
     if (index && index.mtimeMs === described.indexMtimeMs && index.size === described.indexSize) return true;
     return record.collectors[n] !== undefined && current(record.collectors[n]);
   });
+}
+
+/**
+ * The first source file of collector `name` newer than the compiled file its bundle was made from
+ * (the collector's files and the shared `_` files it imports, no others), or another .ts file of
+ * its folder newer than its compiled file or without one; undefined when there is none. discovery's staleSource looks at every shared
+ * folder, whether the collector imports it or not.
+ */
+function staleInputSource(name: string, bundle: BundleEntry): string | undefined {
+  const root = `${repoRoot}/`;
+  const compiled = new Set<string>();
+  for (const [path, seen] of Object.entries(bundle.inputs)) {
+    if (!path.startsWith('dist/src/collectors/') || !path.endsWith('.js')) continue;
+    const source = `${path.slice('dist/'.length, -'.js'.length)}.ts`;
+    compiled.add(source);
+    const st = statSync(root + source, { throwIfNoEntry: false });
+    if (st && st.mtimeMs > seen[0]) return source;
+  }
+  let files: string[];
+  try {
+    files = readdirSync(`${root}src/collectors/${name}`, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return undefined; // no source folder: nothing to run from source
+  }
+  for (const file of files) {
+    const source = `src/collectors/${name}/${file}`;
+    if (!file.endsWith('.ts') || file.endsWith('.d.ts') || file.split('/').some((part) => part.startsWith('.')) || compiled.has(source))
+      continue;
+    // not in the bundle (not imported, or new): stale as discovery says, newer than its compiled file or without one
+    const built = statSync(`${root}dist/${source.slice(0, -'.ts'.length)}.js`, { throwIfNoEntry: false });
+    if (!built || statSync(root + source).mtimeMs > built.mtimeMs) return source;
+  }
+  return undefined;
 }
 
 /** The record of the bundles, or undefined when there is none or it is not one. */

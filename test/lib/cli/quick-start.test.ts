@@ -176,6 +176,16 @@ describe('quick start', () => {
   describe('dev mode in a copy of the checkout', () => {
     const root = copyCheckout();
 
+    test('a changed shared folder the collector does not import: its dry-run still starts from its bundle', () => {
+      const shared = join(root, 'src', 'collectors', '_ubuntu', 'series.ts');
+      const later = new Date(Date.now() + 5000);
+      utimesSync(shared, later, later);
+      const r = start(root, ['run', 'system', '--dry-run'], { CI: '' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.quick, true);
+      assert.deepEqual(r.collectorBundles, ['system.cjs']);
+    });
+
     test('a dry-run of a changed source runs the source (transpiled, as ES modules), not the bundle', () => {
       const source = join(root, 'src', 'collectors', 'system', 'system.ts');
       writeFileSync(source, readFileSync(source, 'utf8').replace("measurement: 'system_uptime'", "measurement: 'system_uptime_changed'"));
