@@ -88,6 +88,7 @@ function inputsOf(metafile) {
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'collectors'), { recursive: true });
+// format and file name as src/lib/cli/bundle.ts reads them (FAST_FORMAT, FAST_RECORD)
 const record = { format: 'metrics-fast/1', framework: undefined, collectors: {} };
 try {
   const fw = await build({

@@ -28,7 +28,7 @@ import { redactProcessOutput } from '../platform/redact.js';
 
 /** The folder of the bundles and of their record. */
 export const FAST_DIR = join(repoRoot, 'dist', 'fast');
-/** The record of what each bundle was made from, written with them. */
+/** The record of what each bundle was made from, written with them (by scripts/bundle.mjs: keep the name and format alike). */
 export const FAST_RECORD = 'bundles.json';
 export const FAST_FORMAT = 'metrics-fast/1';
 
@@ -59,29 +59,44 @@ export function start(argv: string[], collector?: string): boolean {
   const { settings } = env;
   const command = plainCommand(argv, collector);
   if (!command) return false;
+  // each collector's bundle and sources are looked at once, here or for discovery, not again
+  const currentOnes = new Map<string, boolean>();
+  const isCurrent = (name: string): boolean => {
+    let ok = currentOnes.get(name);
+    if (ok === undefined) {
+      const bundle = record.collectors[name];
+      ok = bundle !== undefined && current(bundle);
+      currentOnes.set(name, ok);
+    }
+    return ok;
+  };
+  const staleAnswers = new Map<string, string | undefined>();
+  const staleOf = (name: string): string | undefined => {
+    if (!staleAnswers.has(name)) {
+      const bundle = record.collectors[name];
+      staleAnswers.set(name, bundle ? staleInputSource(name, bundle) : staleSource(name));
+    }
+    return staleAnswers.get(name);
+  };
   if (command.kind === 'run') {
     const { names, dryRun } = command.options;
     if (names.length === 0) return false; // every collector: imported as ES modules
     for (const name of names) {
-      const bundle = record.collectors[name];
-      if (!bundle || !current(bundle)) return false;
+      if (!isCurrent(name)) return false;
       // dev mode: a dry-run of a changed source runs it transpiled, as an ES module
-      if (dryRun && settings.fromSource && staleInputSource(name, bundle)) return false;
+      if (dryRun && settings.fromSource && staleOf(name)) return false;
     }
   }
   // the bundles load no ES module (they are one framework): `list` imports a collector whose
   // manifest entry is not current, so it is taken only when every such collector has a current bundle
-  if (command.kind === 'list' && !everyCollectorServed(record)) return false;
+  if (command.kind === 'list' && !everyCollectorServed(isCurrent)) return false;
   // a build is stale for discovery's warnings as for the check above (and a collector without a
   // bundle, in `list`, as discovery finds it)
-  setStaleSourceCheck((name) => {
-    const bundle = record.collectors[name];
-    return bundle ? staleInputSource(name, bundle) : staleSource(name);
-  });
+  setStaleSourceCheck(staleOf);
   setCollectorLoader(async (name, index) => {
     const bundle = record.collectors[name];
-    if (bundle && index === join(builtCollectorsDir, name, 'index.js') && current(bundle)) return require(join(FAST_DIR, bundle.file));
-    throw new Error(`collector "${name}" changed while the command started (${index}): run it again`);
+    if (bundle && index === join(builtCollectorsDir, name, 'index.js') && isCurrent(name)) return require(join(FAST_DIR, bundle.file));
+    throw new Error(`collector "${name}" has no current bundle (${index}): run the command again`);
   });
   redactProcessOutput();
   took = true;
@@ -101,6 +116,7 @@ export function tookCommand(): boolean {
  * the millisecond: a copy that keeps timestamps (cp -a, cpSync's preserveTimestamps) may round
  * the nanoseconds; a rebuilt file is seconds newer.
  */
+// scripts/quick-start.cjs compares its code cache's stamp the same way
 function sameStamp(mtimeMs: number, size: number, seen: [number, number]): boolean {
   return Math.abs(mtimeMs - seen[0]) < 1 && size === seen[1];
 }
@@ -109,7 +125,7 @@ function sameStamp(mtimeMs: number, size: number, seen: [number, number]): boole
  * Whether `list` can run from the bundles: every compiled collector folder is described by the
  * manifest (the same comparison as discovery's: then it is not imported) or has a current bundle.
  */
-function everyCollectorServed(record: BundleRecord): boolean {
+function everyCollectorServed(isCurrent: (name: string) => boolean): boolean {
   let names: string[];
   try {
     names = readdirSync(builtCollectorsDir, { withFileTypes: true })
@@ -123,7 +139,7 @@ function everyCollectorServed(record: BundleRecord): boolean {
     const described = manifest?.collectors[n];
     const index = described && statSync(join(builtCollectorsDir, n, 'index.js'), { throwIfNoEntry: false });
     if (index && index.mtimeMs === described.indexMtimeMs && index.size === described.indexSize) return true;
-    return record.collectors[n] !== undefined && current(record.collectors[n]);
+    return isCurrent(n);
   });
 }
 
